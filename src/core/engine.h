@@ -1,0 +1,76 @@
+/* The engine interface every protocol implements (DESIGN.md, "The engine interface").
+ *
+ * An engine is a pure state machine: the caller feeds it events (peer messages, clock ticks,
+ * client commands, end-of-round flushes) through step(), and the engine appends effects to an
+ * outbox that the caller drains after the call. An engine never performs I/O, never reads a
+ * clock and never calls rand(): time arrives inside events and randomness comes from an rng
+ * seeded through engine_config. Any number of engines may live in one process. */
+#ifndef CATENA_CORE_ENGINE_H
+#define CATENA_CORE_ENGINE_H
+
+#include "core/outbox.h"
+#include "core/types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum engine_event_type {
+    /* A message body from peer `from` (data/len), exactly as a SEND effect produced it. The
+     * bytes are untrusted: malformed messages are dropped and counted, never asserted on. */
+    ENGINE_EVENT_MESSAGE,
+    /* The clock advanced; drives retransmission, elections and idle no-ops. */
+    ENGINE_EVENT_TICK,
+    /* One client command record (core/command.h) to be ordered. The engine copies it. */
+    ENGINE_EVENT_COMMAND,
+    /* End of an I/O round (one event-loop iteration, or a simulator step): the engine seals
+     * its pending batch and emits what it buffered. Batches form between two flushes. */
+    ENGINE_EVENT_FLUSH,
+};
+
+struct engine_event {
+    enum engine_event_type type;
+    uint64_t now_ms; /* every event carries the current time */
+    node_id from;    /* MESSAGE only */
+    const uint8_t *data;
+    size_t len;
+};
+
+struct engine_config {
+    node_id self;
+    /* Initial membership in chain order (ChainPaxos: the ring; members[0] leads first). */
+    node_id members[CATENA_MAX_NODES];
+    size_t member_count;
+    uint64_t seed; /* for the engine's own rng */
+    /* Tunables; zero means the protocol's default. */
+    uint64_t retransmit_ms;   /* resend unacknowledged messages after this much silence */
+    uint64_t noop_interval_ms; /* an idle leader proposes a no-op this often */
+    uint64_t leader_timeout_ms;
+    size_t max_batch_bytes;    /* a batch is sealed early once it holds this many bytes */
+    size_t max_pending_bytes;  /* commands buffered while no leader is known; beyond: REJECT */
+};
+
+/* A snapshot of the engine's state for INFO and CATENA.STATUS. */
+struct engine_status {
+    const char *role; /* "leader", "follower", "candidate" */
+    node_id leader;
+    struct ballot ballot;
+    instance_no highest_accepted;
+    instance_no highest_decided;
+    instance_no highest_executed;
+    instance_no highest_acknowledged; /* accepted by the whole chain */
+    instance_no gc_horizon;           /* executed everywhere and dropped from the log */
+    size_t log_instances;             /* instances held in memory */
+    node_id chain[CATENA_MAX_NODES];  /* current chain order, leader first */
+    size_t chain_length;
+    uint64_t messages_dropped; /* malformed or stale messages ignored */
+};
+
+struct engine_ops {
+    const char *name;
+    void *(*create)(const struct engine_config *config);
+    void (*destroy)(void *engine);
+    void (*step)(void *engine, const struct engine_event *event, struct outbox *out);
+    void (*status)(const void *engine, struct engine_status *status);
+};
+
+#endif

@@ -1,0 +1,58 @@
+/* The effects an engine step produces, drained by the caller (runtime or simulator) after the
+ * step returns. Effect payloads live in the outbox's arena and stay valid until outbox_clear. */
+#ifndef CATENA_CORE_OUTBOX_H
+#define CATENA_CORE_OUTBOX_H
+
+#include "common/buf.h"
+#include "core/types.h"
+
+#include <stddef.h>
+
+enum effect_type {
+    /* Send `payload` to peer `node` (the caller frames it; delivery may fail silently: the
+     * engine retransmits what matters). */
+    EFFECT_SEND,
+    /* Apply the decided batch `payload` of log position `instance` to the state machine. Emitted
+     * exactly once per instance, in strictly increasing instance order without gaps. */
+    EFFECT_EXECUTE,
+    /* This replica now follows leader `node` (NODE_NONE: none known). */
+    EFFECT_LEADER,
+    /* The command record `payload` was not accepted for ordering (no leader known and the
+     * pending queue is full): the caller answers its client with an error. */
+    EFFECT_REJECT,
+};
+
+struct effect {
+    enum effect_type type;
+    node_id node;
+    instance_no instance;
+    size_t offset; /* into the arena */
+    size_t len;
+};
+
+struct outbox {
+    struct effect *items;
+    size_t count;
+    size_t cap;
+    struct buf arena;
+};
+
+void outbox_init(struct outbox *o);
+void outbox_free(struct outbox *o);
+void outbox_clear(struct outbox *o);
+
+static inline const uint8_t *outbox_payload(const struct outbox *o, const struct effect *e)
+{
+    return o->arena.data + e->offset;
+}
+
+/* Building an effect in place: start = outbox_begin(o); append the payload to o->arena;
+ * outbox_end(o, type, node, instance, start). Saves a copy on every message. */
+static inline size_t outbox_begin(struct outbox *o) { return o->arena.len; }
+void outbox_end(struct outbox *o, enum effect_type type, node_id node, instance_no instance,
+                size_t start);
+/* Copies payload in one call. */
+void outbox_push(struct outbox *o, enum effect_type type, node_id node, instance_no instance,
+                 const void *payload, size_t len);
+
+#endif

@@ -1,0 +1,61 @@
+/* Incremental RESP request parser (multibulk arrays and inline commands), bounded by limits.
+ *
+ * The caller keeps an input buffer of bytes read from a connection and calls resp_parse()
+ * on it repeatedly. Each call either completes one request (RESP_PARSE_OK: req points into the
+ * buffer, *consumed bytes belong to it), needs more bytes (RESP_PARSE_INCOMPLETE: the parser
+ * remembers how far it got, so a 512 MB value or a million-argument array is not rescanned on
+ * every read), or finds a protocol error (RESP_PARSE_ERROR: err holds the exact Redis text,
+ * e.g. "Protocol error: invalid bulk length"; the connection must be closed after replying).
+ *
+ * After RESP_PARSE_OK the caller must drop the consumed bytes (or advance its offset) before
+ * the next call, and must not modify the buffer while a request is half parsed except by
+ * appending. The parser stores offsets, not pointers, so the buffer may be reallocated. */
+#ifndef CATENA_RESP_PARSER_H
+#define CATENA_RESP_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct resp_limits {
+    size_t max_bulk_bytes;   /* largest bulk string; default 512 MB (Redis proto-max-bulk-len) */
+    size_t max_args;         /* largest multibulk count; default 1048576 */
+    size_t max_inline_bytes; /* longest inline command line; default 64 KB (Redis) */
+};
+
+#define RESP_DEFAULT_MAX_BULK_BYTES (512ull * 1024 * 1024)
+#define RESP_DEFAULT_MAX_ARGS (1024 * 1024)
+#define RESP_DEFAULT_MAX_INLINE_BYTES (64 * 1024)
+
+enum resp_parse_result { RESP_PARSE_INCOMPLETE, RESP_PARSE_OK, RESP_PARSE_ERROR };
+
+/* A parsed request: argv[i] points into the caller's input buffer, valid until it changes. */
+struct resp_request {
+    uint32_t argc;
+    const uint8_t **argv;
+    size_t *lens;
+};
+
+struct resp_parser {
+    struct resp_limits limits;
+    /* private progress state, see parser.c */
+    int state;
+    size_t pos;          /* bytes of the current request scanned so far */
+    int64_t expected_args;
+    int64_t bulk_len;
+    uint32_t argc;
+    size_t *arg_offsets; /* offsets of parsed arguments from the request start */
+    size_t *arg_lens;
+    const uint8_t **argv_out;
+    size_t arg_cap;
+    char *inline_copy;   /* inline commands are unquoted into this scratch area */
+    size_t inline_cap;
+};
+
+void resp_parser_init(struct resp_parser *p, const struct resp_limits *limits);
+void resp_parser_free(struct resp_parser *p);
+/* data/len: the unconsumed input, starting at the first byte of the current request. */
+enum resp_parse_result resp_parse(struct resp_parser *p, const uint8_t *data, size_t len,
+                                  struct resp_request *req, size_t *consumed, char *err,
+                                  size_t err_size);
+
+#endif
