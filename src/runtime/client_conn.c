@@ -1,0 +1,256 @@
+#include "runtime/client_conn.h"
+
+#include "common/check.h"
+#include "common/log.h"
+#include "runtime/peer_link.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK (16 * 1024)
+#define SLOT_BITS 24 /* up to 16M simultaneous connections */
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+    struct client_conn *c = h->data;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->writing);
+    free(c);
+}
+
+void client_conn_close(struct client_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    struct client_listener *l = c->listener;
+    l->ops.on_close(l->ctx, c);
+    l->slots[c->id & ((1u << SLOT_BITS) - 1)] = NULL;
+    l->connected--;
+    /* libuv runs close callbacks after the check phase of the same loop iteration, so a
+     * connection still on the dirty list stays valid until client_flush_all has skipped it. */
+    uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+}
+
+struct client_conn *client_conn_find(struct client_listener *l, uint64_t id)
+{
+    size_t slot = id & ((1u << SLOT_BITS) - 1);
+    if (slot >= l->slot_count)
+        return NULL;
+    struct client_conn *c = l->slots[slot];
+    return c && c->id == id ? c : NULL;
+}
+
+struct buf *client_conn_output(struct client_conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = true;
+        c->next_dirty = c->listener->dirty_head;
+        c->listener->dirty_head = c;
+    }
+    return &c->out;
+}
+
+static void conn_alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+    (void)size;
+    struct client_conn *c = h->data;
+    buf_reserve(&c->in, READ_CHUNK);
+    *b = uv_buf_init((char *)c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
+}
+
+static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct client_conn *c = stream->data;
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        client_conn_close(c);
+        return;
+    }
+    c->in.len += (size_t)nread;
+    c->listener->bytes_in += (uint64_t)nread;
+    c->listener->ops.on_data(c->listener->ctx, c);
+}
+
+static void conn_write_cb(uv_write_t *req, int status)
+{
+    struct client_conn *c = req->data;
+    c->write_in_flight = false;
+    buf_clear(&c->writing);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        client_conn_close(c);
+        return;
+    }
+    if (c->out.len)
+        client_conn_output(c); /* more replies arrived meanwhile: next flush sends them */
+    else if (c->close_after_flush)
+        client_conn_close(c);
+}
+
+/* Tries a direct write first (most replies fit the socket buffer); queues the rest. */
+static void conn_flush(struct client_conn *c)
+{
+    struct client_listener *l = c->listener;
+    if (c->write_in_flight || c->out.len == 0) {
+        if (!c->write_in_flight && c->close_after_flush)
+            client_conn_close(c);
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == UV_EAGAIN)
+        n = 0;
+    if (n < 0) {
+        client_conn_close(c);
+        return;
+    }
+    l->bytes_out += (uint64_t)n;
+    buf_consume(&c->out, (size_t)n);
+    if (c->out.len == 0) {
+        if (c->close_after_flush)
+            client_conn_close(c);
+        return;
+    }
+    if (c->out.len > l->max_output_bytes) {
+        l->output_limit_closes++;
+        log_warn("client %s closed: %zu reply bytes unread (limit --max-client-output)",
+                 c->peer_address, c->out.len);
+        client_conn_close(c);
+        return;
+    }
+    buf_swap(&c->out, &c->writing);
+    b = uv_buf_init((char *)c->writing.data, (unsigned)c->writing.len);
+    c->write_req.data = c;
+    l->bytes_out += c->writing.len;
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, conn_write_cb) < 0) {
+        client_conn_close(c);
+        return;
+    }
+    c->write_in_flight = true;
+}
+
+void client_flush_all(struct client_listener *l)
+{
+    struct client_conn *c = l->dirty_head;
+    l->dirty_head = NULL;
+    while (c) {
+        struct client_conn *next = c->next_dirty;
+        c->dirty = false;
+        if (!c->closing)
+            conn_flush(c);
+        c = next;
+    }
+}
+
+static void conn_setup(struct client_listener *l, struct client_conn *c, size_t slot)
+{
+    c->listener = l;
+    c->id = (++l->next_generation << SLOT_BITS) | slot;
+    l->slots[slot] = c;
+    l->connected++;
+    l->total_connections++;
+    struct sockaddr_storage addr;
+    int len = sizeof addr;
+    char host[48] = "?";
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
+        if (addr.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&addr, host, sizeof host);
+            port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+        } else {
+            uv_ip6_name((struct sockaddr_in6 *)&addr, host, sizeof host);
+            port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+        }
+    }
+    snprintf(c->peer_address, sizeof c->peer_address, "%s:%u", host, port);
+}
+
+/* A free slot index, growing the table when full; SIZE_MAX when at max_clients. */
+static size_t listener_free_slot(struct client_listener *l)
+{
+    if (l->connected >= l->max_clients)
+        return SIZE_MAX;
+    for (size_t i = 0; i < l->slot_count; i++)
+        if (!l->slots[(l->next_generation + i) % l->slot_count])
+            return (l->next_generation + i) % l->slot_count;
+    size_t old = l->slot_count;
+    l->slot_count = old ? old * 2 : 64;
+    l->slots = realloc(l->slots, sizeof *l->slots * l->slot_count);
+    CHECK(l->slots != NULL);
+    memset(l->slots + old, 0, sizeof *l->slots * (l->slot_count - old));
+    return old;
+}
+
+static void listener_connection_cb(uv_stream_t *server, int status)
+{
+    struct client_listener *l = server->data;
+    if (status < 0)
+        return;
+    struct client_conn *c = calloc(1, sizeof *c);
+    CHECK(c != NULL);
+    uv_tcp_init(l->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+        return;
+    }
+    size_t slot = listener_free_slot(l);
+    if (slot == SIZE_MAX) {
+        /* Like Redis: tell the client why before closing. */
+        static const char msg[] = "-ERR max number of clients reached\r\n";
+        uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+        uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        l->rejected_connections++;
+        uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+        return;
+    }
+    conn_setup(l, c, slot);
+    uv_tcp_nodelay(&c->tcp, 1);
+    l->ops.on_open(l->ctx, c);
+    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+}
+
+int client_listener_start(struct client_listener *l, uv_loop_t *loop, const char *host,
+                          uint16_t port, size_t max_clients, size_t max_output_bytes,
+                          const struct client_listener_ops *ops, void *ctx)
+{
+    memset(l, 0, sizeof *l);
+    l->loop = loop;
+    l->ops = *ops;
+    l->ctx = ctx;
+    l->max_clients = max_clients;
+    l->max_output_bytes = max_output_bytes;
+    struct sockaddr_storage addr;
+    if (peer_resolve(host, port, &addr) != 0) {
+        log_error("cannot resolve client listen address %s", host);
+        return UV_EINVAL;
+    }
+    uv_tcp_init(loop, &l->tcp);
+    l->tcp.data = l;
+    int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->tcp, 511, listener_connection_cb);
+    if (rc < 0)
+        log_error("cannot listen for clients on %s:%u: %s", host, port, uv_strerror(rc));
+    return rc;
+}
+
+void client_listener_close(struct client_listener *l)
+{
+    for (size_t i = 0; i < l->slot_count; i++)
+        if (l->slots[i])
+            client_conn_close(l->slots[i]);
+    uv_close((uv_handle_t *)&l->tcp, NULL);
+}
+
+void client_listener_release(struct client_listener *l)
+{
+    free(l->slots);
+    l->slots = NULL;
+}

@@ -1,0 +1,89 @@
+/* Links between replicas (DESIGN.md "Wire format between replicas").
+ *
+ * Every replica opens one outbound TCP connection to each other member and sends on it only;
+ * it receives on the connections its peers opened. A connection starts with a handshake frame
+ * (magic, version, cluster id, sender id, receiver id); the acceptor refuses and logs a wrong
+ * cluster id, an unknown sender or a wrong receiver. Frames are `u32 length | body`.
+ *
+ * peer_send() only appends a frame to the peer's buffer; peer_flush_all(), called once per
+ * event-loop iteration, turns everything queued for a peer into one write. While a peer is
+ * unreachable its frames stay queued (bounded by max_buffer_bytes, then dropped and counted)
+ * and the link reconnects with exponential back-off. What was in flight when a link broke is
+ * lost: the protocol engine retransmits what matters. */
+#ifndef CATENA_RUNTIME_PEER_LINK_H
+#define CATENA_RUNTIME_PEER_LINK_H
+
+#include "common/buf.h"
+#include "core/types.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct peer_counters {
+    uint64_t messages_sent, bytes_sent;
+    uint64_t messages_received, bytes_received;
+    uint64_t messages_dropped; /* queued while unreachable beyond the buffer limit */
+    uint64_t connects;
+};
+
+struct peer_set;
+
+struct peer_link {
+    struct peer_set *set;
+    node_id id;
+    struct sockaddr_storage address;
+    bool configured;
+    uv_tcp_t *tcp; /* outbound connection, NULL while disconnected */
+    bool connected;
+    uv_timer_t reconnect_timer;
+    uint64_t backoff_ms;
+    struct buf pending; /* frames not yet handed to the kernel */
+    struct buf writing; /* frames of the write in flight */
+    uv_write_t write_req;
+    bool write_in_flight;
+    struct peer_counters counters;
+};
+
+typedef void (*peer_message_cb)(void *ctx, node_id from, const uint8_t *data, size_t len);
+
+struct peer_set {
+    uv_loop_t *loop;
+    node_id self;
+    char cluster_id[64];
+    size_t max_buffer_bytes;
+    size_t max_frame_bytes;
+    uv_tcp_t listener;
+    struct peer_link links[CATENA_MAX_NODES + 1]; /* indexed by node id */
+    struct inbound_conn *inbound;                 /* accepted connections */
+    peer_message_cb on_message;
+    void *ctx;
+    bool closing;
+};
+
+struct peer_set_config {
+    node_id self;
+    const char *cluster_id;
+    const char *listen_host;
+    uint16_t listen_port;
+    size_t max_buffer_bytes;
+    size_t max_frame_bytes;
+};
+
+/* Starts listening; returns 0 or a libuv error code (message logged). */
+int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_config *config,
+                   peer_message_cb on_message, void *ctx);
+/* Declares member `id` at host:port and starts connecting to it. Returns 0 or an error. */
+int peer_set_add(struct peer_set *s, node_id id, const char *host, uint16_t port);
+void peer_send(struct peer_set *s, node_id to, const uint8_t *body, size_t len);
+void peer_flush_all(struct peer_set *s);
+/* Closes every handle; the loop then runs until their close callbacks have fired. */
+void peer_set_close(struct peer_set *s);
+/* Frees buffers once the loop has finished closing the handles. */
+void peer_set_release(struct peer_set *s);
+
+/* Resolves host (name or address literal) and port; 0 or a negative error. */
+int peer_resolve(const char *host, uint16_t port, struct sockaddr_storage *out);
+
+#endif

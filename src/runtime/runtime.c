@@ -1,0 +1,104 @@
+#include "runtime/runtime.h"
+
+#include "common/check.h"
+#include "common/log.h"
+
+static void runtime_drain(struct runtime *r)
+{
+    for (size_t i = 0; i < r->outbox.count; i++) {
+        const struct effect *e = &r->outbox.items[i];
+        if (e->type == EFFECT_SEND)
+            peer_send(&r->peers, e->node, outbox_payload(&r->outbox, e), e->len);
+        else
+            r->on_effect(r->ctx, &r->outbox, e);
+    }
+    outbox_clear(&r->outbox);
+}
+
+void runtime_step(struct runtime *r, struct engine_event *event)
+{
+    CHECK(!r->stepping);
+    if (r->stopping)
+        return;
+    r->stepping = true;
+    event->now_ms = uv_now(r->loop);
+    r->engine_ops->step(r->engine, event, &r->outbox);
+    r->events_handled++;
+    runtime_drain(r);
+    r->stepping = false;
+}
+
+void runtime_on_peer_message(void *ctx, node_id from, const uint8_t *data, size_t len)
+{
+    struct engine_event event = {
+        .type = ENGINE_EVENT_MESSAGE, .from = from, .data = data, .len = len};
+    runtime_step(ctx, &event);
+}
+
+static void runtime_tick_cb(uv_timer_t *t)
+{
+    struct engine_event event = {.type = ENGINE_EVENT_TICK};
+    runtime_step(t->data, &event);
+}
+
+/* End of a loop iteration: seal the batch, then one write per peer and per client. */
+static void runtime_flush_cb(uv_check_t *h)
+{
+    struct runtime *r = h->data;
+    struct engine_event event = {.type = ENGINE_EVENT_FLUSH};
+    runtime_step(r, &event);
+    peer_flush_all(&r->peers);
+    client_flush_all(&r->clients);
+}
+
+static void runtime_signal_cb(uv_signal_t *s, int signum)
+{
+    log_info("received %s, shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    runtime_stop(s->data);
+}
+
+void runtime_init(struct runtime *r, uv_loop_t *loop, uint64_t tick_ms,
+                  const struct engine_ops *ops, void *engine, runtime_effect_cb on_effect,
+                  void *ctx)
+{
+    r->loop = loop;
+    r->tick_ms = tick_ms;
+    r->engine_ops = ops;
+    r->engine = engine;
+    r->on_effect = on_effect;
+    r->ctx = ctx;
+    outbox_init(&r->outbox);
+    uv_timer_init(loop, &r->tick_timer);
+    r->tick_timer.data = r;
+    uv_timer_start(&r->tick_timer, runtime_tick_cb, tick_ms, tick_ms);
+    uv_check_init(loop, &r->flush_check);
+    r->flush_check.data = r;
+    uv_check_start(&r->flush_check, runtime_flush_cb);
+    uv_signal_init(loop, &r->sigint);
+    uv_signal_init(loop, &r->sigterm);
+    r->sigint.data = r->sigterm.data = r;
+    uv_signal_start(&r->sigint, runtime_signal_cb, SIGINT);
+    uv_signal_start(&r->sigterm, runtime_signal_cb, SIGTERM);
+}
+
+void runtime_stop(struct runtime *r)
+{
+    if (r->stopping)
+        return;
+    r->stopping = true;
+    /* Replies already computed still go out before the sockets close. */
+    client_flush_all(&r->clients);
+    client_listener_close(&r->clients);
+    peer_set_close(&r->peers);
+    uv_close((uv_handle_t *)&r->tick_timer, NULL);
+    uv_close((uv_handle_t *)&r->flush_check, NULL);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+void runtime_release(struct runtime *r)
+{
+    outbox_free(&r->outbox);
+    peer_set_release(&r->peers);
+    client_listener_release(&r->clients);
+}

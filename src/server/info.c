@@ -1,0 +1,215 @@
+#include "server/info.h"
+
+#include "resp/reply.h"
+#include "server/server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(struct buf *b, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    buf_append(b, text, n < (int)sizeof text ? (size_t)n : sizeof text - 1);
+    buf_append(b, "\r\n", 2);
+}
+
+static void section_server(struct server *s, struct buf *b)
+{
+    uint64_t uptime_s = (uv_now(&s->loop) - s->start_time_ms) / 1000;
+    line(b, "# Server");
+    line(b, "redis_version:%s", CATENA_REDIS_VERSION);
+    line(b, "catena_version:%s", CATENA_VERSION);
+    line(b, "redis_mode:standalone");
+    line(b, "process_id:%ld", (long)getpid());
+    line(b, "tcp_port:%u", s->config.port);
+    line(b, "uptime_in_seconds:%llu", (unsigned long long)uptime_s);
+    line(b, "uptime_in_days:%llu", (unsigned long long)(uptime_s / 86400));
+    line(b, "protocol:%s", s->engine_ops->name);
+}
+
+static void section_clients(struct server *s, struct buf *b)
+{
+    line(b, "# Clients");
+    line(b, "connected_clients:%zu", s->runtime.clients.connected);
+    line(b, "maxclients:%zu", s->config.max_clients);
+}
+
+static void section_stats(struct server *s, struct buf *b)
+{
+    const struct client_listener *l = &s->runtime.clients;
+    line(b, "# Stats");
+    line(b, "total_connections_received:%llu", (unsigned long long)l->total_connections);
+    line(b, "total_commands_processed:%llu", (unsigned long long)s->stats.commands_received);
+    line(b, "total_net_input_bytes:%llu", (unsigned long long)l->bytes_in);
+    line(b, "total_net_output_bytes:%llu", (unsigned long long)l->bytes_out);
+    line(b, "rejected_connections:%llu", (unsigned long long)l->rejected_connections);
+    line(b, "client_output_buffer_limit_disconnections:%llu",
+         (unsigned long long)l->output_limit_closes);
+    line(b, "commands_replicated:%llu", (unsigned long long)s->stats.commands_replicated);
+    line(b, "commands_rejected:%llu", (unsigned long long)s->stats.commands_rejected);
+    line(b, "commands_executed:%llu", (unsigned long long)s->stats.commands_executed);
+    line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
+    line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);
+}
+
+static void chain_text(const struct engine_status *st, char *text, size_t size)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < st->chain_length && used < size; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s%u", i ? "," : "", st->chain[i]);
+}
+
+static void section_replication(struct server *s, struct buf *b)
+{
+    struct engine_status st = {0};
+    s->engine_ops->status(s->engine, &st);
+    char chain[CATENA_MAX_NODES * 4];
+    chain_text(&st, chain, sizeof chain);
+    line(b, "# Replication");
+    line(b, "role:%s", st.role);
+    line(b, "replica_id:%u", s->config.self);
+    line(b, "leader_id:%u", st.leader);
+    line(b, "ballot:%llu.%u", (unsigned long long)st.ballot.round, st.ballot.node);
+    line(b, "members:%zu", s->config.member_count);
+    line(b, "chain:%s", chain);
+    line(b, "highest_accepted:%llu", (unsigned long long)st.highest_accepted);
+    line(b, "highest_decided:%llu", (unsigned long long)st.highest_decided);
+    line(b, "highest_executed:%llu", (unsigned long long)st.highest_executed);
+    line(b, "highest_acknowledged:%llu", (unsigned long long)st.highest_acknowledged);
+    line(b, "gc_horizon:%llu", (unsigned long long)st.gc_horizon);
+    line(b, "log_instances:%zu", st.log_instances);
+    line(b, "engine_messages_dropped:%llu", (unsigned long long)st.messages_dropped);
+}
+
+static void section_cpu(struct buf *b)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    line(b, "# CPU");
+    line(b, "used_cpu_sys:%ld.%06ld", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+    line(b, "used_cpu_user:%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+}
+
+static void section_peers(struct server *s, struct buf *b)
+{
+    struct peer_counters total = {0};
+    line(b, "# Peers");
+    for (size_t i = 0; i < s->config.member_count; i++) {
+        node_id id = s->config.members[i].id;
+        if (id == s->config.self)
+            continue;
+        const struct peer_link *l = &s->runtime.peers.links[id];
+        const struct peer_counters *c = &l->counters;
+        line(b, "peer_%u:connected=%d,messages_sent=%llu,bytes_sent=%llu,messages_received=%llu,"
+                "bytes_received=%llu,dropped=%llu,connects=%llu",
+             id, l->connected, (unsigned long long)c->messages_sent,
+             (unsigned long long)c->bytes_sent, (unsigned long long)c->messages_received,
+             (unsigned long long)c->bytes_received, (unsigned long long)c->messages_dropped,
+             (unsigned long long)c->connects);
+        total.messages_sent += c->messages_sent;
+        total.bytes_sent += c->bytes_sent;
+        total.messages_received += c->messages_received;
+        total.bytes_received += c->bytes_received;
+    }
+    line(b, "peer_messages_sent:%llu", (unsigned long long)total.messages_sent);
+    line(b, "peer_bytes_sent:%llu", (unsigned long long)total.bytes_sent);
+    line(b, "peer_messages_received:%llu", (unsigned long long)total.messages_received);
+    line(b, "peer_bytes_received:%llu", (unsigned long long)total.bytes_received);
+}
+
+static void section_keyspace(struct server *s, struct buf *b)
+{
+    struct kv_stats st;
+    kv_get_stats(s->kv, &st);
+    line(b, "# Keyspace");
+    if (st.keys)
+        line(b, "db0:keys=%llu,expires=0,avg_ttl=0", (unsigned long long)st.keys);
+}
+
+struct info_section {
+    const char *name;
+    void (*render)(struct server *s, struct buf *b);
+};
+
+static void render_cpu(struct server *s, struct buf *b)
+{
+    (void)s;
+    section_cpu(b);
+}
+
+static const struct info_section sections[] = {
+    {"server", section_server},   {"clients", section_clients},   {"stats", section_stats},
+    {"replication", section_replication}, {"cpu", render_cpu}, {"peers", section_peers},
+    {"keyspace", section_keyspace},
+};
+
+static bool section_wanted(const char *name, uint32_t argc, const uint8_t *const *argv,
+                           const size_t *lens)
+{
+    if (argc < 2)
+        return true;
+    for (uint32_t i = 1; i < argc; i++) {
+        const char *arg = (const char *)argv[i];
+        if ((lens[i] == strlen(name) && !strncasecmp(arg, name, lens[i])) ||
+            (lens[i] == 3 && !strncasecmp(arg, "all", 3)) ||
+            (lens[i] == 7 && !strncasecmp(arg, "default", 7)) ||
+            (lens[i] == 10 && !strncasecmp(arg, "everything", 10)))
+            return true;
+    }
+    return false;
+}
+
+void info_reply(struct server *s, uint32_t argc, const uint8_t *const *argv, const size_t *lens,
+                struct buf *out)
+{
+    struct buf text;
+    buf_init(&text);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (!section_wanted(sections[i].name, argc, argv, lens))
+            continue;
+        if (text.len)
+            buf_append(&text, "\r\n", 2);
+        sections[i].render(s, &text);
+    }
+    resp_bulk(out, text.data, text.len);
+    buf_free(&text);
+}
+
+void info_catena_status(struct server *s, struct buf *out, int proto)
+{
+    struct engine_status st = {0};
+    s->engine_ops->status(s->engine, &st);
+    char chain[CATENA_MAX_NODES * 4], ballot[48];
+    chain_text(&st, chain, sizeof chain);
+    snprintf(ballot, sizeof ballot, "%llu.%u", (unsigned long long)st.ballot.round, st.ballot.node);
+    resp_map(out, 10, proto);
+    resp_bulk_str(out, "id");
+    resp_int(out, s->config.self);
+    resp_bulk_str(out, "role");
+    resp_bulk_str(out, st.role);
+    resp_bulk_str(out, "leader");
+    resp_int(out, st.leader);
+    resp_bulk_str(out, "ballot");
+    resp_bulk_str(out, ballot);
+    resp_bulk_str(out, "chain");
+    resp_bulk_str(out, chain);
+    resp_bulk_str(out, "highest_accepted");
+    resp_int(out, (int64_t)st.highest_accepted);
+    resp_bulk_str(out, "highest_decided");
+    resp_int(out, (int64_t)st.highest_decided);
+    resp_bulk_str(out, "highest_executed");
+    resp_int(out, (int64_t)st.highest_executed);
+    resp_bulk_str(out, "highest_acknowledged");
+    resp_int(out, (int64_t)st.highest_acknowledged);
+    resp_bulk_str(out, "log_instances");
+    resp_int(out, (int64_t)st.log_instances);
+}

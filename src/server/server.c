@@ -1,0 +1,99 @@
+#include "server/server.h"
+
+#include "common/log.h"
+#include "protocols/chainpaxos/chainpaxos.h"
+#include "server/session.h"
+
+#include <string.h>
+
+static void server_client_open(void *ctx, struct client_conn *c) { session_open(ctx, c); }
+
+static void server_client_data(void *ctx, struct client_conn *c)
+{
+    (void)ctx;
+    session_on_data(c->session);
+}
+
+static void server_client_close(void *ctx, struct client_conn *c)
+{
+    (void)ctx;
+    session_close(c->session);
+}
+
+static void *server_create_engine(struct server *s)
+{
+    struct engine_config ec = {.self = s->config.self, .seed = s->config.self};
+    for (size_t i = 0; i < s->config.member_count; i++)
+        ec.members[i] = s->config.members[i].id;
+    ec.member_count = s->config.member_count;
+    s->engine_ops = &chainpaxos_engine_ops;
+    return s->engine_ops->create(&ec);
+}
+
+static int server_start_peers(struct server *s)
+{
+    const struct peer_address *me = config_member(&s->config, s->config.self);
+    struct peer_set_config pc = {
+        .self = s->config.self,
+        .cluster_id = s->config.cluster_id,
+        .listen_host = me->host,
+        .listen_port = me->port,
+        .max_buffer_bytes = s->config.max_peer_buffer_bytes,
+        /* A frame holds at most one batch; a batch at most one oversized command beyond
+         * the batch limit. */
+        .max_frame_bytes = s->config.max_bulk_bytes * 2 + (64u << 20),
+    };
+    int rc = peer_set_start(&s->runtime.peers, &s->loop, &pc, runtime_on_peer_message,
+                            &s->runtime);
+    for (size_t i = 0; rc == 0 && i < s->config.member_count; i++) {
+        const struct peer_address *m = &s->config.members[i];
+        if (m->id != s->config.self)
+            rc = peer_set_add(&s->runtime.peers, m->id, m->host, m->port);
+    }
+    return rc;
+}
+
+int server_start(struct server *s, const struct server_config *config)
+{
+    memset(s, 0, sizeof *s);
+    s->config = *config;
+    log_setup((enum log_level)config->log_level, config->self);
+    uv_loop_init(&s->loop);
+    s->start_time_ms = uv_now(&s->loop);
+    s->kv = kv_create();
+    buf_init(&s->scratch);
+    s->engine = server_create_engine(s);
+    runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
+                 server_on_effect, s);
+    int rc = server_start_peers(s);
+    if (rc == 0) {
+        static const struct client_listener_ops ops = {
+            server_client_open, server_client_data, server_client_close};
+        rc = client_listener_start(&s->runtime.clients, &s->loop, config->bind, config->port,
+                                   config->max_clients, config->max_client_output_bytes, &ops,
+                                   s);
+    }
+    if (rc != 0) {
+        runtime_stop(&s->runtime);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        return -1;
+    }
+    log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)",
+             CATENA_VERSION, config->self, config->bind, config->port,
+             config_member(config, config->self)->host,
+             config_member(config, config->self)->port, config->member_count,
+             s->engine_ops->name);
+    return 0;
+}
+
+void server_run(struct server *s)
+{
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    runtime_release(&s->runtime);
+    s->engine_ops->destroy(s->engine);
+    kv_destroy(s->kv);
+    buf_free(&s->scratch);
+    command_args_free(&s->exec_args);
+    uv_loop_close(&s->loop);
+    log_info("stopped");
+}

@@ -1,0 +1,49 @@
+/* The catena-server process: glue between the runtime (sockets, timers), the RESP front end,
+ * one protocol engine and the key-value state machine. */
+#ifndef CATENA_SERVER_SERVER_H
+#define CATENA_SERVER_SERVER_H
+
+#include "core/command.h"
+#include "core/engine.h"
+#include "kv/kv.h"
+#include "runtime/runtime.h"
+#include "server/config.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+/* The Redis version whose behaviour catena follows, reported to clients. */
+#define CATENA_REDIS_VERSION "7.0.0"
+
+struct server_stats {
+    uint64_t commands_received;  /* requests parsed from clients */
+    uint64_t commands_replicated; /* of those, ordered through the engine */
+    uint64_t commands_rejected;  /* refused by the engine (no leader, queue full) */
+    uint64_t batches_executed;
+    uint64_t commands_executed; /* from decided batches, all origins */
+    uint64_t protocol_errors;
+};
+
+struct server {
+    struct server_config config;
+    uv_loop_t loop;
+    struct runtime runtime;
+    const struct engine_ops *engine_ops;
+    void *engine;
+    struct kv *kv;
+    node_id leader;
+    uint64_t start_time_ms;
+    struct server_stats stats;
+    struct buf scratch; /* command record encoding */
+    struct command_args exec_args; /* argument vectors of the command being executed */
+};
+
+/* Starts listening and connecting; 0 or a negative error (already logged). */
+int server_start(struct server *s, const struct server_config *config);
+/* Runs until SIGINT/SIGTERM; then releases everything. */
+void server_run(struct server *s);
+
+/* The runtime's callback for EXECUTE, LEADER and REJECT effects. */
+void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e);
+
+#endif

@@ -1,0 +1,180 @@
+#include "server/session.h"
+
+#include "common/check.h"
+#include "common/log.h"
+#include "resp/reply.h"
+#include "server/dispatch.h"
+#include "server/server.h"
+
+#include <stdlib.h>
+
+void session_open(struct server *s, struct client_conn *c)
+{
+    struct session *se = calloc(1, sizeof *se);
+    CHECK(se != NULL);
+    se->server = s;
+    se->conn = c;
+    se->proto = 2;
+    struct resp_limits limits = {
+        .max_bulk_bytes = s->config.max_bulk_bytes,
+        .max_args = s->config.max_args,
+        .max_inline_bytes = RESP_DEFAULT_MAX_INLINE_BYTES,
+    };
+    resp_parser_init(&se->parser, &limits);
+    c->session = se;
+}
+
+void session_close(struct session *se)
+{
+    for (size_t i = 0; i < se->queue_cap; i++)
+        buf_free(&se->queue[i].reply);
+    free(se->queue);
+    free(se->name);
+    resp_parser_free(&se->parser);
+    se->conn->session = NULL;
+    free(se);
+}
+
+static struct pending_reply *queue_at(struct session *se, size_t i)
+{
+    return &se->queue[(se->queue_head + i) % se->queue_cap];
+}
+
+static struct pending_reply *queue_push(struct session *se, uint64_t seq)
+{
+    if (se->queue_count == se->queue_cap) {
+        size_t old_cap = se->queue_cap;
+        size_t cap = old_cap ? old_cap * 2 : 16;
+        struct pending_reply *q = calloc(cap, sizeof *q);
+        CHECK(q != NULL);
+        for (size_t i = 0; i < old_cap; i++)
+            q[i] = *queue_at(se, i);
+        free(se->queue);
+        se->queue = q;
+        se->queue_head = 0;
+        se->queue_cap = cap;
+    }
+    struct pending_reply *p = queue_at(se, se->queue_count++);
+    p->seq = seq;
+    p->done = false;
+    p->close_after = false;
+    buf_clear(&p->reply);
+    return p;
+}
+
+static void mark_close_after(struct session *se)
+{
+    se->conn->close_after_flush = true;
+    se->stop_reading = true;
+    client_conn_output(se->conn); /* make sure a flush happens */
+}
+
+/* Moves every completed reply at the head of the queue to the connection's output. */
+static void queue_drain(struct session *se)
+{
+    while (se->queue_count > 0 && se->queue[se->queue_head].done) {
+        struct pending_reply *p = &se->queue[se->queue_head];
+        struct buf *out = client_conn_output(se->conn);
+        buf_append(out, p->reply.data, p->reply.len);
+        buf_clear(&p->reply);
+        if (p->close_after)
+            mark_close_after(se);
+        se->queue_head = (se->queue_head + 1) % se->queue_cap;
+        se->queue_count--;
+    }
+}
+
+void session_track_replicated(struct session *se, uint64_t seq) { queue_push(se, seq); }
+
+struct buf *session_local_begin(struct session *se)
+{
+    if (se->queue_count == 0)
+        return client_conn_output(se->conn);
+    return &queue_push(se, 0)->reply;
+}
+
+void session_local_done(struct session *se, bool close_after)
+{
+    if (se->queue_count == 0) {
+        if (close_after)
+            mark_close_after(se);
+        return;
+    }
+    struct pending_reply *p = queue_at(se, se->queue_count - 1);
+    p->done = true;
+    p->close_after = close_after;
+}
+
+static struct pending_reply *queue_find(struct session *se, uint64_t seq, size_t *index)
+{
+    for (size_t i = 0; i < se->queue_count; i++) {
+        struct pending_reply *p = queue_at(se, i);
+        if (p->seq == seq && !p->done) {
+            *index = i;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+struct buf *session_replicated_begin(struct session *se, uint64_t seq)
+{
+    size_t index;
+    struct pending_reply *p = queue_find(se, seq, &index);
+    if (!p)
+        return NULL;
+    /* The usual case: the oldest request completes first; its reply goes straight out. */
+    return index == 0 ? client_conn_output(se->conn) : &p->reply;
+}
+
+void session_replicated_done(struct session *se, uint64_t seq)
+{
+    size_t index;
+    struct pending_reply *p = queue_find(se, seq, &index);
+    CHECK(p != NULL);
+    p->done = true;
+    if (index == 0) {
+        buf_clear(&p->reply); /* the reply was written to the output directly */
+        se->queue_head = (se->queue_head + 1) % se->queue_cap;
+        se->queue_count--;
+        queue_drain(se);
+    }
+}
+
+/* A malformed request: Redis answers "-ERR Protocol error: ..." and closes the connection after
+ * the replies of the requests before it; other clients never notice. */
+static void session_protocol_error(struct session *se, const char *message)
+{
+    se->server->stats.protocol_errors++;
+    log_info("client %s: %s", se->conn->peer_address, message);
+    struct buf *out = session_local_begin(se);
+    resp_errorf(out, "ERR %s", message);
+    session_local_done(se, true);
+}
+
+void session_on_data(struct session *se)
+{
+    struct client_conn *c = se->conn;
+    size_t offset = 0;
+    char err[128];
+    while (!se->stop_reading && !c->closing) {
+        struct resp_request req;
+        size_t consumed = 0;
+        enum resp_parse_result rc = resp_parse(&se->parser, c->in.data + offset,
+                                               c->in.len - offset, &req, &consumed, err,
+                                               sizeof err);
+        if (rc == RESP_PARSE_INCOMPLETE)
+            break;
+        if (rc == RESP_PARSE_ERROR) {
+            session_protocol_error(se, err);
+            break;
+        }
+        offset += consumed;
+        if (req.argc > 0)
+            dispatch_request(se, req.argc, req.argv, req.lens);
+    }
+    if (se->stop_reading)
+        buf_clear(&c->in); /* nothing after QUIT or an error is executed */
+    else
+        buf_consume(&c->in, offset);
+}

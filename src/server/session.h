@@ -1,0 +1,52 @@
+/* Per-client-connection state: the RESP parser, the protocol version, and the queue that keeps
+ * replies in request order while some requests wait for the log and others are answered at
+ * once (pipelining: replies must leave in the order requests came). */
+#ifndef CATENA_SERVER_SESSION_H
+#define CATENA_SERVER_SESSION_H
+
+#include "common/buf.h"
+#include "resp/parser.h"
+#include "runtime/client_conn.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server;
+
+struct pending_reply {
+    uint64_t seq;      /* sequence number of a replicated command; 0 for local replies */
+    bool done;         /* reply is complete in `reply` */
+    bool close_after;  /* QUIT or protocol error: close once this reply is written */
+    struct buf reply;
+};
+
+struct session {
+    struct server *server;
+    struct client_conn *conn;
+    struct resp_parser parser;
+    int proto; /* 2 or 3 (HELLO) */
+    char *name;
+    char lib_name[64], lib_ver[64];
+    uint64_t next_seq;
+    struct pending_reply *queue; /* ring */
+    size_t queue_head, queue_count, queue_cap;
+    bool stop_reading; /* after QUIT or a protocol error */
+};
+
+void session_open(struct server *s, struct client_conn *c);
+void session_close(struct session *se);
+/* Parses and dispatches every complete request in the connection's input. */
+void session_on_data(struct session *se);
+
+/* Reserves the reply slot of replicated command `seq` (in request order). */
+void session_track_replicated(struct session *se, uint64_t seq);
+/* Where to write the reply for the command just dispatched if it is answered now. The caller
+ * appends its reply to the returned buffer, then calls session_local_done. */
+struct buf *session_local_begin(struct session *se);
+void session_local_done(struct session *se, bool close_after);
+/* Where to write the reply of replicated command `seq` (NULL if it is not waiting); call
+ * session_replicated_done after writing. */
+struct buf *session_replicated_begin(struct session *se, uint64_t seq);
+void session_replicated_done(struct session *se, uint64_t seq);
+
+#endif
