@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Bad input gets a clear error and affects no one else: malformed RESP, a client that never
+# reads its replies, peers with a wrong cluster id or an unknown node id, wrong flags.
+source "$(dirname "$0")/lib.sh" "$1"
+cluster_start 3 --max-client-output 1mb --max-bulk-bytes 1mb
+
+# raw I BYTES: sends BYTES on a fresh connection to replica I, prints what comes back until
+# the server closes it (or 2 s pass).
+raw() {
+  local reply
+  exec 3<>"/dev/tcp/127.0.0.1/$(port "$1")"
+  printf "$2" >&3
+  reply=$(timeout 2 cat <&3 | tr -d '\r') || true
+  exec 3>&-
+  echo "$reply"
+}
+
+expect_eq "$(raw 1 '*1\r\n$x\r\n')" "-ERR Protocol error: invalid bulk length" "bad bulk length"
+expect_eq "$(raw 2 '*2\r\n$4\r\nECHO\r\n:1\r\n')" \
+  "-ERR Protocol error: expected '\$', got ':'" "bad array element"
+expect_eq "$(raw 3 '*abc\r\n')" "-ERR Protocol error: invalid multibulk length" "bad count"
+# Replies to the requests before the malformed one are sent first, then the connection closes.
+expect_eq "$(raw 1 'PING\r\n*1\r\n$4\r\nPING\r\n*1\r\n$-5\r\n*1\r\n$4\r\nPING\r\n' | paste -sd' ')" \
+  "+PONG +PONG -ERR Protocol error: invalid bulk length" "pipeline before a protocol error"
+expect_eq "$(raw 1 '"unbalanced\r\n')" "-ERR Protocol error: unbalanced quotes in request" \
+  "inline quotes"
+# A bulk larger than --max-bulk-bytes is refused from its header, before any data arrives.
+expect_eq "$(raw 2 '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n')" \
+  "-ERR Protocol error: invalid bulk length" "oversized bulk"
+expect_eq "$(cli 1 PING)" "PONG" "another client after protocol errors"
+pass "malformed RESP gets Redis' protocol error, then a close; other clients unaffected"
+
+# A client that pipelines GETs of a 100 KB value and never reads is disconnected at 1 MB.
+value=$(head -c 100000 /dev/zero | tr '\0' v)
+expect_eq "$(cli 1 SET big "$value")" "OK" "SET big value"
+exec 4<>"/dev/tcp/127.0.0.1/$(port 1)"
+for _ in $(seq 200); do printf '*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'; done >&4
+sleep 1
+exec 4>&-
+closes=$(cli 1 INFO stats | tr -d '\r' | sed -n 's/^client_output_buffer_limit_disconnections://p')
+[ "$closes" -ge 1 ] || fail "the non-reading client was not disconnected (count $closes)"
+expect_eq "$(cli 1 GET greeting)" "" "server still serves after the slow client"
+pass "a client that never reads is disconnected at --max-client-output"
+
+# Peers that do not belong are refused and logged; the cluster keeps working.
+peer1="1=127.0.0.1:$((CATENA_PEER_BASE_PORT + 1))"
+"$CATENA_BIN" --id 2 --cluster "$peer1,2=127.0.0.1:$((CATENA_PEER_BASE_PORT + 90))" \
+  --cluster-id intruders --port $((CATENA_BASE_PORT + 90)) >"$CATENA_DIR/intruder.log" 2>&1 &
+intruder=$!
+"$CATENA_BIN" --id 9 --cluster "$peer1,9=127.0.0.1:$((CATENA_PEER_BASE_PORT + 91))" \
+  --port $((CATENA_BASE_PORT + 91)) >"$CATENA_DIR/stranger.log" 2>&1 &
+stranger=$!
+sleep 1.5
+kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true
+grep -q "wrong cluster id" "$CATENA_DIR/replica-1.log" || fail "wrong cluster id not logged"
+grep -q "unknown node id" "$CATENA_DIR/replica-1.log" || fail "unknown node id not logged"
+expect_eq "$(cli 2 SET after-intruders ok)" "OK" "write after intruders"
+pass "peers with a wrong cluster id or unknown node id are refused and logged"
+
+# Wrong flags: a clear message and a non-zero exit.
+check_flag_error() {
+  local expected=$1 out rc=0
+  shift
+  out=$("$CATENA_BIN" "$@" 2>&1) || rc=$?
+  [ $rc -ne 0 ] || fail "catena-server $* exited 0"
+  grep -q -- "$expected" <<<"$out" || fail "catena-server $*: expected '$expected', got '$out'"
+}
+check_flag_error "unknown option '--bogus'" --bogus
+check_flag_error "--id is required" --cluster 1=127.0.0.1:1
+check_flag_error "is not one of the --cluster replicas" --id 4 --cluster 1=127.0.0.1:1
+check_flag_error "is not ID=HOST:PORT" --id 1 --cluster 1=nohostport
+check_flag_error "needs a value" --id
+check_flag_error "appears twice" --id 1 --cluster 1=127.0.0.1:1,1=127.0.0.1:2
+"$CATENA_BIN" --help | grep -q "Usage: catena-server" || fail "--help"
+"$CATENA_BIN" --version | grep -q "catena-server" || fail "--version"
+pass "wrong flags are refused with a clear message"
