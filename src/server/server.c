@@ -73,11 +73,8 @@ int server_start(struct server *s, const struct server_config *config)
                                    config->max_clients, config->max_client_output_bytes, &ops,
                                    s);
     }
-    if (rc != 0) {
-        runtime_stop(&s->runtime);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
-        return -1;
-    }
+    if (rc != 0)
+        return -1; /* the process exits: no handle needs closing */
     log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)",
              CATENA_VERSION, config->self, config->bind, config->port,
              config_member(config, config->self)->host,

@@ -24,7 +24,7 @@ commands=(
   "APPEND s hello" "APPEND s world" "STRLEN s" "STRLEN missing" "GET s"
   "MSET a 1 b 2 c 3" "MGET a b missing c" "MSET a" "MSET a 1 b" "DBSIZE"
   "GET" "SET" "GET a b" "INCR" "FOO bar baz" "foo" "PING" "PING hello" "PING a b" "ECHO hi"
-  "ECHO" "SELECT 0" "SELECT 1" "SELECT x" "CLIENT SETNAME myname" "CLIENT GETNAME"
+  "ECHO" "SELECT 0" "SELECT 16" "SELECT x" "CLIENT SETNAME myname" "CLIENT GETNAME"
   "CLIENT FOO" "CLIENT SETNAME" "CONFIG GET save" "CONFIG GET appendonly" "FLUSHALL bogus"
   "FLUSHALL" "DBSIZE" "GET a" "FLUSHALL ASYNC" "EXISTS a"
 )
