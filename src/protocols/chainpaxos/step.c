@@ -1,1 +1,141 @@
-/* work in progress */
+/* The ChainPaxos engine's entry points: create, destroy, status and the dispatch of events. */
+#include "protocols/chainpaxos/chainpaxos.h"
+
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+#include <stdlib.h>
+
+static bool chain_config_valid(const struct engine_config *config)
+{
+    if (config->member_count == 0 || config->member_count > CATENA_MAX_NODES)
+        return false;
+    bool self_found = false;
+    for (size_t k = 0; k < config->member_count; k++) {
+        if (config->members[k] == NODE_NONE)
+            return false;
+        for (size_t j = 0; j < k; j++)
+            if (config->members[j] == config->members[k])
+                return false;
+        self_found |= config->members[k] == config->self;
+    }
+    return self_found;
+}
+
+static uint64_t chain_or_u64(uint64_t v, uint64_t fallback) { return v ? v : fallback; }
+static size_t chain_or_size(size_t v, size_t fallback) { return v ? v : fallback; }
+
+static void *chain_create(const struct engine_config *config)
+{
+    if (!chain_config_valid(config))
+        return NULL;
+    struct chain_engine *c = calloc(1, sizeof *c);
+    CHECK(c != NULL);
+    c->self = config->self;
+    c->n = config->member_count;
+    c->quorum = c->n / 2 + 1;
+    for (size_t k = 0; k < c->n; k++) {
+        c->members[k] = config->members[k];
+        if (c->members[k] == c->self)
+            c->self_index = k;
+    }
+    c->retransmit_ms = chain_or_u64(config->retransmit_ms, CHAINPAXOS_DEFAULT_RETRANSMIT_MS);
+    c->noop_interval_ms =
+        chain_or_u64(config->noop_interval_ms, CHAINPAXOS_DEFAULT_NOOP_INTERVAL_MS);
+    c->leader_timeout_ms =
+        chain_or_u64(config->leader_timeout_ms, CHAINPAXOS_DEFAULT_LEADER_TIMEOUT_MS);
+    c->max_batch_bytes = chain_or_size(config->max_batch_bytes, CHAINPAXOS_DEFAULT_MAX_BATCH_BYTES);
+    c->max_pending_bytes =
+        chain_or_size(config->max_pending_bytes, CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES);
+    rng_seed(&c->rng, config->seed);
+    c->role = CHAIN_FOLLOWER;
+    c->next_instance = 1;
+    chain_log_init(&c->log, 1);
+    chain_log_init(&c->recovered, 1);
+    buf_init(&c->scratch);
+    buf_init(&c->batch);
+    buf_init(&c->pending);
+    buf_put_u32(&c->pending, 0); /* count placeholder, see propose.c */
+    return c;
+}
+
+static void chain_destroy(void *engine)
+{
+    struct chain_engine *c = engine;
+    if (!c)
+        return;
+    chain_log_free(&c->log);
+    chain_log_free(&c->recovered);
+    buf_free(&c->scratch);
+    buf_free(&c->batch);
+    buf_free(&c->pending);
+    free(c);
+}
+
+static void chain_step(void *engine, const struct engine_event *event, struct outbox *out)
+{
+    struct chain_engine *c = engine;
+    CHECK(c->out == NULL); /* steps do not nest */
+    c->out = out;
+    /* Time never goes backwards inside the engine, whatever the caller passes. */
+    if (event->now_ms > c->now_ms)
+        c->now_ms = event->now_ms;
+    switch (event->type) {
+    case ENGINE_EVENT_MESSAGE:
+        chain_recv_message(c, event->from, event->data, event->len);
+        break;
+    case ENGINE_EVENT_TICK:
+        chain_tick(c);
+        break;
+    case ENGINE_EVENT_COMMAND:
+        chain_command(c, event->data, event->len);
+        break;
+    case ENGINE_EVENT_FLUSH:
+        chain_flush(c);
+        break;
+    }
+    c->out = NULL;
+}
+
+static const char *chain_role_name(enum chain_role role)
+{
+    switch (role) {
+    case CHAIN_LEADER:
+        return "leader";
+    case CHAIN_CANDIDATE:
+        return "candidate";
+    case CHAIN_FOLLOWER:
+        break;
+    }
+    return "follower";
+}
+
+static void chain_status(const void *engine, struct engine_status *s)
+{
+    const struct chain_engine *c = engine;
+    *s = (struct engine_status){
+        .role = chain_role_name(c->role),
+        .leader = c->leader,
+        .ballot = c->promised,
+        .highest_accepted = c->highest_accepted,
+        .highest_decided = c->highest_executed,
+        .highest_executed = c->highest_executed,
+        .highest_acknowledged = c->ack,
+        .gc_horizon = c->log.base - 1,
+        .log_instances = c->log.used,
+        .chain_length = c->n,
+        .messages_dropped = c->messages_dropped,
+    };
+    /* The chain is the ring read from the leader (from the first member while none is known). */
+    size_t first = c->leader != NODE_NONE ? c->leader_index : 0;
+    for (size_t k = 0; k < c->n; k++)
+        s->chain[k] = c->members[(first + k) % c->n];
+}
+
+const struct engine_ops chainpaxos_engine_ops = {
+    .name = "chainpaxos",
+    .create = chain_create,
+    .destroy = chain_destroy,
+    .step = chain_step,
+    .status = chain_status,
+};

@@ -1,0 +1,98 @@
+/* Functions shared between the files of the ChainPaxos engine. Not part of the public API.
+ *
+ * Every function takes the engine and runs inside a step: it may append effects to c->out.
+ * "Any role" unless stated otherwise. Message structs passed to recv_* point into the message
+ * bytes (or into the engine's own buffers for messages it hands itself) and are only read. */
+#ifndef CATENA_PROTOCOLS_CHAINPAXOS_INTERNAL_H
+#define CATENA_PROTOCOLS_CHAINPAXOS_INTERNAL_H
+
+#include "protocols/chainpaxos/messages.h"
+#include "protocols/chainpaxos/state.h"
+
+/* Proposals travel in at most this many instances per retransmission period (§5.6). */
+#define CHAIN_RETRANSMIT_MAX_INSTANCES 1024
+/* A candidate refuses a PROMISE whose entries end further than this beyond its first instance:
+ * a real log never holds that many unacknowledged instances, and it bounds what a faulty peer
+ * can make the candidate allocate. */
+#define CHAIN_MAX_RECOVERY_SPAN ((instance_no)1 << 22)
+/* Ballot rounds at or beyond this are refused, so that `round + 1` never overflows. */
+#define CHAIN_MAX_ROUND (UINT64_MAX / 4)
+
+/* ---- topology and progress (progress.c) ---- */
+
+/* Index of `id` in members[], or -1 if it is not a member. */
+int chain_member_index(const struct chain_engine *c, node_id id);
+/* This replica's successor on the ring. */
+node_id chain_successor(const struct chain_engine *c);
+/* True if this replica is the last of the current leader's chain (a leader must be known). */
+bool chain_is_tail(const struct chain_engine *c);
+/* Counts a message that was ignored (malformed, stale, unknown sender, useless). */
+void chain_dropped(struct chain_engine *c);
+/* Adopts ballot b > promised: follows b.node (EFFECT_LEADER if it changes) and steps down if
+ * this replica led or ran for another ballot. */
+void chain_adopt_ballot(struct chain_engine *c, struct ballot b);
+/* Learns an ack and a gc value (§5.3 step 5, §5.4): both only grow; gc never exceeds ack. */
+void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc);
+/* Decides and executes, in order, every instance after highest_executed that is <= ack or whose
+ * counter reached Q (§5.3 step 6). */
+void chain_decide(struct chain_engine *c);
+/* Drops from the log every instance <= min(gc, highest_executed) (§5.5). */
+void chain_collect(struct chain_engine *c);
+
+/* ---- sending (send.c): a message to self is handled at once, never put in the outbox ---- */
+
+void chain_send_prepare(struct chain_engine *c, node_id to, const struct chain_prepare *m);
+/* PROMISE(ballot, from, gc, every log instance >= from). */
+void chain_send_promise(struct chain_engine *c, node_id to, struct ballot ballot,
+                        instance_no from);
+void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_reject *m);
+/* ACCEPT of the held instance i with its stored ballot and counter and the current ack/gc. */
+void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
+void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
+void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,
+                        size_t len);
+
+/* ---- message handlers (recv_*.c) ---- */
+
+void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *data, size_t len);
+void chain_recv_prepare(struct chain_engine *c, node_id from, const struct chain_prepare *m);
+void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain_promise *m);
+void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_reject *m);
+/* Handles an ACCEPT, the leader's own proposals included (from == self). When `steal` is given
+ * it holds the value body (m->value points into it) and is swapped into the log instead of
+ * copied; it comes back empty. Returns true if the instance was accepted (stored). */
+bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_accept *m,
+                       struct buf *steal);
+/* Leader only (others ignore it). */
+void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack *m);
+void chain_recv_forward(struct chain_engine *c, const struct chain_forward *m);
+
+/* ---- phase 1 (election.c) ---- */
+
+/* Runs for leadership with a ballot above every round seen: PREPARE to every member. */
+void chain_election_start(struct chain_engine *c);
+/* Tick: the first member starts phase 1 on its first tick; a candidate resends its PREPARE
+ * (or restarts with a higher round after a REJECT_PREPARE) every retransmit_ms. */
+void chain_election_tick(struct chain_engine *c);
+/* Candidate with Q promises: re-proposes the recovered instances, then the pending commands. */
+void chain_become_leader(struct chain_engine *c);
+
+/* ---- commands, batches, proposals (propose.c) ---- */
+
+/* True if pending commands can leave now: this replica leads, or follows a known leader. */
+bool chain_can_send(const struct chain_engine *c);
+/* A COMMAND event: one record, copied into pending, or REJECTed. */
+void chain_command(struct chain_engine *c, const uint8_t *record, size_t len);
+/* Appends `count` validated records to pending, sealing batches early at max_batch_bytes. */
+void chain_pending_add(struct chain_engine *c, const uint8_t *records, size_t len,
+                       uint32_t count);
+/* FLUSH: proposes (leader) or forwards (follower) everything pending, in batches. */
+void chain_flush(struct chain_engine *c);
+/* Leader only: proposes a value in next_instance. body (BATCH) is stolen; NULL for NOOP. */
+void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
+
+/* ---- timers (timers.c) ---- */
+
+void chain_tick(struct chain_engine *c);
+
+#endif

@@ -1,0 +1,255 @@
+/* Encoding and validating decoding of the ChainPaxos messages (layout in messages.h). */
+#include "protocols/chainpaxos/messages.h"
+
+#include "core/command.h"
+
+/* ---- encoding ---------------------------------------------------------------------------- */
+
+static void chain_put_ballot(struct buf *out, struct ballot b)
+{
+    buf_put_u64(out, b.round);
+    buf_put_u32(out, b.node);
+}
+
+static void chain_put_value(struct buf *out, const struct chain_value *v)
+{
+    buf_put_u8(out, v->kind);
+    buf_put_u32(out, (uint32_t)v->len);
+    buf_append(out, v->body, v->len);
+}
+
+void chain_msg_put_prepare(struct buf *out, const struct chain_prepare *m)
+{
+    buf_reserve(out, CHAIN_PREPARE_BYTES);
+    buf_put_u8(out, CHAIN_MSG_PREPARE);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->from);
+}
+
+void chain_msg_put_promise_header(struct buf *out, struct ballot ballot, instance_no from,
+                                  instance_no gc, uint32_t count)
+{
+    buf_put_u8(out, CHAIN_MSG_PROMISE);
+    chain_put_ballot(out, ballot);
+    buf_put_u64(out, from);
+    buf_put_u64(out, gc);
+    buf_put_u32(out, count);
+}
+
+void chain_msg_put_promised(struct buf *out, instance_no instance, struct ballot ballot,
+                            const struct chain_value *value)
+{
+    buf_reserve(out, 8 + CHAIN_BALLOT_BYTES + CHAIN_VALUE_HEADER_BYTES + value->len);
+    buf_put_u64(out, instance);
+    chain_put_ballot(out, ballot);
+    chain_put_value(out, value);
+}
+
+void chain_msg_put_reject(struct buf *out, const struct chain_reject *m)
+{
+    buf_put_u8(out, CHAIN_MSG_REJECT_PREPARE);
+    chain_put_ballot(out, m->refused);
+    chain_put_ballot(out, m->promised);
+}
+
+void chain_msg_put_accept(struct buf *out, const struct chain_accept *m)
+{
+    buf_reserve(out, CHAIN_ACCEPT_HEADER_BYTES + CHAIN_VALUE_HEADER_BYTES + m->value.len);
+    buf_put_u8(out, CHAIN_MSG_ACCEPT);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->instance);
+    buf_put_u16(out, m->counter);
+    buf_put_u64(out, m->ack);
+    buf_put_u64(out, m->gc);
+    chain_put_value(out, &m->value);
+}
+
+void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m)
+{
+    buf_put_u8(out, CHAIN_MSG_ACCEPT_ACK);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->instance);
+    buf_put_u64(out, m->ack);
+}
+
+void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len)
+{
+    buf_reserve(out, 2 + len);
+    buf_put_u8(out, CHAIN_MSG_FORWARD);
+    buf_put_u8(out, hops);
+    buf_append(out, batch, len);
+}
+
+/* ---- validation of command records and batches ------------------------------------------- */
+
+size_t chain_record_size(const uint8_t *p, size_t len)
+{
+    struct reader r = reader_make(p, len);
+    struct command_header h;
+    if (!command_peek(&r, &h) || h.argc == 0 || h.argc > COMMAND_MAX_ARGS)
+        return 0;
+    r.pos += 24;
+    /* Each argument needs at least its length prefix: refuse impossible counts at once rather
+     * than looping a million times over a short input. */
+    if ((uint64_t)h.argc * 4 > reader_left(&r))
+        return 0;
+    for (uint32_t i = 0; i < h.argc && !r.failed; i++)
+        reader_bytes(&r, reader_u32(&r));
+    return r.failed ? 0 : r.pos;
+}
+
+bool chain_batch_valid(const uint8_t *body, size_t len, uint32_t *count)
+{
+    struct reader r = reader_make(body, len);
+    uint32_t n = reader_u32(&r);
+    /* The smallest record is 24 bytes of header plus one 4-byte argument length. */
+    if (r.failed || n == 0 || (uint64_t)n * 28 > reader_left(&r))
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t size = chain_record_size(body + r.pos, reader_left(&r));
+        if (size == 0)
+            return false;
+        r.pos += size;
+    }
+    if (reader_left(&r) != 0)
+        return false;
+    *count = n;
+    return true;
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+static struct ballot chain_read_ballot(struct reader *r)
+{
+    struct ballot b;
+    b.round = reader_u64(r);
+    b.node = reader_u32(r);
+    return b;
+}
+
+static bool chain_read_value(struct reader *r, struct chain_value *v)
+{
+    v->kind = reader_u8(r);
+    v->len = reader_u32(r);
+    v->body = reader_bytes(r, v->len);
+    if (r->failed)
+        return false;
+    uint32_t count;
+    switch (v->kind) {
+    case CHAIN_VALUE_NOOP:
+        return v->len == 0;
+    case CHAIN_VALUE_BATCH:
+        return chain_batch_valid(v->body, v->len, &count);
+    default:
+        return false; /* MEMBERSHIP is reserved; anything else is unknown */
+    }
+}
+
+/* Opens a reader on a message of the expected type. */
+static bool chain_open(const uint8_t *data, size_t len, uint8_t type, struct reader *r)
+{
+    *r = reader_make(data, len);
+    return reader_u8(r) == type && !r->failed;
+}
+
+/* A decoder succeeds only if every field was present and nothing is left over. */
+static bool chain_done(const struct reader *r) { return !r->failed && reader_left(r) == 0; }
+
+uint8_t chain_msg_type(const uint8_t *data, size_t len) { return len ? data[0] : 0; }
+
+bool chain_msg_decode_prepare(const uint8_t *data, size_t len, struct chain_prepare *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_PREPARE, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->from = reader_u64(&r);
+    return chain_done(&r) && m->from >= 1 && m->from <= CHAIN_MAX_INSTANCE;
+}
+
+void chain_msg_next_promised(struct reader *r, struct chain_promised *e)
+{
+    e->instance = reader_u64(r);
+    e->ballot = chain_read_ballot(r);
+    /* Already validated by chain_msg_decode_promise: the result cannot be false here. */
+    (void)chain_read_value(r, &e->value);
+}
+
+bool chain_msg_decode_promise(const uint8_t *data, size_t len, struct chain_promise *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_PROMISE, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->from = reader_u64(&r);
+    m->gc = reader_u64(&r);
+    m->count = reader_u32(&r);
+    if (r.failed || m->from == 0 || m->from > CHAIN_MAX_INSTANCE)
+        return false;
+    m->entries = r;
+    /* A replica's log has no gaps, so the instances it reports are contiguous. Requiring it
+     * also bounds how far a (buggy) peer can make the candidate grow its recovery log. */
+    instance_no previous = 0;
+    for (uint32_t i = 0; i < m->count; i++) {
+        struct chain_promised e;
+        e.instance = reader_u64(&r);
+        e.ballot = chain_read_ballot(&r);
+        if (r.failed || !chain_read_value(&r, &e.value))
+            return false;
+        if (e.instance < m->from || e.instance > CHAIN_MAX_INSTANCE)
+            return false;
+        if (i > 0 && e.instance != previous + 1)
+            return false;
+        previous = e.instance;
+    }
+    return chain_done(&r);
+}
+
+bool chain_msg_decode_reject(const uint8_t *data, size_t len, struct chain_reject *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_REJECT_PREPARE, &r))
+        return false;
+    m->refused = chain_read_ballot(&r);
+    m->promised = chain_read_ballot(&r);
+    return chain_done(&r);
+}
+
+bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accept *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_ACCEPT, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->instance = reader_u64(&r);
+    m->counter = reader_u16(&r);
+    m->ack = reader_u64(&r);
+    m->gc = reader_u64(&r);
+    if (r.failed || !chain_read_value(&r, &m->value))
+        return false;
+    return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
+}
+
+bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_ACCEPT_ACK, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->instance = reader_u64(&r);
+    m->ack = reader_u64(&r);
+    return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
+}
+
+bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_FORWARD, &r))
+        return false;
+    m->hops = reader_u8(&r);
+    if (r.failed)
+        return false;
+    m->batch = data + r.pos;
+    m->batch_len = reader_left(&r);
+    return chain_batch_valid(m->batch, m->batch_len, &m->count);
+}

@@ -1,0 +1,147 @@
+/* ChainPaxos wire messages (docs/protocols/chainpaxos.md §4): encoding into a buf and validating
+ * decoders for bytes that came from a peer.
+ *
+ * Every message is one frame body; the first byte is the type. Fields are little-endian and fixed
+ * width:
+ *   ballot   u64 round, u32 node                                   (12 bytes)
+ *   value    u8 kind, u32 length, length bytes of body
+ *            kind 0 NOOP: length 0; kind 1 BATCH: u32 count >= 1, then exactly count command
+ *            records (core/command.h); kind 2 MEMBERSHIP is reserved and refused for now.
+ *
+ *   1 PREPARE         ballot, u64 from_instance
+ *   2 PROMISE         ballot, u64 from_instance, u64 gc, u32 count,
+ *                     count x (u64 instance, ballot, value); instances contiguous and >= from
+ *   3 REJECT_PREPARE  ballot refused, ballot promised
+ *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, value
+ *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack
+ *   6 FORWARD         u8 hops, then a batch (u32 count >= 1, records) filling the rest
+ *
+ * Decoders never trust the input: they return false when the bytes are short, too long, of an
+ * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input
+ * (no copy): they are valid as long as the input bytes are. */
+#ifndef CATENA_PROTOCOLS_CHAINPAXOS_MESSAGES_H
+#define CATENA_PROTOCOLS_CHAINPAXOS_MESSAGES_H
+
+#include "common/buf.h"
+#include "common/reader.h"
+#include "core/types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum chain_msg_type {
+    CHAIN_MSG_PREPARE = 1,
+    CHAIN_MSG_PROMISE = 2,
+    CHAIN_MSG_REJECT_PREPARE = 3,
+    CHAIN_MSG_ACCEPT = 4,
+    CHAIN_MSG_ACCEPT_ACK = 5,
+    CHAIN_MSG_FORWARD = 6,
+};
+
+enum chain_value_kind {
+    CHAIN_VALUE_NOOP = 0,
+    CHAIN_VALUE_BATCH = 1,
+    CHAIN_VALUE_MEMBERSHIP = 2, /* reserved: refused by the decoder in this version */
+};
+
+/* Instance numbers beyond this are refused on the wire, so that `instance + 1` and the log's
+ * index arithmetic can never overflow whatever a peer sends. */
+#define CHAIN_MAX_INSTANCE (UINT64_MAX / 4)
+
+/* Fixed sizes, used by decoders and by tests that build or truncate messages. */
+#define CHAIN_BALLOT_BYTES 12
+#define CHAIN_VALUE_HEADER_BYTES 5
+#define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
+#define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
+#define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8)
+#define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
+
+/* A value as it travels: kind plus body bytes (for BATCH: u32 count + records). */
+struct chain_value {
+    uint8_t kind;
+    const uint8_t *body;
+    size_t len;
+};
+
+struct chain_prepare {
+    struct ballot ballot;
+    instance_no from;
+};
+
+/* PROMISE header; the entries are read with chain_msg_next_promised from `entries`. */
+struct chain_promise {
+    struct ballot ballot;
+    instance_no from;
+    instance_no gc;
+    uint32_t count;
+    struct reader entries; /* positioned at the first entry, already validated */
+};
+
+struct chain_promised {
+    instance_no instance;
+    struct ballot ballot;
+    struct chain_value value;
+};
+
+struct chain_reject {
+    struct ballot refused;
+    struct ballot promised;
+};
+
+struct chain_accept {
+    struct ballot ballot;
+    instance_no instance;
+    uint16_t counter; /* replicas on the path that accepted, the sender included */
+    instance_no ack;
+    instance_no gc;
+    struct chain_value value;
+};
+
+struct chain_accept_ack {
+    struct ballot ballot;
+    instance_no instance;
+    instance_no ack; /* the ack that came to the tail with this instance's ACCEPT */
+};
+
+struct chain_forward {
+    uint8_t hops;
+    uint32_t count;
+    const uint8_t *batch; /* u32 count + records, as a BATCH value body */
+    size_t batch_len;
+};
+
+/* Encoders append one whole message to `out`. */
+void chain_msg_put_prepare(struct buf *out, const struct chain_prepare *m);
+/* A PROMISE is the header followed by `count` chain_msg_put_promised calls. */
+void chain_msg_put_promise_header(struct buf *out, struct ballot ballot, instance_no from,
+                                  instance_no gc, uint32_t count);
+void chain_msg_put_promised(struct buf *out, instance_no instance, struct ballot ballot,
+                            const struct chain_value *value);
+void chain_msg_put_reject(struct buf *out, const struct chain_reject *m);
+void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
+void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
+/* batch: u32 count + records (a BATCH body). */
+void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len);
+
+/* The type byte, or 0 for an empty message. */
+uint8_t chain_msg_type(const uint8_t *data, size_t len);
+
+/* Decoders: true iff `data` is exactly one well-formed message of that type. */
+bool chain_msg_decode_prepare(const uint8_t *data, size_t len, struct chain_prepare *m);
+bool chain_msg_decode_promise(const uint8_t *data, size_t len, struct chain_promise *m);
+/* Reads the next entry of a PROMISE that chain_msg_decode_promise accepted. */
+void chain_msg_next_promised(struct reader *r, struct chain_promised *e);
+bool chain_msg_decode_reject(const uint8_t *data, size_t len, struct chain_reject *m);
+bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accept *m);
+bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
+bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
+
+/* Size of the well-formed command record at the start of p (at most len bytes), or 0 if the
+ * bytes do not hold one (core/command.h layout; argc must be 1..COMMAND_MAX_ARGS). */
+size_t chain_record_size(const uint8_t *p, size_t len);
+/* True iff body is u32 count >= 1 followed by exactly count well-formed records; sets *count. */
+bool chain_batch_valid(const uint8_t *body, size_t len, uint32_t *count);
+
+#endif

@@ -1,0 +1,111 @@
+/* Chain topology, ballot adoption and the monotonic progress of a replica: ack, gc, decisions,
+ * execution and collection (docs/protocols/chainpaxos.md §3, §5.3-§5.5). */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+int chain_member_index(const struct chain_engine *c, node_id id)
+{
+    if (id == NODE_NONE)
+        return -1;
+    for (size_t k = 0; k < c->n; k++)
+        if (c->members[k] == id)
+            return (int)k;
+    return -1;
+}
+
+node_id chain_successor(const struct chain_engine *c)
+{
+    return c->members[(c->self_index + 1) % c->n];
+}
+
+bool chain_is_tail(const struct chain_engine *c)
+{
+    CHECK(c->leader != NODE_NONE);
+    /* The chain is the ring starting at the leader, so its tail is the leader's predecessor. */
+    return (c->self_index + 1) % c->n == c->leader_index;
+}
+
+void chain_dropped(struct chain_engine *c) { c->messages_dropped++; }
+
+static void chain_step_down(struct chain_engine *c)
+{
+    /* Pending commands stay: they are forwarded to the new leader at the next flush. */
+    c->role = CHAIN_FOLLOWER;
+    c->promised_by = 0;
+    c->recovered_max = 0;
+    chain_log_reset(&c->recovered, 1);
+}
+
+void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
+{
+    CHECK(ballot_cmp(b, c->promised) > 0);
+    int index = chain_member_index(c, b.node);
+    CHECK(index >= 0); /* callers only adopt ballots of members */
+    c->promised = b;
+    /* Instances above ack were accepted in older ballots: the new leader overwrites them, in
+     * order, before anything may be accepted after them. */
+    c->settled = c->ack;
+    if (b.node != c->self && c->role != CHAIN_FOLLOWER)
+        chain_step_down(c);
+    if (b.node != c->leader) {
+        c->leader = b.node;
+        c->leader_index = (size_t)index;
+        outbox_push(c->out, EFFECT_LEADER, b.node, 0, NULL, 0);
+    }
+}
+
+void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
+{
+    /* A correct ack never exceeds highest_accepted: it says the whole chain, this replica
+     * included, accepted everything <= ack. Clamping changes nothing for correct peers and
+     * keeps gc <= ack <= highest_accepted whatever bytes arrive. */
+    if (ack > c->highest_accepted)
+        ack = c->highest_accepted;
+    if (ack > c->ack) {
+        c->ack = ack;
+        c->ack_progress_ms = c->now_ms;
+        /* Everything <= ack is chosen and held by the whole chain: settled by definition. */
+        if (c->settled < ack)
+            c->settled = ack;
+    }
+    /* gc <= ack holds for every value a correct peer sends; clamping keeps the invariant (and
+     * the retransmission window above gc) whatever arrives. */
+    if (gc > c->ack)
+        gc = c->ack;
+    if (gc > c->gc)
+        c->gc = gc;
+}
+
+static void chain_execute(struct chain_engine *c, instance_no i, struct chain_entry *e)
+{
+    CHECK(i == c->highest_executed + 1);
+    CHECK(!e->decided);
+    e->decided = true;
+    c->highest_executed = i;
+    /* The payload is the batch exactly as formed from the command records; a NOOP has none. */
+    if (e->kind == CHAIN_VALUE_BATCH)
+        outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, e->body.data, e->body.len);
+    else
+        outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, NULL, 0);
+}
+
+void chain_decide(struct chain_engine *c)
+{
+    while (c->highest_executed < c->highest_accepted) {
+        instance_no i = c->highest_executed + 1;
+        struct chain_entry *e = chain_log_get(&c->log, i);
+        /* The log has no gaps up to highest_accepted and only collects executed instances. */
+        CHECK(e != NULL);
+        /* Evidence that Q replicas accepted this value in one ballot: a counter >= Q on a chain
+         * path, or an ack (the whole chain accepted it). */
+        if (i > c->ack && e->counter < c->quorum)
+            break;
+        chain_execute(c, i, e);
+    }
+}
+
+void chain_collect(struct chain_engine *c)
+{
+    instance_no h = c->gc < c->highest_executed ? c->gc : c->highest_executed;
+    chain_log_release_through(&c->log, h);
+}

@@ -1,0 +1,112 @@
+/* Client commands, batching and proposals (docs/protocols/chainpaxos.md §5.2, §5.3).
+ *
+ * `pending` is a BATCH body in the making: a 4-byte count placeholder, then records. Records
+ * accumulate between two FLUSH events, so a batch holds what arrived in one event-loop
+ * iteration; a batch is sealed early at max_batch_bytes. Sealing swaps buffers instead of
+ * copying: pending becomes the log entry's body, and the entry's old (empty) buffer becomes the
+ * next pending. */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+static void chain_pending_restart(struct chain_engine *c)
+{
+    buf_clear(&c->pending);
+    buf_put_u32(&c->pending, 0);
+    c->pending_count = 0;
+}
+
+bool chain_can_send(const struct chain_engine *c)
+{
+    return c->role == CHAIN_LEADER || (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE);
+}
+
+/* Moves the first batch of pending into c->batch: everything if it fits in max_batch_bytes (the
+ * usual case, no copy), else as many whole records as fit (at least one). Only a replica that
+ * gathered commands while no leader was known ever takes the slow path. */
+static void chain_seal(struct chain_engine *c)
+{
+    CHECK(c->pending_count > 0);
+    if (c->pending.len <= c->max_batch_bytes || c->pending_count == 1) {
+        buf_patch_u32(&c->pending, 0, c->pending_count);
+        buf_swap(&c->batch, &c->pending);
+        chain_pending_restart(c);
+        return;
+    }
+    size_t cut = 4;
+    uint32_t n = 0;
+    while (n < c->pending_count) {
+        size_t size = chain_record_size(c->pending.data + cut, c->pending.len - cut);
+        CHECK(size > 0); /* records were validated when they entered pending */
+        if (n > 0 && cut + size > c->max_batch_bytes)
+            break;
+        cut += size;
+        n++;
+    }
+    buf_clear(&c->batch);
+    buf_put_u32(&c->batch, n);
+    buf_append(&c->batch, c->pending.data + 4, cut - 4);
+    memmove(c->pending.data + 4, c->pending.data + cut, c->pending.len - cut);
+    c->pending.len -= cut - 4;
+    c->pending_count -= n;
+}
+
+void chain_flush(struct chain_engine *c)
+{
+    while (c->pending_count > 0 && chain_can_send(c)) {
+        chain_seal(c);
+        if (c->role == CHAIN_LEADER) {
+            chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);
+        } else {
+            chain_send_forward(c, c->leader, 0, c->batch.data, c->batch.len);
+            buf_clear(&c->batch);
+        }
+    }
+}
+
+void chain_pending_add(struct chain_engine *c, const uint8_t *records, size_t len,
+                       uint32_t count)
+{
+    bool can_send = chain_can_send(c);
+    if (can_send && c->pending_count > 0 && c->pending.len + len > c->max_batch_bytes)
+        chain_flush(c);
+    buf_append(&c->pending, records, len);
+    c->pending_count += count;
+    if (can_send && c->pending.len >= c->max_batch_bytes)
+        chain_flush(c);
+}
+
+void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
+{
+    /* A record the state machine could not decode would poison the whole batch it joins, at
+     * every replica: refuse it here. Beyond max_pending_bytes (no leader to send to), refuse
+     * rather than grow without bound; the client gets an error and nothing is half-done. */
+    if (len == 0 || chain_record_size(record, len) != len ||
+        c->pending.len - 4 + len > c->max_pending_bytes) {
+        outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
+        return;
+    }
+    chain_pending_add(c, record, len, 1);
+}
+
+void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
+{
+    CHECK(c->role == CHAIN_LEADER);
+    instance_no i = c->next_instance++;
+    struct chain_accept m = {
+        .ballot = c->promised,
+        .instance = i,
+        .counter = 0,
+        .ack = c->ack,
+        .gc = c->gc,
+        .value = {.kind = kind, .body = body ? body->data : NULL, .len = body ? body->len : 0},
+    };
+    if (kind == CHAIN_VALUE_BATCH)
+        c->last_batch_instance = i;
+    /* The leader's ACCEPT carries its current ack and gc down the chain. */
+    c->sent_ack = c->ack;
+    c->sent_gc = c->gc;
+    c->last_proposal_ms = c->now_ms;
+    /* The leader handles its own ACCEPT exactly as any replica does (counter 0 -> 1). */
+    bool accepted = chain_recv_accept(c, c->self, &m, body);
+    CHECK(accepted);
+}

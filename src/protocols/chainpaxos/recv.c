@@ -1,0 +1,64 @@
+/* Dispatch of peer messages to their handlers. Nothing received is trusted: every message is
+ * decoded and validated first, and anything malformed or from a stranger is dropped and
+ * counted (docs/protocols/chainpaxos.md §4). */
+#include "protocols/chainpaxos/internal.h"
+
+/* Decodes and handles one message; false if it is malformed or of an unknown type. */
+static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint8_t *data,
+                                size_t len)
+{
+    union {
+        struct chain_prepare prepare;
+        struct chain_promise promise;
+        struct chain_reject reject;
+        struct chain_accept accept;
+        struct chain_accept_ack accept_ack;
+        struct chain_forward forward;
+    } m;
+    switch (chain_msg_type(data, len)) {
+    case CHAIN_MSG_PREPARE:
+        if (!chain_msg_decode_prepare(data, len, &m.prepare))
+            return false;
+        chain_recv_prepare(c, from, &m.prepare);
+        return true;
+    case CHAIN_MSG_PROMISE:
+        if (!chain_msg_decode_promise(data, len, &m.promise))
+            return false;
+        chain_recv_promise(c, from, &m.promise);
+        return true;
+    case CHAIN_MSG_REJECT_PREPARE:
+        if (!chain_msg_decode_reject(data, len, &m.reject))
+            return false;
+        chain_recv_reject(c, from, &m.reject);
+        return true;
+    case CHAIN_MSG_ACCEPT:
+        if (!chain_msg_decode_accept(data, len, &m.accept))
+            return false;
+        chain_recv_accept(c, from, &m.accept, NULL);
+        return true;
+    case CHAIN_MSG_ACCEPT_ACK:
+        if (!chain_msg_decode_accept_ack(data, len, &m.accept_ack))
+            return false;
+        chain_recv_accept_ack(c, &m.accept_ack);
+        return true;
+    case CHAIN_MSG_FORWARD:
+        if (!chain_msg_decode_forward(data, len, &m.forward))
+            return false;
+        chain_recv_forward(c, &m.forward);
+        return true;
+    default:
+        return false;
+    }
+}
+
+void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *data, size_t len)
+{
+    /* The engine never sends to itself through the outbox, so "from self" is as foreign as an
+     * unknown id. */
+    if (from == c->self || chain_member_index(c, from) < 0 || (len > 0 && data == NULL)) {
+        chain_dropped(c);
+        return;
+    }
+    if (!chain_recv_dispatch(c, from, data, len))
+        chain_dropped(c);
+}

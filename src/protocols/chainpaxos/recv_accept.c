@@ -1,0 +1,124 @@
+/* ACCEPT at any replica, the leader's own proposals included (docs/protocols/chainpaxos.md
+ * §5.3).
+ *
+ * "settled": the doc's gap rule (step 2) only refuses i > highest_accepted + 1. After a ballot
+ * change that is not enough: a replica may hold instance j from an old ballot, miss the new
+ * leader's ACCEPT for j (a broken link), and then take the new ballot's j + 1. The tail's ack
+ * for j + 1 would then make it decide its stale value for j. So an ACCEPT(b, i) is also a gap
+ * unless every instance below i is <= ack (chosen, held by everyone) or was accepted with b:
+ * i - 1 <= settled. With a single ballot (this version's stable leader) the two rules agree. */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+enum chain_verdict {
+    CHAIN_FRESH,     /* store it */
+    CHAIN_DUPLICATE, /* already accepted with this ballot, or already collected */
+    CHAIN_GAP,       /* an earlier instance is missing: wait for the retransmission */
+};
+
+/* Stale ballots are dropped, higher ones adopted. False if the ACCEPT must be dropped.
+ * A ballot of this replica's own comes only from its own proposals: only this replica creates
+ * such ballots, and its ACCEPTs travel away from it (the tail answers with ACCEPT_ACK). One
+ * arriving from a peer is corrupt, and taking it would let a peer fill the leader's next slot
+ * or make a follower "follow" itself. */
+static bool chain_accept_ballot(struct chain_engine *c, node_id from, struct ballot b)
+{
+    if (b.round == 0 || b.round >= CHAIN_MAX_ROUND || chain_member_index(c, b.node) < 0)
+        return false;
+    if ((b.node == c->self) != (from == c->self))
+        return false;
+    int cmp = ballot_cmp(b, c->promised);
+    if (cmp < 0)
+        return false;
+    if (cmp > 0)
+        chain_adopt_ballot(c, b);
+    return true;
+}
+
+static enum chain_verdict chain_accept_classify(const struct chain_engine *c,
+                                                const struct chain_accept *m)
+{
+    instance_no i = m->instance;
+    if (i < c->log.base)
+        return CHAIN_DUPLICATE; /* collected: executed by the whole chain */
+    const struct chain_entry *e = chain_log_get(&c->log, i);
+    if (e && ballot_eq(e->ballot, m->ballot))
+        return CHAIN_DUPLICATE;
+    if (i > c->highest_accepted + 1 || i - 1 > c->settled)
+        return CHAIN_GAP;
+    return CHAIN_FRESH;
+}
+
+/* Extends `settled` over instances already accepted with the current ballot. */
+static void chain_extend_settled(struct chain_engine *c)
+{
+    while (c->settled < c->highest_accepted) {
+        const struct chain_entry *e = chain_log_get(&c->log, c->settled + 1);
+        if (!e || !ballot_eq(e->ballot, c->promised))
+            break;
+        c->settled++;
+    }
+}
+
+static void chain_accept_store(struct chain_engine *c, const struct chain_accept *m,
+                               struct buf *steal)
+{
+    /* An overwritten instance keeps its decided flag: a higher ballot re-proposes the value
+     * that was chosen, and an instance is executed only once. */
+    struct chain_entry *e = chain_log_put(&c->log, m->instance);
+    e->ballot = m->ballot;
+    e->counter = (uint16_t)(m->counter + 1);
+    e->kind = m->value.kind;
+    if (steal) {
+        CHECK(steal->data == m->value.body && steal->len == m->value.len);
+        buf_swap(&e->body, steal);
+        buf_clear(steal);
+    } else {
+        buf_clear(&e->body);
+        buf_append(&e->body, m->value.body, m->value.len);
+    }
+    if (m->instance > c->highest_accepted) {
+        /* Nothing was outstanding: the retransmission timer starts now, not at the last ack. */
+        if (c->highest_accepted <= c->ack)
+            c->ack_progress_ms = c->now_ms;
+        c->highest_accepted = m->instance;
+    }
+    chain_extend_settled(c);
+}
+
+/* Step 7: a non-tail passes the ACCEPT on with the updated ack and gc; the tail acknowledges
+ * to the leader with the ack that came with the ACCEPT (what the whole chain has processed). */
+static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m)
+{
+    if (chain_is_tail(c)) {
+        struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
+        chain_send_accept_ack(c, c->leader, &a);
+    } else {
+        chain_send_entry(c, chain_successor(c), m->instance);
+    }
+}
+
+bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_accept *m,
+                       struct buf *steal)
+{
+    /* A counter counts replicas on one path of the ring: it cannot reach N before the tail. */
+    if (m->counter >= c->n || !chain_accept_ballot(c, from, m->ballot)) {
+        chain_dropped(c);
+        return false;
+    }
+    /* ack and gc are facts about the chain, true whatever happens to this instance: learn them
+     * first, even from a gap or a duplicate (the gap rule needs the new ack, see above). */
+    chain_learn(c, m->ack, m->gc);
+    enum chain_verdict verdict = chain_accept_classify(c, m);
+    if (verdict == CHAIN_FRESH)
+        chain_accept_store(c, m, steal);
+    chain_decide(c);
+    if (verdict == CHAIN_FRESH)
+        chain_pass_on(c, m);
+    else if (verdict == CHAIN_DUPLICATE && chain_is_tail(c))
+        chain_pass_on(c, m); /* the previous ACCEPT_ACK may have been lost */
+    else
+        chain_dropped(c);
+    chain_collect(c);
+    return verdict == CHAIN_FRESH;
+}

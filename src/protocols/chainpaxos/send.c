@@ -1,0 +1,106 @@
+/* Building outgoing messages. Each is encoded straight into the outbox arena (no extra copy).
+ * A message to this replica itself is never put in the outbox: the engine handles it at once,
+ * which is how a candidate promises itself and how a single-member cluster acknowledges its own
+ * proposals. */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+static size_t chain_send_begin(struct chain_engine *c, node_id to)
+{
+    CHECK(to != c->self);
+    return outbox_begin(c->out);
+}
+
+static void chain_send_end(struct chain_engine *c, node_id to, instance_no instance,
+                           size_t start)
+{
+    outbox_end(c->out, EFFECT_SEND, to, instance, start);
+}
+
+void chain_send_prepare(struct chain_engine *c, node_id to, const struct chain_prepare *m)
+{
+    if (to == c->self) {
+        chain_recv_prepare(c, to, m);
+        return;
+    }
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_prepare(&c->out->arena, m);
+    chain_send_end(c, to, 0, start);
+}
+
+static void chain_put_promise(const struct chain_engine *c, struct buf *out,
+                              struct ballot ballot, instance_no from)
+{
+    instance_no first = from > c->log.base ? from : c->log.base;
+    instance_no count = c->highest_accepted >= first ? c->highest_accepted - first + 1 : 0;
+    CHECK(count <= UINT32_MAX);
+    chain_msg_put_promise_header(out, ballot, from, c->gc, (uint32_t)count);
+    for (instance_no i = first; i <= c->highest_accepted; i++) {
+        const struct chain_entry *e = chain_log_get(&c->log, i);
+        CHECK(e != NULL); /* no gaps below highest_accepted */
+        struct chain_value v = {.kind = e->kind, .body = e->body.data, .len = e->body.len};
+        chain_msg_put_promised(out, i, e->ballot, &v);
+    }
+}
+
+void chain_send_promise(struct chain_engine *c, node_id to, struct ballot ballot,
+                        instance_no from)
+{
+    if (to != c->self) {
+        size_t start = chain_send_begin(c, to);
+        chain_put_promise(c, &c->out->arena, ballot, from);
+        chain_send_end(c, to, 0, start);
+        return;
+    }
+    /* Own promise (once per election): encoded and decoded like any other, so the candidate
+     * merges it with the same code. The scratch buffer is not touched again until the next
+     * election. */
+    buf_clear(&c->scratch);
+    chain_put_promise(c, &c->scratch, ballot, from);
+    struct chain_promise m;
+    CHECK(chain_msg_decode_promise(c->scratch.data, c->scratch.len, &m));
+    chain_recv_promise(c, to, &m);
+}
+
+void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_reject *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_reject(&c->out->arena, m);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
+{
+    const struct chain_entry *e = chain_log_get(&c->log, i);
+    CHECK(e != NULL);
+    struct chain_accept m = {
+        .ballot = e->ballot,
+        .instance = i,
+        .counter = e->counter,
+        .ack = c->ack,
+        .gc = c->gc,
+        .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
+    };
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_accept(&c->out->arena, &m);
+    chain_send_end(c, to, i, start);
+}
+
+void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m)
+{
+    if (to == c->self) {
+        chain_recv_accept_ack(c, m);
+        return;
+    }
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_accept_ack(&c->out->arena, m);
+    chain_send_end(c, to, m->instance, start);
+}
+
+void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,
+                        size_t len)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_forward(&c->out->arena, hops, batch, len);
+    chain_send_end(c, to, 0, start);
+}

@@ -1,0 +1,94 @@
+/* The state of one ChainPaxos replica (docs/protocols/chainpaxos.md §3).
+ *
+ * One struct per engine; nothing global. Every field is owned by the engine; `out` borrows the
+ * caller's outbox for the duration of one step and is NULL between steps. */
+#ifndef CATENA_PROTOCOLS_CHAINPAXOS_STATE_H
+#define CATENA_PROTOCOLS_CHAINPAXOS_STATE_H
+
+#include "common/buf.h"
+#include "common/rng.h"
+#include "core/engine.h"
+#include "core/outbox.h"
+#include "core/types.h"
+#include "protocols/chainpaxos/log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum chain_role {
+    CHAIN_FOLLOWER,  /* follows `leader` (or nobody yet) */
+    CHAIN_CANDIDATE, /* ran phase 1 with ballot `promised`, waiting for Q promises */
+    CHAIN_LEADER,    /* won phase 1 with ballot `promised`; proposes */
+};
+
+struct chain_engine {
+    /* ---- configuration (fixed at create) ---- */
+    node_id self;
+    node_id members[CATENA_MAX_NODES]; /* chain order, read as a ring */
+    size_t n;                          /* member count */
+    size_t quorum;                     /* Q = n / 2 + 1, for both phases */
+    size_t self_index;                 /* members[self_index] == self */
+    uint64_t retransmit_ms;
+    uint64_t noop_interval_ms;
+    uint64_t leader_timeout_ms; /* unused until failover exists */
+    size_t max_batch_bytes;
+    size_t max_pending_bytes;
+    struct rng rng; /* seeded from the config; reserved for election jitter (failover) */
+
+    /* ---- the step in progress ---- */
+    uint64_t now_ms;     /* time of the latest event; never goes backwards */
+    struct outbox *out;  /* effects of the current step */
+    struct buf scratch;  /* encoding space for messages the engine hands itself */
+    struct buf batch;    /* a sealed batch on its way into the log or a FORWARD */
+
+    /* ---- acceptor: every replica ---- */
+    struct ballot promised; /* highest ballot seen in a PREPARE or ACCEPT; never decreases */
+    node_id leader;         /* promised.node: the replica this one follows (NODE_NONE: none) */
+    size_t leader_index;    /* members[leader_index] == leader, when a leader is known */
+    enum chain_role role;
+    struct chain_log log;   /* instances log.base .. highest_accepted */
+    /* Every instance <= highest_accepted is held or collected: no gaps. */
+    instance_no highest_accepted;
+    /* Every instance <= highest_executed is decided and was emitted, in order (decided ==
+     * executed: a replica executes as soon as it decides). */
+    instance_no highest_executed;
+    /* ack: the whole chain accepted (and holds the chosen value of) every instance <= ack. */
+    instance_no ack;
+    /* gc: every replica of the chain executed every instance <= gc. Kept <= ack. */
+    instance_no gc;
+    /* Every instance <= settled is <= ack or was accepted with ballot `promised`. An ACCEPT for
+     * instance i is taken only if i - 1 <= settled: with a new ballot, the old ballot's entries
+     * above ack must be overwritten in order before anything may follow them (see recv_accept.c,
+     * "settled"). Reset to ack when a higher ballot is adopted. */
+    instance_no settled;
+    /* When ack last advanced, or when instances above ack last appeared or were resent: the
+     * retransmission timer (§5.6). */
+    uint64_t ack_progress_ms;
+
+    /* ---- leader ---- */
+    instance_no next_instance;       /* where the next proposal goes */
+    instance_no last_batch_instance; /* highest instance proposed with a BATCH (0: none) */
+    instance_no sent_ack;            /* highest ack sent down the chain */
+    instance_no sent_gc;             /* highest gc sent down the chain */
+    uint64_t last_proposal_ms;       /* time of the last proposal (heartbeat NOOP timer) */
+
+    /* ---- commands not yet proposed or forwarded (every role) ---- */
+    struct buf pending;      /* u32 count placeholder, then records: a BATCH body in the making */
+    uint32_t pending_count;  /* records in `pending` */
+
+    /* ---- candidate ---- */
+    bool election_started;     /* members[0] starts phase 1 on its first tick, once */
+    instance_no candidate_from; /* first instance of the PREPARE: ack + 1 when it was sent */
+    uint64_t promised_by;       /* bit k: members[k] promised the current ballot */
+    uint64_t last_prepare_ms;
+    uint64_t round_to_beat;     /* highest round a REJECT_PREPARE reported */
+    /* Highest-ballot value reported per instance by the promises (ballot and value only). */
+    struct chain_log recovered;
+    instance_no recovered_max; /* highest instance any promise reported (0: none) */
+
+    /* ---- counters ---- */
+    uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */
+};
+
+#endif

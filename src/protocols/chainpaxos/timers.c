@@ -1,0 +1,67 @@
+/* What happens on TICK events: phase 1 start and PREPARE resends, the leader's NOOPs (§5.4) and
+ * retransmission after silence (§5.6). The runtime ticks about every 10 ms; every timer here is
+ * a comparison of now_ms with a stored time, so ticks may come at any rate. */
+#include "protocols/chainpaxos/internal.h"
+
+/* Leader: NOOPs carry ack and gc down the chain when no client batch does. A NOOP is due when
+ * the ack or gc covers the last batch instance but has not been sent yet (at most two NOOPs
+ * follow a batch: one for the ack, one for the gc that its ACCEPT_ACK brings), and every
+ * noop_interval_ms when idle, as a heartbeat. */
+static void chain_noop_tick(struct chain_engine *c)
+{
+    if (c->role != CHAIN_LEADER)
+        return;
+    instance_no last = c->last_batch_instance;
+    bool ack_due = last && c->ack >= last && c->sent_ack < last;
+    bool gc_due = last && c->gc >= last && c->sent_gc < last;
+    bool idle = c->now_ms - c->last_proposal_ms >= c->noop_interval_ms;
+    if (ack_due || gc_due || idle)
+        chain_propose(c, CHAIN_VALUE_NOOP, NULL);
+}
+
+/* The tail resends its acknowledgement of the highest instance it accepted. */
+static void chain_retransmit_ack(struct chain_engine *c)
+{
+    const struct chain_entry *e = chain_log_get(&c->log, c->highest_accepted);
+    if (!e || !ballot_eq(e->ballot, c->promised))
+        return;
+    struct chain_accept_ack a = {
+        .ballot = e->ballot, .instance = c->highest_accepted, .ack = c->ack};
+    chain_send_accept_ack(c, c->leader, &a);
+}
+
+/* A replica whose ack did not advance for retransmit_ms while it holds instances above it
+ * resends them to its successor, oldest first, with their stored counters. Instances of older
+ * ballots are left out: the leader of the current ballot re-proposes them. */
+static void chain_retransmit_tick(struct chain_engine *c)
+{
+    if (c->leader == NODE_NONE || c->role == CHAIN_CANDIDATE)
+        return;
+    if (c->highest_accepted <= c->ack || c->now_ms - c->ack_progress_ms < c->retransmit_ms)
+        return;
+    c->ack_progress_ms = c->now_ms;
+    if (chain_is_tail(c)) {
+        chain_retransmit_ack(c);
+        return;
+    }
+    node_id next = chain_successor(c);
+    instance_no last = c->ack + CHAIN_RETRANSMIT_MAX_INSTANCES;
+    if (last > c->highest_accepted)
+        last = c->highest_accepted;
+    for (instance_no i = c->ack + 1; i <= last; i++) {
+        const struct chain_entry *e = chain_log_get(&c->log, i);
+        if (e && ballot_eq(e->ballot, c->promised))
+            chain_send_entry(c, next, i);
+    }
+    if (c->role == CHAIN_LEADER) {
+        c->sent_ack = c->ack;
+        c->sent_gc = c->gc;
+    }
+}
+
+void chain_tick(struct chain_engine *c)
+{
+    chain_election_tick(c);
+    chain_noop_tick(c);
+    chain_retransmit_tick(c);
+}
