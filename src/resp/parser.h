@@ -18,7 +18,7 @@
 
 struct resp_limits {
     size_t max_bulk_bytes;   /* largest bulk string; default 512 MB (Redis proto-max-bulk-len) */
-    size_t max_args;         /* largest multibulk count; default 1048576 */
+    size_t max_args;         /* largest multibulk count; default 1048576, at most INT32_MAX */
     size_t max_inline_bytes; /* longest inline command line; default 64 KB (Redis) */
 };
 
@@ -28,7 +28,9 @@ struct resp_limits {
 
 enum resp_parse_result { RESP_PARSE_INCOMPLETE, RESP_PARSE_OK, RESP_PARSE_ERROR };
 
-/* A parsed request: argv[i] points into the caller's input buffer, valid until it changes. */
+/* A parsed request. For multibulk requests argv[i] points into the caller's input buffer; for
+ * inline commands into the parser's unquoting scratch area. The argv and lens arrays belong to
+ * the parser: everything stays valid until the next resp_parse or resp_parser_free. */
 struct resp_request {
     uint32_t argc;
     const uint8_t **argv;
@@ -39,9 +41,9 @@ struct resp_parser {
     struct resp_limits limits;
     /* private progress state, see parser.c */
     int state;
-    size_t pos;          /* bytes of the current request scanned so far */
+    size_t pos;          /* where the header or value being parsed starts in the request */
     int64_t expected_args;
-    int64_t bulk_len;
+    int64_t bulk_len;    /* also: how far the search for a line end got (see parser.c) */
     uint32_t argc;
     size_t *arg_offsets; /* offsets of parsed arguments from the request start */
     size_t *arg_lens;
@@ -53,7 +55,8 @@ struct resp_parser {
 
 void resp_parser_init(struct resp_parser *p, const struct resp_limits *limits);
 void resp_parser_free(struct resp_parser *p);
-/* data/len: the unconsumed input, starting at the first byte of the current request. */
+/* data/len: the unconsumed input, starting at the first byte of the current request.
+ * *consumed is 0 unless the result is RESP_PARSE_OK; err needs room for 64 bytes. */
 enum resp_parse_result resp_parse(struct resp_parser *p, const uint8_t *data, size_t len,
                                   struct resp_request *req, size_t *consumed, char *err,
                                   size_t err_size);
