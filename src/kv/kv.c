@@ -4,7 +4,7 @@
 
 #include "common/check.h"
 #include "kv/keyspace.h"
-#include "kv/strint.h"
+#include "common/strint.h"
 #include "resp/commands.h"
 #include "resp/reply.h"
 

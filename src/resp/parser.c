@@ -7,6 +7,8 @@
  * are skipped unchecked), so clients see identical behaviour. */
 #include "resp/parser.h"
 
+#include "common/strint.h"
+
 #include "common/check.h"
 
 #include <stdbool.h>
@@ -35,7 +37,6 @@ enum line_scan { LINE_NONE, LINE_PARTIAL, LINE_FOUND };
 #define ARGS_KEEP 1024
 #define INLINE_KEEP ((size_t)RESP_DEFAULT_MAX_INLINE_BYTES)
 /* Longest decimal string Redis' string2ll accepts is 20 chars (LONG_STR_SIZE - 1). */
-#define LL_STR_MAX 20
 
 void resp_parser_init(struct resp_parser *p, const struct resp_limits *limits)
 {
@@ -91,43 +92,6 @@ static void set_error(char *err, size_t err_size, const char *msg)
 {
     if (err && err_size)
         snprintf(err, err_size, "%s", msg);
-}
-
-/* Redis' string2ll: optional '-', no leading zeros, no '+', no spaces, at most 20 chars, no
- * overflow. Matching it exactly keeps "*01" or "$+3" rejected just as Redis rejects them. */
-static bool parse_ll(const uint8_t *s, size_t n, int64_t *out)
-{
-    if (n == 0 || n > LL_STR_MAX)
-        return false;
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    size_t i = 0;
-    bool negative = s[0] == '-';
-    if (negative && ++i == n)
-        return false;
-    if (s[i] < '1' || s[i] > '9')
-        return false;
-    uint64_t v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    if (negative) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return false;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return false;
-        *out = (int64_t)v;
-    }
-    return true;
 }
 
 /* Looks for `ch` ending the line that starts at pos, resuming where the last call stopped.
@@ -187,7 +151,7 @@ static enum step step_mbulk_count(struct resp_parser *p, const uint8_t *data, si
         return STEP_INCOMPLETE;
     int64_t n;
     /* argc is a uint32_t; Redis likewise caps the count at INT_MAX. */
-    if (!parse_ll(data + 1, cr - 1, &n) || n > INT32_MAX ||
+    if (!strint_parse(data + 1, cr - 1, &n) || n > INT32_MAX ||
         (n > 0 && (uint64_t)n > p->limits.max_args)) {
         set_error(err, err_size, "Protocol error: invalid multibulk length");
         return STEP_ERROR;
@@ -218,7 +182,7 @@ static enum step step_bulk_header(struct resp_parser *p, const uint8_t *data, si
         return STEP_ERROR;
     }
     int64_t n;
-    if (!parse_ll(data + p->pos + 1, cr - p->pos - 1, &n) || n < 0 ||
+    if (!strint_parse(data + p->pos + 1, cr - p->pos - 1, &n) || n < 0 ||
         (uint64_t)n > p->limits.max_bulk_bytes) {
         set_error(err, err_size, "Protocol error: invalid bulk length");
         return STEP_ERROR;

@@ -1,5 +1,7 @@
 #include "resp/reply.h"
 
+#include "common/strint.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,19 +9,11 @@
 /* Appends "<prefix><number>\r\n" without printf on the hot path. */
 static void put_header(struct buf *out, char prefix, int64_t v)
 {
-    char tmp[24];
-    char *end = tmp + sizeof tmp;
-    char *p = end;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    buf_reserve(out, (size_t)(end - p) + 3);
+    char digits[STRINT_MAX_LEN];
+    size_t n = strint_format(v, digits);
+    buf_reserve(out, n + 3);
     out->data[out->len++] = (uint8_t)prefix;
-    buf_append(out, p, (size_t)(end - p));
+    buf_append(out, digits, n);
     buf_append(out, "\r\n", 2);
 }
 

@@ -1,13 +1,13 @@
 /* Commands this replica answers itself, without the log: connection handshakes that client
  * libraries send (HELLO, CLIENT, SELECT, COMMAND, CONFIG GET), PING/ECHO, INFO and the
  * CATENA.* administration commands. */
+#include "common/strint.h"
 #include "resp/reply.h"
 #include "server/dispatch.h"
 #include "server/info.h"
 #include "server/server.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,20 +15,6 @@
 static bool arg_is(const uint8_t *arg, size_t len, const char *word)
 {
     return strlen(word) == len && strncasecmp((const char *)arg, word, len) == 0;
-}
-
-/* Parses a whole argument as a signed 64-bit integer. */
-static bool arg_int(const uint8_t *arg, size_t len, long long *out)
-{
-    char text[32];
-    if (len == 0 || len >= sizeof text)
-        return false;
-    memcpy(text, arg, len);
-    text[len] = '\0';
-    char *end;
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    return errno == 0 && *end == '\0' && text[0] != ' ' && text[0] != '+';
 }
 
 static void reply_subcommand_unknown(struct buf *out, const char *command, const uint8_t *sub,
@@ -91,9 +77,9 @@ static void set_client_name(struct session *se, const uint8_t *name, size_t len)
 static void cmd_hello(struct session *se, uint32_t argc, const uint8_t *const *argv,
                       const size_t *lens, struct buf *out)
 {
-    long long version = se->proto;
+    int64_t version = se->proto;
     if (argc >= 2) {
-        if (!arg_int(argv[1], lens[1], &version)) {
+        if (!strint_parse(argv[1], lens[1], &version)) {
             resp_error(out, "ERR Protocol version is not an integer or out of range");
             return;
         }
@@ -300,8 +286,8 @@ void local_command_execute(struct session *se, const struct command_spec *spec, 
     case CMD_HELLO: cmd_hello(se, argc, argv, lens, out); break;
     case CMD_CLIENT: cmd_client(se, argc, argv, lens, out); break;
     case CMD_SELECT: {
-        long long db;
-        if (!arg_int(argv[1], lens[1], &db))
+        int64_t db;
+        if (!strint_parse(argv[1], lens[1], &db))
             resp_error(out, "ERR value is not an integer or out of range");
         else if (db != 0)
             resp_error(out, "ERR DB index is out of range");

@@ -8,7 +8,7 @@
 
 #include "kv/keyspace.h"
 #include "kv/kv.h"
-#include "kv/strint.h"
+#include "common/strint.h"
 
 #include <stdio.h>
 #include <string.h>

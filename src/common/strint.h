@@ -1,7 +1,7 @@
 /* Integers stored as strings, with Redis' exact rules (util.c string2ll / ll2string), so
- * INCR accepts and rejects the same values as Redis and stores the same bytes. */
-#ifndef CATENA_KV_STRINT_H
-#define CATENA_KV_STRINT_H
+ * INCR and the RESP parser accept and rejects the same values as Redis and stores the same bytes. */
+#ifndef CATENA_COMMON_STRINT_H
+#define CATENA_COMMON_STRINT_H
 
 #include <stdbool.h>
 #include <stddef.h>

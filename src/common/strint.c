@@ -1,4 +1,4 @@
-#include "kv/strint.h"
+#include "common/strint.h"
 
 bool strint_parse(const uint8_t *s, size_t len, int64_t *value)
 {
