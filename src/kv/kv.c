@@ -2,6 +2,9 @@
  * reply encoding. The table itself lives in keyspace.c, integer rules in strint.c. */
 #include "kv/kv.h"
 
+#include "kv/apply.h"
+#include "kv/sessions.h"
+
 #include "common/check.h"
 #include "kv/keyspace.h"
 #include "common/strint.h"
@@ -22,6 +25,7 @@
 
 struct kv {
     struct keyspace *ks;
+    struct sessions *sessions; /* exactly-once table, see kv/apply.h */
     uint64_t commands_executed;
 };
 
@@ -295,6 +299,7 @@ struct kv *kv_create(void)
     /* A fixed seed keeps the bucket layout, and so memory use and timing, identical on every
      * replica and in every simulator replay. */
     kv->ks = keyspace_create(0);
+    kv->sessions = sessions_create();
     return kv;
 }
 
@@ -303,6 +308,7 @@ void kv_destroy(struct kv *kv)
     if (!kv)
         return;
     keyspace_destroy(kv->ks);
+    sessions_destroy(kv->sessions);
     free(kv);
 }
 
@@ -339,3 +345,10 @@ void kv_get_stats(const struct kv *kv, struct kv_stats *stats)
 }
 
 uint64_t kv_digest(const struct kv *kv) { return keyspace_digest(kv->ks); }
+
+bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq)
+{
+    return sessions_admit(kv->sessions, origin, client, seq);
+}
+
+size_t kv_session_count(const struct kv *kv) { return sessions_count(kv->sessions); }

@@ -2,6 +2,7 @@
  * they produce for this replica's clients), leader changes, and rejected commands. */
 #include "common/log.h"
 #include "core/command.h"
+#include "kv/apply.h"
 #include "resp/reply.h"
 #include "server/server.h"
 #include "server/session.h"
@@ -15,28 +16,29 @@ static struct session *origin_session(struct server *s, const struct command_hea
     return c ? c->session : NULL;
 }
 
+static struct buf *reply_begin(void *ctx, const struct command_header *h, int *proto)
+{
+    struct session *se = origin_session(ctx, h);
+    if (!se)
+        return NULL;
+    *proto = se->proto;
+    return session_replicated_begin(se, h->seq);
+}
+
+static void reply_done(void *ctx, const struct command_header *h)
+{
+    session_replicated_done(origin_session(ctx, h), h->seq);
+}
+
 static void apply_batch(struct server *s, instance_no instance, const uint8_t *data, size_t len)
 {
-    if (len == 0)
-        return; /* a no-op instance */
-    struct reader r = reader_make(data, len);
-    uint32_t count = reader_u32(&r);
-    s->stats.batches_executed++;
-    for (uint32_t i = 0; i < count; i++) {
-        struct command_header h;
-        if (!command_decode_next(&r, &h, &s->exec_args)) {
-            /* Every replica holds the same bytes, so every replica stops at the same place. */
-            log_error("instance %llu: malformed command %u of %u skipped with the rest",
-                      (unsigned long long)instance, i, count);
-            return;
-        }
-        s->stats.commands_executed++;
-        struct session *se = origin_session(s, &h);
-        struct buf *out = se ? session_replicated_begin(se, h.seq) : NULL;
-        kv_execute(s->kv, h.argc, s->exec_args.argv, s->exec_args.lens, out, se ? se->proto : 2);
-        if (out)
-            session_replicated_done(se, h.seq);
-    }
+    struct kv_reply_target target = {reply_begin, reply_done, s, s->config.self};
+    if (len)
+        s->stats.batches_executed++;
+    if (!kv_apply_batch(s->kv, data, len, &target, &s->exec_args, &s->apply_stats))
+        /* Every replica holds the same bytes, so every replica stops at the same place. */
+        log_error("instance %llu: malformed batch, the rest of it is skipped",
+                  (unsigned long long)instance);
 }
 
 static void apply_reject(struct server *s, const uint8_t *data, size_t len)

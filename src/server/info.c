@@ -55,7 +55,9 @@ static void section_stats(struct server *s, struct buf *b)
          (unsigned long long)l->output_limit_closes);
     line(b, "commands_replicated:%llu", (unsigned long long)s->stats.commands_replicated);
     line(b, "commands_rejected:%llu", (unsigned long long)s->stats.commands_rejected);
-    line(b, "commands_executed:%llu", (unsigned long long)s->stats.commands_executed);
+    line(b, "commands_executed:%llu", (unsigned long long)s->apply_stats.commands_executed);
+    line(b, "duplicates_skipped:%llu", (unsigned long long)s->apply_stats.duplicates_skipped);
+    line(b, "client_sessions:%zu", kv_session_count(s->kv));
     line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
     line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);
 }

@@ -5,6 +5,7 @@
 
 #include "core/command.h"
 #include "core/engine.h"
+#include "kv/apply.h"
 #include "kv/kv.h"
 #include "runtime/runtime.h"
 #include "server/config.h"
@@ -20,7 +21,6 @@ struct server_stats {
     uint64_t commands_replicated; /* of those, ordered through the engine */
     uint64_t commands_rejected;  /* refused by the engine (no leader, queue full) */
     uint64_t batches_executed;
-    uint64_t commands_executed; /* from decided batches, all origins */
     uint64_t protocol_errors;
 };
 
@@ -34,6 +34,7 @@ struct server {
     node_id leader;
     uint64_t start_time_ms;
     struct server_stats stats;
+    struct kv_apply_stats apply_stats; /* commands executed, duplicates skipped */
     struct buf scratch; /* command record encoding */
     struct command_args exec_args; /* argument vectors of the command being executed */
 };

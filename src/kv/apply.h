@@ -1,0 +1,46 @@
+/* Applying a decided batch to the state machine, shared by the server and the simulator.
+ *
+ * Every command record carries (origin replica, client connection, sequence number). The
+ * session table remembers, per (origin, client), the highest sequence number executed; a record
+ * at or below it is a duplicate (a message duplicated by the network, or a command retried after
+ * a leader change) and is skipped on every replica alike. This is what makes execution
+ * exactly-once. Commands of one connection reach the log in sequence order (one FIFO path to
+ * the leader, one request outstanding per retry), which the rule relies on. */
+#ifndef CATENA_KV_APPLY_H
+#define CATENA_KV_APPLY_H
+
+#include "common/buf.h"
+#include "core/command.h"
+#include "kv/kv.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Called for each command executed whose origin is this replica: return the buffer to encode
+ * its reply into (and set *proto), or NULL when nobody waits for it; then `done` is called
+ * after the reply was written. */
+struct kv_reply_target {
+    struct buf *(*begin)(void *ctx, const struct command_header *h, int *proto);
+    void (*done)(void *ctx, const struct command_header *h);
+    void *ctx;
+    node_id self;
+};
+
+struct kv_apply_stats {
+    uint64_t commands_executed;
+    uint64_t duplicates_skipped;
+    uint64_t malformed_batches;
+};
+
+/* Applies one decided batch (u32 count, records); an empty payload is a no-op instance.
+ * Returns false if the batch is malformed (every replica stops at the same record). */
+bool kv_apply_batch(struct kv *kv, const uint8_t *data, size_t len,
+                    const struct kv_reply_target *target, struct command_args *scratch,
+                    struct kv_apply_stats *stats);
+
+/* The session table (exactly-once): true if (origin, client, seq) is new, and records it. */
+bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq);
+size_t kv_session_count(const struct kv *kv);
+
+#endif

@@ -1,0 +1,20 @@
+/* The exactly-once session table: highest executed sequence number per (origin, client).
+ * Part of the replicated state: every replica holds the same table after the same commands. */
+#ifndef CATENA_KV_SESSIONS_H
+#define CATENA_KV_SESSIONS_H
+
+#include "core/types.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sessions;
+
+struct sessions *sessions_create(void);
+void sessions_destroy(struct sessions *s);
+/* True if seq is above the highest recorded for (origin, client); records it then. */
+bool sessions_admit(struct sessions *s, node_id origin, uint64_t client, uint64_t seq);
+size_t sessions_count(const struct sessions *s);
+
+#endif
