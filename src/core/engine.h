@@ -25,6 +25,11 @@ enum engine_event_type {
     /* End of an I/O round (one event-loop iteration, or a simulator step): the engine seals
      * its pending batch and emits what it buffered. Batches form between two flushes. */
     ENGINE_EVENT_FLUSH,
+    /* A linearizable read to serve locally: data is the read's command record (opaque to the
+     * engine, copied). The engine answers with EFFECT_READ once the local state reflects
+     * every write and read that completed anywhere before this event (ChainPaxos: when the
+     * slot after this replica's highest accepted one is acknowledged). */
+    ENGINE_EVENT_READ,
 };
 
 struct engine_event {
@@ -47,6 +52,16 @@ struct engine_config {
     uint64_t leader_timeout_ms;
     size_t max_batch_bytes;    /* a batch is sealed early once it holds this many bytes */
     size_t max_pending_bytes;  /* commands buffered while no leader is known; beyond: REJECT */
+    /* Test-only: known protocol bugs to plant (ENGINE_BUG_* bits), so the simulator can prove
+     * it finds them. Always 0 in catena-server. */
+    uint32_t planted_bugs;
+};
+
+/* Bugs the simulator must catch (engine_config.planted_bugs). */
+enum engine_planted_bug {
+    ENGINE_BUG_READ_WITHOUT_WAIT = 1u << 0, /* release local reads at once: stale reads */
+    ENGINE_BUG_ACCEPT_GAPS = 1u << 1,       /* accept past a missing instance (as a no-op) */
+    ENGINE_BUG_NO_RETRANSMIT = 1u << 2,     /* never resend lost messages: the chain stalls */
 };
 
 /* A snapshot of the engine's state for INFO and CATENA.STATUS. */
@@ -63,6 +78,7 @@ struct engine_status {
     node_id chain[CATENA_MAX_NODES];  /* current chain order, leader first */
     size_t chain_length;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
+    size_t reads_waiting;      /* local reads not yet released */
 };
 
 struct engine_ops {

@@ -20,6 +20,9 @@ enum effect_type {
     /* The command record `payload` was not accepted for ordering (no leader known and the
      * pending queue is full): the caller answers its client with an error. */
     EFFECT_REJECT,
+    /* The read `payload` (the record given with ENGINE_EVENT_READ) may now be served from the
+     * local state: every EXECUTE it must observe has already been emitted. */
+    EFFECT_READ,
 };
 
 struct effect {

@@ -45,6 +45,8 @@ static void runtime_tick_cb(uv_timer_t *t)
 static void runtime_flush_cb(uv_check_t *h)
 {
     struct runtime *r = h->data;
+    if (r->on_round_end)
+        r->on_round_end(r->ctx);
     struct engine_event event = {.type = ENGINE_EVENT_FLUSH};
     runtime_step(r, &event);
     peer_flush_all(&r->peers);

@@ -29,6 +29,9 @@ struct runtime {
     struct peer_set peers;
     struct client_listener clients;
     runtime_effect_cb on_effect;
+    /* Called at the end of every loop iteration, before the engine's FLUSH: work deferred
+     * from effect callbacks (which may not step the engine themselves) goes in here. */
+    void (*on_round_end)(void *ctx);
     void *ctx;
     uint64_t events_handled;
     bool stopping;

@@ -56,6 +56,21 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     session_replicated_done(se, h.seq);
 }
 
+/* A local read released by the engine: executed against this replica's state now. */
+static void serve_read(struct server *s, const uint8_t *data, size_t len)
+{
+    struct reader r = reader_make(data, len);
+    struct command_header h;
+    if (!command_decode_next(&r, &h, &s->exec_args))
+        return;
+    int proto = 2;
+    struct buf *out = reply_begin(s, &h, &proto);
+    if (!out)
+        return;
+    kv_execute(s->kv, h.argc, s->exec_args.argv, s->exec_args.lens, out, proto);
+    reply_done(s, &h);
+}
+
 void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
 {
     struct server *s = ctx;
@@ -70,6 +85,9 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
         break;
     case EFFECT_REJECT:
         apply_reject(s, outbox_payload(o, e), e->len);
+        break;
+    case EFFECT_READ:
+        serve_read(s, outbox_payload(o, e), e->len);
         break;
     case EFFECT_SEND:
         break; /* handled by the runtime */

@@ -3,20 +3,55 @@
 #include "core/command.h"
 #include "server/server.h"
 
-static void dispatch_replicated(struct session *se, uint32_t argc, const uint8_t **argv,
-                                size_t *lens)
+/* Encodes the command as a record of this connection into s->scratch, with a new seq. */
+static void encode_record(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens,
+                          bool write)
 {
     struct server *s = se->server;
     uint64_t seq = ++se->next_seq;
-    session_track_replicated(se, seq);
+    session_track_replicated(se, seq, write);
     struct command_header h = {
         .origin = s->config.self, .client = se->conn->id, .seq = seq, .argc = argc};
     buf_clear(&s->scratch);
     command_encode(&s->scratch, &h, argv, lens);
+}
+
+/* Writes, and reads in chain mode: ordered through the log. */
+static void dispatch_replicated(struct session *se, uint32_t argc, const uint8_t **argv,
+                                size_t *lens, bool write)
+{
+    struct server *s = se->server;
+    encode_record(se, argc, argv, lens, write);
     s->stats.commands_replicated++;
     struct engine_event event = {
         .type = ENGINE_EVENT_COMMAND, .data = s->scratch.data, .len = s->scratch.len};
     runtime_step(&s->runtime, &event);
+}
+
+/* A local linearizable read. It waits behind this connection's unfinished writes, so a
+ * pipelined SET then GET reads its own write. */
+static void dispatch_read(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens)
+{
+    struct server *s = se->server;
+    encode_record(se, argc, argv, lens, false);
+    s->stats.reads_local++;
+    if (se->writes_outstanding > 0 || se->held_read_count > 0) {
+        buf_append(&se->held_reads, s->scratch.data, s->scratch.len);
+        se->held_read_count++;
+        return;
+    }
+    struct engine_event event = {
+        .type = ENGINE_EVENT_READ, .data = s->scratch.data, .len = s->scratch.len};
+    runtime_step(&s->runtime, &event);
+}
+
+static void dispatch_stale_read(struct session *se, uint32_t argc, const uint8_t **argv,
+                                size_t *lens)
+{
+    se->server->stats.reads_stale++;
+    struct buf *out = session_local_begin(se);
+    kv_execute(se->server->kv, argc, argv, lens, out, se->proto);
+    session_local_done(se, false);
 }
 
 void dispatch_request(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens)
@@ -34,6 +69,10 @@ void dispatch_request(struct session *se, uint32_t argc, const uint8_t **argv, s
     }
     if (spec->flags & CMD_FLAG_LOCAL)
         local_command_execute(se, spec, argc, argv, lens);
+    else if (spec->flags & CMD_FLAG_WRITE || se->read_mode == READ_CHAIN)
+        dispatch_replicated(se, argc, argv, lens, spec->flags & CMD_FLAG_WRITE);
+    else if (se->read_mode == READ_STALE)
+        dispatch_stale_read(se, argc, argv, lens);
     else
-        dispatch_replicated(se, argc, argv, lens);
+        dispatch_read(se, argc, argv, lens);
 }

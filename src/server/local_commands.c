@@ -268,6 +268,29 @@ static void cmd_catena_members(struct session *se, struct buf *out)
     }
 }
 
+/* CATENA.READMODE [linearizable|chain|stale]: how this connection's reads are served. */
+static void cmd_readmode(struct session *se, uint32_t argc, const uint8_t *const *argv,
+                         const size_t *lens, struct buf *out)
+{
+    static const char *const names[] = {"linearizable", "chain", "stale"};
+    if (argc == 1) {
+        resp_bulk_str(out, names[se->read_mode]);
+        return;
+    }
+    for (int mode = 0; argc == 2 && mode < 3; mode++) {
+        if (arg_is(argv[1], lens[1], names[mode])) {
+            se->read_mode = (enum read_mode)mode;
+            resp_ok(out);
+            return;
+        }
+    }
+    if (argc > 2)
+        command_reply_arity(out, command_lookup(argv[0], lens[0]));
+    else
+        resp_errorf(out, "ERR unknown read mode '%.*s': linearizable, chain or stale",
+                    (int)(lens[1] < 64 ? lens[1] : 64), (const char *)argv[1]);
+}
+
 void local_command_execute(struct session *se, const struct command_spec *spec, uint32_t argc,
                            const uint8_t *const *argv, const size_t *lens)
 {
@@ -304,6 +327,7 @@ void local_command_execute(struct session *se, const struct command_spec *spec, 
         break;
     case CMD_CATENA_STATUS: info_catena_status(se->server, out, se->proto); break;
     case CMD_CATENA_MEMBERS: cmd_catena_members(se, out); break;
+    case CMD_CATENA_READMODE: cmd_readmode(se, argc, argv, lens, out); break;
     default: command_reply_unknown(out, argc, argv, lens); break;
     }
     session_local_done(se, close_after);

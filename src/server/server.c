@@ -4,6 +4,9 @@
 #include "protocols/chainpaxos/chainpaxos.h"
 #include "server/session.h"
 
+#include "common/reader.h"
+#include "core/command.h"
+
 #include <string.h>
 
 static void server_client_open(void *ctx, struct client_conn *c) { session_open(ctx, c); }
@@ -18,6 +21,48 @@ static void server_client_close(void *ctx, struct client_conn *c)
 {
     (void)ctx;
     session_close(c->session);
+}
+
+void server_release_reads_later(struct server *s, struct session *se)
+{
+    if (se->on_release_list)
+        return;
+    se->on_release_list = true;
+    se->next_release = s->release_head;
+    s->release_head = se;
+}
+
+void server_forget_session(struct server *s, struct session *se)
+{
+    for (struct session **p = &s->release_head; *p; p = &(*p)->next_release)
+        if (*p == se) {
+            *p = se->next_release;
+            return;
+        }
+}
+
+/* End of a loop iteration: reads that waited for their connection's writes go to the engine. */
+static void server_round_end(void *ctx)
+{
+    struct server *s = ctx;
+    while (s->release_head) {
+        struct session *se = s->release_head;
+        s->release_head = se->next_release;
+        se->on_release_list = false;
+        struct reader r = reader_make(se->held_reads.data, se->held_reads.len);
+        for (uint32_t i = 0; i < se->held_read_count; i++) {
+            struct command_header h;
+            size_t start = r.pos;
+            if (!command_decode_next(&r, &h, &s->exec_args))
+                break; /* cannot happen: the server encoded these records itself */
+            struct engine_event event = {.type = ENGINE_EVENT_READ,
+                                         .data = se->held_reads.data + start,
+                                         .len = r.pos - start};
+            runtime_step(&s->runtime, &event);
+        }
+        buf_clear(&se->held_reads);
+        se->held_read_count = 0;
+    }
 }
 
 static void *server_create_engine(struct server *s)
@@ -65,6 +110,7 @@ int server_start(struct server *s, const struct server_config *config)
     s->engine = server_create_engine(s);
     runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
                  server_on_effect, s);
+    s->runtime.on_round_end = server_round_end;
     int rc = server_start_peers(s);
     if (rc == 0) {
         static const struct client_listener_ops ops = {

@@ -16,12 +16,16 @@
 /* The Redis version whose behaviour catena follows, reported to clients. */
 #define CATENA_REDIS_VERSION "7.0.0"
 
+struct session;
+
 struct server_stats {
     uint64_t commands_received;  /* requests parsed from clients */
     uint64_t commands_replicated; /* of those, ordered through the engine */
     uint64_t commands_rejected;  /* refused by the engine (no leader, queue full) */
     uint64_t batches_executed;
     uint64_t protocol_errors;
+    uint64_t reads_local;  /* linearizable reads served locally */
+    uint64_t reads_stale;
 };
 
 struct server {
@@ -36,8 +40,15 @@ struct server {
     struct server_stats stats;
     struct kv_apply_stats apply_stats; /* commands executed, duplicates skipped */
     struct buf scratch; /* command record encoding */
+    struct session *release_head; /* sessions whose held reads may go to the engine */
     struct command_args exec_args; /* argument vectors of the command being executed */
 };
+
+/* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step
+ * the engine from inside an effect callback). */
+void server_release_reads_later(struct server *s, struct session *se);
+/* A closing session leaves the release list. */
+void server_forget_session(struct server *s, struct session *se);
 
 /* Starts listening and connecting; 0 or a negative error (already logged). */
 int server_start(struct server *s, const struct server_config *config);

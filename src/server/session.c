@@ -31,6 +31,8 @@ void session_close(struct session *se)
     free(se->queue);
     free(se->name);
     resp_parser_free(&se->parser);
+    server_forget_session(se->server, se);
+    buf_free(&se->held_reads);
     se->conn->session = NULL;
     free(se);
 }
@@ -84,7 +86,11 @@ static void queue_drain(struct session *se)
     }
 }
 
-void session_track_replicated(struct session *se, uint64_t seq) { queue_push(se, seq); }
+void session_track_replicated(struct session *se, uint64_t seq, bool write)
+{
+    queue_push(se, seq)->write = write;
+    se->writes_outstanding += write;
+}
 
 struct buf *session_local_begin(struct session *se)
 {
@@ -133,6 +139,8 @@ void session_replicated_done(struct session *se, uint64_t seq)
     struct pending_reply *p = queue_find(se, seq, &index);
     CHECK(p != NULL);
     p->done = true;
+    if (p->write && --se->writes_outstanding == 0 && se->held_read_count > 0)
+        server_release_reads_later(se->server, se);
     if (index == 0) {
         buf_clear(&p->reply); /* the reply was written to the output directly */
         se->queue_head = (se->queue_head + 1) % se->queue_cap;

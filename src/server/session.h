@@ -13,8 +13,15 @@
 
 struct server;
 
+enum read_mode {
+    READ_LINEARIZABLE, /* local linearizable read (ENGINE_EVENT_READ): the default */
+    READ_CHAIN,        /* ordered through the log like a write */
+    READ_STALE,        /* this replica's current state, at once */
+};
+
 struct pending_reply {
     uint64_t seq;      /* sequence number of a replicated command; 0 for local replies */
+    bool write;        /* an ordered write: later reads of the connection wait for it */
     bool done;         /* reply is complete in `reply` */
     bool close_after;  /* QUIT or protocol error: close once this reply is written */
     struct buf reply;
@@ -31,6 +38,14 @@ struct session {
     struct pending_reply *queue; /* ring */
     size_t queue_head, queue_count, queue_cap;
     bool stop_reading; /* after QUIT or a protocol error */
+    enum read_mode read_mode;
+    /* Read-your-writes on one connection: a read that follows a write not yet executed waits
+     * here (records, in order) and goes to the engine once the writes are done. */
+    uint64_t writes_outstanding;
+    struct buf held_reads;
+    uint32_t held_read_count;
+    bool on_release_list;
+    struct session *next_release;
 };
 
 void session_open(struct server *s, struct client_conn *c);
@@ -38,8 +53,9 @@ void session_close(struct session *se);
 /* Parses and dispatches every complete request in the connection's input. */
 void session_on_data(struct session *se);
 
-/* Reserves the reply slot of replicated command `seq` (in request order). */
-void session_track_replicated(struct session *se, uint64_t seq);
+/* Reserves the reply slot of command `seq` (in request order); `write` if it is an ordered
+ * write that later reads of this connection must observe. */
+void session_track_replicated(struct session *se, uint64_t seq, bool write);
 /* Where to write the reply for the command just dispatched if it is answered now. The caller
  * appends its reply to the returned buffer, then calls session_local_done. */
 struct buf *session_local_begin(struct session *se);

@@ -63,6 +63,10 @@ struct cp_node {
     struct buf exec_data;
     uint64_t sends[8]; /* SEND effects by message type */
     uint64_t rejects;
+    /* Local reads (cp_read): released, and released before this node had executed an
+     * instance that was executed somewhere when the read was submitted (stale). */
+    uint64_t reads_released;
+    uint64_t stale_reads;
 };
 
 /* Called for every SEND, before the link decides whether to drop it. */
@@ -284,6 +288,16 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
         case EFFECT_REJECT:
             cl->nodes[k].rejects++;
             break;
+        case EFFECT_READ: {
+            /* The harness's read payload is the instance the read must observe. */
+            instance_no required;
+            assert_int_equal(e->len, sizeof required);
+            memcpy(&required, payload, sizeof required);
+            cl->nodes[k].reads_released++;
+            if (cl->nodes[k].exec_count < required)
+                cl->nodes[k].stale_reads++;
+            break;
+        }
         }
     }
     outbox_clear(&cl->out);
@@ -410,6 +424,19 @@ static inline void cp_submit_next(struct cp_cluster *cl, size_t k, uint64_t clie
 {
     assert_true(client < CP_CLIENTS);
     cp_submit(cl, k, client, ++cl->next_seq[k][client]);
+}
+
+/* A local read at node k. It must observe every instance executed anywhere now (a write
+ * completes when some replica executes it), which the payload carries for the check above. */
+static inline void cp_read(struct cp_cluster *cl, size_t k)
+{
+    instance_no required = 0;
+    for (size_t j = 0; j < cl->n; j++)
+        if (cl->nodes[j].exec_count > required)
+            required = cl->nodes[j].exec_count;
+    cp_step(cl, k,
+            (struct engine_event){.type = ENGINE_EVENT_READ, .data = (const uint8_t *)&required,
+                                  .len = sizeof required});
 }
 
 static inline void cp_flush(struct cp_cluster *cl, size_t k)

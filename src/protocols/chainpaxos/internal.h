@@ -33,6 +33,9 @@ void chain_dropped(struct chain_engine *c);
 void chain_adopt_ballot(struct chain_engine *c, struct ballot b);
 /* Learns an ack and a gc value (§5.3 step 5, §5.4): both only grow; gc never exceeds ack. */
 void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc);
+/* Learns an ack carried in order (an ACCEPT taken as fresh, or ACCEPT_ACK at the leader):
+ * read_ack grows, never beyond ack. */
+void chain_learn_ordered(struct chain_engine *c, instance_no ack);
 /* Decides and executes, in order, every instance after highest_executed that is <= ack or whose
  * counter reached Q (§5.3 step 6). */
 void chain_decide(struct chain_engine *c);
@@ -49,6 +52,8 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
 /* ACCEPT of the held instance i with its stored ballot and counter and the current ack/gc. */
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
+/* Follower only: the leader is never self here. */
+void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);
 void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,
                         size_t len);
 
@@ -90,6 +95,19 @@ void chain_pending_add(struct chain_engine *c, const uint8_t *records, size_t le
 void chain_flush(struct chain_engine *c);
 /* Leader only: proposes a value in next_instance. body (BATCH) is stolen; NULL for NOOP. */
 void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
+
+/* ---- local linearizable reads (reads.c) ---- */
+
+/* A READ event: attaches the read to the slot after highest_accepted. */
+void chain_read(struct chain_engine *c, const uint8_t *record, size_t len);
+/* Releases (EFFECT_READ) every read whose slot is acknowledged; after each decide. */
+void chain_release_reads(struct chain_engine *c);
+/* FLUSH: a follower with reads waiting for an unproposed slot nudges the leader once per slot;
+ * a leader proposes a barrier NOOP when reads wait for its next instance and nothing else is
+ * pending. */
+void chain_reads_flush(struct chain_engine *c);
+void chain_recv_read_nudge(struct chain_engine *c, const struct chain_read_nudge *m);
+void chain_reads_free(struct chain_engine *c);
 
 /* ---- timers (timers.c) ---- */
 

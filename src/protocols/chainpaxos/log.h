@@ -23,6 +23,9 @@ struct chain_entry {
     bool used;            /* the slot holds an instance */
     bool decided;         /* decided and emitted for execution */
     struct buf body;      /* BATCH: u32 count + records; NOOP: empty */
+    /* The ordered ack this replica passes on with this instance (every time it sends it, so a
+     * retransmission never carries an ack newer than the instance's place in the order). */
+    instance_no ack_out;
 };
 
 struct chain_log {

@@ -253,3 +253,18 @@ bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forw
     m->batch_len = reader_left(&r);
     return chain_batch_valid(m->batch, m->batch_len, &m->count);
 }
+
+void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m)
+{
+    buf_put_u8(out, CHAIN_MSG_READ_NUDGE);
+    buf_put_u64(out, m->slot);
+}
+
+bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_READ_NUDGE, &r))
+        return false;
+    m->slot = reader_u64(&r);
+    return chain_done(&r) && m->slot >= 1 && m->slot <= CHAIN_MAX_INSTANCE;
+}

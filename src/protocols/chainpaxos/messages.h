@@ -37,6 +37,7 @@ enum chain_msg_type {
     CHAIN_MSG_ACCEPT = 4,
     CHAIN_MSG_ACCEPT_ACK = 5,
     CHAIN_MSG_FORWARD = 6,
+    CHAIN_MSG_READ_NUDGE = 7,
 };
 
 enum chain_value_kind {
@@ -99,6 +100,12 @@ struct chain_accept {
     struct chain_value value;
 };
 
+/* READ_NUDGE: reads wait at this replica for instance `slot`, which it has not seen proposed;
+ * an idle leader proposes a NOOP so they need not wait for the heartbeat. */
+struct chain_read_nudge {
+    instance_no slot;
+};
+
 struct chain_accept_ack {
     struct ballot ballot;
     instance_no instance;
@@ -122,6 +129,7 @@ void chain_msg_put_promised(struct buf *out, instance_no instance, struct ballot
 void chain_msg_put_reject(struct buf *out, const struct chain_reject *m);
 void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
 void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
+void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 /* batch: u32 count + records (a BATCH body). */
 void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len);
 
@@ -136,6 +144,7 @@ void chain_msg_next_promised(struct reader *r, struct chain_promised *e);
 bool chain_msg_decode_reject(const uint8_t *data, size_t len, struct chain_reject *m);
 bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accept *m);
 bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
+bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m);
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 
 /* Size of the well-formed command record at the start of p (at most len bytes), or 0 if the

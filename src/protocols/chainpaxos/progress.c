@@ -76,6 +76,14 @@ void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
         c->gc = gc;
 }
 
+void chain_learn_ordered(struct chain_engine *c, instance_no ack)
+{
+    if (ack > c->ack)
+        ack = c->ack;
+    if (ack > c->read_ack)
+        c->read_ack = ack;
+}
+
 static void chain_execute(struct chain_engine *c, instance_no i, struct chain_entry *e)
 {
     CHECK(i == c->highest_executed + 1);
@@ -102,6 +110,7 @@ void chain_decide(struct chain_engine *c)
             break;
         chain_execute(c, i, e);
     }
+    chain_release_reads(c);
 }
 
 void chain_collect(struct chain_engine *c)

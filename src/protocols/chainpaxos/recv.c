@@ -14,6 +14,7 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_accept accept;
         struct chain_accept_ack accept_ack;
         struct chain_forward forward;
+        struct chain_read_nudge nudge;
     } m;
     switch (chain_msg_type(data, len)) {
     case CHAIN_MSG_PREPARE:
@@ -45,6 +46,11 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         if (!chain_msg_decode_forward(data, len, &m.forward))
             return false;
         chain_recv_forward(c, &m.forward);
+        return true;
+    case CHAIN_MSG_READ_NUDGE:
+        if (!chain_msg_decode_read_nudge(data, len, &m.nudge))
+            return false;
+        chain_recv_read_nudge(c, &m.nudge);
         return true;
     default:
         return false;

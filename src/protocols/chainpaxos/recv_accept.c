@@ -45,7 +45,7 @@ static enum chain_verdict chain_accept_classify(const struct chain_engine *c,
     if (e && ballot_eq(e->ballot, m->ballot))
         return CHAIN_DUPLICATE;
     if (i > c->highest_accepted + 1 || i - 1 > c->settled)
-        return CHAIN_GAP;
+        return (c->planted_bugs & ENGINE_BUG_ACCEPT_GAPS) ? CHAIN_FRESH : CHAIN_GAP;
     return CHAIN_FRESH;
 }
 
@@ -60,9 +60,24 @@ static void chain_extend_settled(struct chain_engine *c)
     }
 }
 
+/* Planted bug (ENGINE_BUG_ACCEPT_GAPS): a hole before an ACCEPT is filled with NOOPs, as a
+ * careless implementation would, losing whatever the missing instances held. */
+static void chain_accept_fill_hole(struct chain_engine *c, const struct chain_accept *m)
+{
+    while (c->highest_accepted + 1 < m->instance) {
+        struct chain_entry *e = chain_log_put(&c->log, ++c->highest_accepted);
+        e->ballot = m->ballot;
+        e->counter = (uint16_t)(m->counter + 1);
+        e->kind = CHAIN_VALUE_NOOP;
+        buf_clear(&e->body);
+    }
+}
+
 static void chain_accept_store(struct chain_engine *c, const struct chain_accept *m,
                                struct buf *steal)
 {
+    if (c->planted_bugs & ENGINE_BUG_ACCEPT_GAPS)
+        chain_accept_fill_hole(c, m);
     /* An overwritten instance keeps its decided flag: a higher ballot re-proposes the value
      * that was chosen, and an instance is executed only once. */
     struct chain_entry *e = chain_log_put(&c->log, m->instance);
@@ -110,8 +125,12 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
      * first, even from a gap or a duplicate (the gap rule needs the new ack, see above). */
     chain_learn(c, m->ack, m->gc);
     enum chain_verdict verdict = chain_accept_classify(c, m);
-    if (verdict == CHAIN_FRESH)
+    if (verdict == CHAIN_FRESH) {
         chain_accept_store(c, m, steal);
+        /* Taken in order: everything the leader proposed before it learned m->ack is here. */
+        chain_learn_ordered(c, m->ack);
+        chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
+    }
     chain_decide(c);
     if (verdict == CHAIN_FRESH)
         chain_pass_on(c, m);

@@ -15,6 +15,7 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
      * before it) before passing it on: the whole chain holds every instance <= m->instance.
      * Every replica on the path had processed ack m->ack, so executed everything <= it: gc. */
     chain_learn(c, m->instance, m->ack);
+    chain_learn_ordered(c, m->instance);
     chain_decide(c);
     chain_collect(c);
 }

@@ -77,7 +77,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .ballot = e->ballot,
         .instance = i,
         .counter = e->counter,
-        .ack = c->ack,
+        .ack = e->ack_out,
         .gc = c->gc,
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
     };
@@ -103,4 +103,11 @@ void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const 
     size_t start = chain_send_begin(c, to);
     chain_msg_put_forward(&c->out->arena, hops, batch, len);
     chain_send_end(c, to, 0, start);
+}
+
+void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_read_nudge(&c->out->arena, m);
+    chain_send_end(c, to, m->slot, start);
 }

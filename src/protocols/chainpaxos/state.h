@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A read waiting for `slot` to be acknowledged; its record is in reads_data. */
+struct chain_read {
+    instance_no slot;
+    size_t offset, len;
+};
+
 enum chain_role {
     CHAIN_FOLLOWER,  /* follows `leader` (or nobody yet) */
     CHAIN_CANDIDATE, /* ran phase 1 with ballot `promised`, waiting for Q promises */
@@ -55,6 +61,12 @@ struct chain_engine {
     instance_no highest_executed;
     /* ack: the whole chain accepted (and holds the chosen value of) every instance <= ack. */
     instance_no ack;
+    /* Ordered ack (<= ack): learned only from ACCEPTs taken in order and, at the leader, from
+     * ACCEPT_ACK. An ack that arrives on a gap or a retransmission is a fact (good enough to
+     * decide), but it may have overtaken an instance this replica has not received, one that
+     * completed before a read arrived; reads are released on read_ack only (reads.c), and
+     * only read_ack is passed down the chain. */
+    instance_no read_ack;
     /* gc: every replica of the chain executed every instance <= gc. Kept <= ack. */
     instance_no gc;
     /* Every instance <= settled is <= ack or was accepted with ballot `promised`. An ACCEPT for
@@ -86,6 +98,15 @@ struct chain_engine {
     /* Highest-ballot value reported per instance by the promises (ballot and value only). */
     struct chain_log recovered;
     instance_no recovered_max; /* highest instance any promise reported (0: none) */
+
+    /* ---- local reads (reads.c): FIFO, slots never decrease ---- */
+    struct chain_read *reads; /* reads[reads_head .. reads_count) wait */
+    size_t reads_head, reads_count, reads_cap;
+    struct buf reads_data;    /* their command records */
+    instance_no nudged_slot;  /* follower: highest slot a READ_NUDGE was sent for */
+    instance_no barrier_slot; /* leader: reads wait (here or at a nudging follower) for this */
+    instance_no barrier_instance; /* leader: the last NOOP proposed for waiting reads */
+    uint32_t planted_bugs;    /* test-only (engine_config.planted_bugs) */
 
     /* ---- counters ---- */
     uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */

@@ -48,6 +48,8 @@ static void *chain_create(const struct engine_config *config)
     c->max_pending_bytes =
         chain_or_size(config->max_pending_bytes, CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES);
     rng_seed(&c->rng, config->seed);
+    c->planted_bugs = config->planted_bugs;
+    buf_init(&c->reads_data);
     c->role = CHAIN_FOLLOWER;
     c->next_instance = 1;
     chain_log_init(&c->log, 1);
@@ -69,6 +71,7 @@ static void chain_destroy(void *engine)
     buf_free(&c->scratch);
     buf_free(&c->batch);
     buf_free(&c->pending);
+    chain_reads_free(c);
     free(c);
 }
 
@@ -92,6 +95,10 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
         break;
     case ENGINE_EVENT_FLUSH:
         chain_flush(c);
+        chain_reads_flush(c);
+        break;
+    case ENGINE_EVENT_READ:
+        chain_read(c, event->data, event->len);
         break;
     }
     c->out = NULL;
@@ -125,6 +132,7 @@ static void chain_status(const void *engine, struct engine_status *s)
         .log_instances = c->log.used,
         .chain_length = c->n,
         .messages_dropped = c->messages_dropped,
+        .reads_waiting = c->reads_count - c->reads_head,
     };
     /* The chain is the ring read from the leader (from the first member while none is known). */
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;

@@ -26,7 +26,7 @@ static void chain_retransmit_ack(struct chain_engine *c)
     if (!e || !ballot_eq(e->ballot, c->promised))
         return;
     struct chain_accept_ack a = {
-        .ballot = e->ballot, .instance = c->highest_accepted, .ack = c->ack};
+        .ballot = e->ballot, .instance = c->highest_accepted, .ack = c->read_ack};
     chain_send_accept_ack(c, c->leader, &a);
 }
 
@@ -35,7 +35,8 @@ static void chain_retransmit_ack(struct chain_engine *c)
  * ballots are left out: the leader of the current ballot re-proposes them. */
 static void chain_retransmit_tick(struct chain_engine *c)
 {
-    if (c->leader == NODE_NONE || c->role == CHAIN_CANDIDATE)
+    if (c->leader == NODE_NONE || c->role == CHAIN_CANDIDATE ||
+        (c->planted_bugs & ENGINE_BUG_NO_RETRANSMIT))
         return;
     if (c->highest_accepted <= c->ack || c->now_ms - c->ack_progress_ms < c->retransmit_ms)
         return;
@@ -53,10 +54,8 @@ static void chain_retransmit_tick(struct chain_engine *c)
         if (e && ballot_eq(e->ballot, c->promised))
             chain_send_entry(c, next, i);
     }
-    if (c->role == CHAIN_LEADER) {
-        c->sent_ack = c->ack;
-        c->sent_gc = c->gc;
-    }
+    if (c->role == CHAIN_LEADER)
+        c->sent_gc = c->gc; /* resent instances carry their own (older) acks, the current gc */
 }
 
 void chain_tick(struct chain_engine *c)
