@@ -16,10 +16,8 @@ bool kv_apply_batch(struct kv *kv, const uint8_t *data, size_t len,
             stats->malformed_batches++;
             return false;
         }
-        if (!kv_session_admit(kv, h.origin, h.client, h.seq)) {
-            stats->duplicates_skipped++;
+        if (!kv_session_admit(kv, h.origin, h.client, h.seq, stats))
             continue;
-        }
         stats->commands_executed++;
         int proto = 2;
         struct buf *out = NULL;

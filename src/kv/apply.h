@@ -1,11 +1,12 @@
 /* Applying a decided batch to the state machine, shared by the server and the simulator.
  *
- * Every command record carries (origin replica, client connection, sequence number). The
- * session table remembers, per (origin, client), the highest sequence number executed; a record
- * at or below it is a duplicate (a message duplicated by the network, or a command retried after
- * a leader change) and is skipped on every replica alike. This is what makes execution
- * exactly-once. Commands of one connection reach the log in sequence order (one FIFO path to
- * the leader, one request outstanding per retry), which the rule relies on. */
+ * Every command record carries (origin replica, client connection, sequence number), and the
+ * sequence numbers of a connection's ordered commands are 1, 2, 3... The session table
+ * remembers, per (origin, client), the highest one executed. A record is executed only if it is
+ * the next one; at or below, it is a duplicate (duplicated by the network, or retried and also
+ * recovered) and above, an earlier command was lost on the way: both are skipped on every
+ * replica alike. The origin's engine resubmits unexecuted commands in order until they execute,
+ * so every command runs exactly once and in the order the client sent it. */
 #ifndef CATENA_KV_APPLY_H
 #define CATENA_KV_APPLY_H
 
@@ -30,6 +31,7 @@ struct kv_reply_target {
 struct kv_apply_stats {
     uint64_t commands_executed;
     uint64_t duplicates_skipped;
+    uint64_t gaps_skipped; /* waiting for an earlier command's resubmission */
     uint64_t malformed_batches;
 };
 
@@ -39,8 +41,10 @@ bool kv_apply_batch(struct kv *kv, const uint8_t *data, size_t len,
                     const struct kv_reply_target *target, struct command_args *scratch,
                     struct kv_apply_stats *stats);
 
-/* The session table (exactly-once): true if (origin, client, seq) is new, and records it. */
-bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq);
+/* The session table (exactly-once): true if seq is the next of (origin, client), recorded then;
+ * otherwise counts the duplicate or the gap in stats (which may be NULL). */
+bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq,
+                      struct kv_apply_stats *stats);
 size_t kv_session_count(const struct kv *kv);
 
 #endif

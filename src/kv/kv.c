@@ -346,9 +346,15 @@ void kv_get_stats(const struct kv *kv, struct kv_stats *stats)
 
 uint64_t kv_digest(const struct kv *kv) { return keyspace_digest(kv->ks); }
 
-bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq)
+bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq,
+                      struct kv_apply_stats *stats)
 {
-    return sessions_admit(kv->sessions, origin, client, seq);
+    enum session_verdict v = sessions_admit(kv->sessions, origin, client, seq);
+    if (stats && v == SESSION_DUPLICATE)
+        stats->duplicates_skipped++;
+    if (stats && v == SESSION_GAP)
+        stats->gaps_skipped++;
+    return v == SESSION_NEXT;
 }
 
 size_t kv_session_count(const struct kv *kv) { return sessions_count(kv->sessions); }

@@ -67,20 +67,24 @@ static void sessions_grow(struct sessions *s)
     s->cap = cap;
 }
 
-bool sessions_admit(struct sessions *s, node_id origin, uint64_t client, uint64_t seq)
+enum session_verdict sessions_admit(struct sessions *s, node_id origin, uint64_t client,
+                                    uint64_t seq)
 {
     CHECK(origin != NODE_NONE);
     struct session_slot *slot = session_find(s->slots, s->cap, origin, client);
+    uint64_t last = slot->origin != NODE_NONE ? slot->seq : 0;
+    if (seq <= last)
+        return SESSION_DUPLICATE;
+    if (seq > last + 1)
+        return SESSION_GAP;
     if (slot->origin != NODE_NONE) {
-        if (seq <= slot->seq)
-            return false;
         slot->seq = seq;
-        return true;
+        return SESSION_NEXT;
     }
     *slot = (struct session_slot){.client = client, .seq = seq, .origin = origin};
     if (++s->count * 2 > s->cap)
         sessions_grow(s);
-    return true;
+    return SESSION_NEXT;
 }
 
 size_t sessions_count(const struct sessions *s) { return s->count; }

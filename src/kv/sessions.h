@@ -13,8 +13,16 @@ struct sessions;
 
 struct sessions *sessions_create(void);
 void sessions_destroy(struct sessions *s);
-/* True if seq is above the highest recorded for (origin, client); records it then. */
-bool sessions_admit(struct sessions *s, node_id origin, uint64_t client, uint64_t seq);
+enum session_verdict {
+    SESSION_NEXT,      /* seq is the next one of (origin, client): execute it (recorded) */
+    SESSION_DUPLICATE, /* already executed */
+    SESSION_GAP,       /* an earlier command of this connection has not executed yet: skip it;
+                        * the origin resubmits everything in order (exactly-once, in order) */
+};
+
+/* Sequence numbers of a connection start at 1 and have no holes. */
+enum session_verdict sessions_admit(struct sessions *s, node_id origin, uint64_t client,
+                                    uint64_t seq);
 size_t sessions_count(const struct sessions *s);
 
 #endif

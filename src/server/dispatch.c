@@ -3,12 +3,17 @@
 #include "core/command.h"
 #include "server/server.h"
 
-/* Encodes the command as a record of this connection into s->scratch, with a new seq. */
+/* Sequence numbers of commands that enter the log are 1, 2, 3... per connection (the session
+ * table executes them strictly in that order); local reads never do and count apart, with the
+ * top bit set so both kinds can wait in one reply queue. */
+#define LOCAL_READ_SEQ_BIT (1ull << 63)
+
+/* Encodes the command as a record of this connection into s->scratch. */
 static void encode_record(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens,
-                          bool write)
+                          bool write, bool ordered)
 {
     struct server *s = se->server;
-    uint64_t seq = ++se->next_seq;
+    uint64_t seq = ordered ? ++se->next_seq : ++se->next_read_seq | LOCAL_READ_SEQ_BIT;
     session_track_replicated(se, seq, write);
     struct command_header h = {
         .origin = s->config.self, .client = se->conn->id, .seq = seq, .argc = argc};
@@ -21,7 +26,7 @@ static void dispatch_replicated(struct session *se, uint32_t argc, const uint8_t
                                 size_t *lens, bool write)
 {
     struct server *s = se->server;
-    encode_record(se, argc, argv, lens, write);
+    encode_record(se, argc, argv, lens, write, true);
     s->stats.commands_replicated++;
     struct engine_event event = {
         .type = ENGINE_EVENT_COMMAND, .data = s->scratch.data, .len = s->scratch.len};
@@ -33,7 +38,7 @@ static void dispatch_replicated(struct session *se, uint32_t argc, const uint8_t
 static void dispatch_read(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens)
 {
     struct server *s = se->server;
-    encode_record(se, argc, argv, lens, false);
+    encode_record(se, argc, argv, lens, false, false);
     s->stats.reads_local++;
     if (se->writes_outstanding > 0 || se->held_read_count > 0) {
         buf_append(&se->held_reads, s->scratch.data, s->scratch.len);

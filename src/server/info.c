@@ -57,6 +57,7 @@ static void section_stats(struct server *s, struct buf *b)
     line(b, "commands_rejected:%llu", (unsigned long long)s->stats.commands_rejected);
     line(b, "commands_executed:%llu", (unsigned long long)s->apply_stats.commands_executed);
     line(b, "duplicates_skipped:%llu", (unsigned long long)s->apply_stats.duplicates_skipped);
+    line(b, "out_of_order_skipped:%llu", (unsigned long long)s->apply_stats.gaps_skipped);
     line(b, "client_sessions:%zu", kv_session_count(s->kv));
     line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
     line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);

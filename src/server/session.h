@@ -34,7 +34,8 @@ struct session {
     int proto; /* 2 or 3 (HELLO) */
     char *name;
     char lib_name[64], lib_ver[64];
-    uint64_t next_seq;
+    uint64_t next_seq;      /* commands ordered through the log */
+    uint64_t next_read_seq; /* local reads */
     struct pending_reply *queue; /* ring */
     size_t queue_head, queue_count, queue_cap;
     bool stop_reading; /* after QUIT or a protocol error */

@@ -48,9 +48,13 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {
+        bool had_leader = c->leader != NODE_NONE;
         c->leader = b.node;
         c->leader_index = (size_t)index;
         outbox_push(c->out, EFFECT_LEADER, b.node, 0, NULL, 0);
+        /* What went to the old leader may be lost with it: the new one gets it all again. */
+        if (had_leader)
+            chain_inflight_resubmit(c);
     }
 }
 
@@ -91,8 +95,10 @@ static void chain_execute(struct chain_engine *c, instance_no i, struct chain_en
     e->decided = true;
     c->highest_executed = i;
     /* The payload is the batch exactly as formed from the command records; a NOOP has none. */
-    if (e->kind == CHAIN_VALUE_BATCH)
+    if (e->kind == CHAIN_VALUE_BATCH) {
         outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, e->body.data, e->body.len);
+        chain_inflight_executed(c, e->body.data, e->body.len);
+    }
     else
         outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, NULL, 0);
 }

@@ -85,6 +85,7 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
         outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
         return;
     }
+    chain_inflight_add(c, record, len);
     chain_pending_add(c, record, len, 1);
 }
 

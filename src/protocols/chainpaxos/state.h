@@ -16,6 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A command this replica submitted, kept until it executes here (inflight.c). */
+struct chain_inflight {
+    uint64_t client, seq;
+    size_t offset, len; /* in inflight_data */
+    uint64_t sent_ms;   /* last (re)submission */
+    bool executed;
+};
+
 /* A read waiting for `slot` to be acknowledged; its record is in reads_data. */
 struct chain_read {
     instance_no slot;
@@ -107,6 +115,13 @@ struct chain_engine {
     instance_no barrier_slot; /* leader: reads wait (here or at a nudging follower) for this */
     instance_no barrier_instance; /* leader: the last NOOP proposed for waiting reads */
     uint32_t planted_bugs;    /* test-only (engine_config.planted_bugs) */
+
+    /* ---- this replica's commands until they execute (inflight.c) ---- */
+    struct chain_inflight *inflight; /* inflight[inflight_head .. inflight_count) */
+    size_t inflight_head, inflight_count, inflight_cap;
+    struct buf inflight_data;
+    uint64_t resend_ms; /* resubmit what has not executed after this long */
+    uint64_t resubmitted;
 
     /* ---- counters ---- */
     uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */

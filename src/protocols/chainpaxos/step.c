@@ -50,6 +50,8 @@ static void *chain_create(const struct engine_config *config)
     rng_seed(&c->rng, config->seed);
     c->planted_bugs = config->planted_bugs;
     buf_init(&c->reads_data);
+    buf_init(&c->inflight_data);
+    c->resend_ms = 5 * c->retransmit_ms;
     c->role = CHAIN_FOLLOWER;
     c->next_instance = 1;
     chain_log_init(&c->log, 1);
@@ -72,6 +74,7 @@ static void chain_destroy(void *engine)
     buf_free(&c->batch);
     buf_free(&c->pending);
     chain_reads_free(c);
+    chain_inflight_free(c);
     free(c);
 }
 

@@ -63,4 +63,5 @@ void chain_tick(struct chain_engine *c)
     chain_election_tick(c);
     chain_noop_tick(c);
     chain_retransmit_tick(c);
+    chain_inflight_tick(c);
 }

@@ -1,0 +1,191 @@
+/* Fault profiles, planted-bug names, and the seeded fault schedule of one run: partitions
+ * (symmetric or one-way, any subset of replicas), pauses (a GC-like stall: the replica handles
+ * nothing, messages wait for it) and crashes (volatile state lost) with restarts. Every fault
+ * of the schedule ends before healing starts. Network-level faults (loss, duplication,
+ * reordering, delays) are per message, drawn by network.c. */
+#include "common/check.h"
+#include "sim/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sim_profile sim_profiles[] = {
+    {"chainpaxos", true, true, true, true, true, false, false},
+    {"network", true, true, true, true, true, false, false},
+    {"none", false, false, false, false, false, false, false},
+    {"lossy", true, true, true, true, false, false, false},
+    {"pauses", true, true, true, true, true, true, false},
+    {"crashes", true, true, true, true, true, true, true},
+};
+
+bool sim_profile_find(const char *name, struct sim_profile *out)
+{
+    for (size_t i = 0; i < sizeof sim_profiles / sizeof sim_profiles[0]; i++)
+        if (strcmp(name, sim_profiles[i].name) == 0) {
+            *out = sim_profiles[i];
+            return true;
+        }
+    return false;
+}
+
+const char *sim_profile_names(void)
+{
+    return "chainpaxos (default: loss, duplication, reordering, delays, partitions), network "
+           "(same), lossy (no partitions), none, pauses (+ pauses), crashes (+ pauses, "
+           "crash/restart)";
+}
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} sim_bugs[] = {
+    {"read-without-wait", ENGINE_BUG_READ_WITHOUT_WAIT},
+    {"accept-gaps", ENGINE_BUG_ACCEPT_GAPS},
+    {"no-retransmit", ENGINE_BUG_NO_RETRANSMIT},
+};
+
+uint32_t sim_bug_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof sim_bugs / sizeof sim_bugs[0]; i++)
+        if (strcmp(name, sim_bugs[i].name) == 0)
+            return sim_bugs[i].bit;
+    return 0;
+}
+
+const char *sim_bug_names(void) { return "read-without-wait, accept-gaps, no-retransmit"; }
+
+const char *sim_fault_name(enum sim_fault_kind kind)
+{
+    static const char *names[SIM_FAULT_KINDS] = {
+        "lost", "duplicated", "reordered", "delayed", "partitions", "partition-drops",
+        "pauses", "crashes"};
+    return (unsigned)kind < SIM_FAULT_KINDS ? names[kind] : "?";
+}
+
+static void sim_plan_add(struct sim *s, struct sim_plan_item item)
+{
+    s->plan = realloc(s->plan, (s->plan_count + 1) * sizeof *s->plan);
+    CHECK(s->plan != NULL);
+    s->plan[s->plan_count++] = item;
+}
+
+/* A window [start, end) inside the fault phase, of one of a few typical lengths. */
+static void sim_plan_window(struct sim *s, const uint64_t *lengths, size_t count,
+                            uint64_t *start, uint64_t *end)
+{
+    uint64_t len = lengths[rng_below(&s->rng, count)];
+    len = len / 2 + rng_below(&s->rng, len + 1);
+    *start = rng_below(&s->rng, s->fault_end);
+    *end = *start + len;
+    if (*end > s->fault_end)
+        *end = s->fault_end;
+}
+
+static void sim_plan_partitions(struct sim *s)
+{
+    static const uint64_t lengths[] = {50000, 200000, 800000};
+    uint64_t count = 1 + rng_below(&s->rng, 4);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t start, end;
+        sim_plan_window(s, lengths, 3, &start, &end);
+        /* A non-empty proper subset of the replicas. */
+        uint64_t side = 1 + rng_below(&s->rng, ((uint64_t)1 << s->n) - 2);
+        bool one_way = rng_below(&s->rng, 2) == 0;
+        sim_plan_add(s, (struct sim_plan_item){.time = start, .kind = SIM_PLAN_PARTITION_START,
+                                               .side = side, .one_way = one_way});
+        sim_plan_add(s, (struct sim_plan_item){.time = end, .kind = SIM_PLAN_PARTITION_END,
+                                               .side = side, .one_way = one_way});
+    }
+}
+
+static void sim_plan_pauses(struct sim *s)
+{
+    static const uint64_t lengths[] = {20000, 200000, 1000000};
+    uint64_t count = 1 + rng_below(&s->rng, 3);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t start, end;
+        sim_plan_window(s, lengths, 3, &start, &end);
+        uint32_t node = (uint32_t)rng_below(&s->rng, s->n);
+        sim_plan_add(s, (struct sim_plan_item){.time = start, .kind = SIM_PLAN_PAUSE,
+                                               .node = node, .until = end});
+    }
+}
+
+static void sim_plan_crashes(struct sim *s)
+{
+    static const uint64_t lengths[] = {100000, 500000, 1000000};
+    uint64_t count = 1 + rng_below(&s->rng, 2);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t start, end;
+        sim_plan_window(s, lengths, 3, &start, &end);
+        uint32_t node = (uint32_t)rng_below(&s->rng, s->n);
+        sim_plan_add(s, (struct sim_plan_item){.time = start, .kind = SIM_PLAN_CRASH,
+                                               .node = node});
+        sim_plan_add(s, (struct sim_plan_item){.time = end, .kind = SIM_PLAN_RESTART,
+                                               .node = node});
+    }
+}
+
+void sim_faults_plan(struct sim *s)
+{
+    const struct sim_profile *p = &s->opt.profile;
+    if (p->partition && s->n > 1 && rng_below(&s->rng, 100) < 40)
+        sim_plan_partitions(s);
+    if (p->pause && rng_below(&s->rng, 100) < 50)
+        sim_plan_pauses(s);
+    if (p->crash && rng_below(&s->rng, 100) < 50)
+        sim_plan_crashes(s);
+    /* Pushed in plan order: among equal times the queue keeps that order, so a window's end
+     * never runs before its start. */
+    for (size_t i = 0; i < s->plan_count; i++)
+        sim_queue_push(&s->queue, &(struct sim_event){.time = s->plan[i].time,
+                                                      .type = SIM_EV_FAULT, .arg = i});
+}
+
+static void sim_partition(struct sim *s, const struct sim_plan_item *it, int delta)
+{
+    for (size_t a = 0; a < s->n; a++)
+        for (size_t b = 0; b < s->n; b++) {
+            bool a_in = it->side >> a & 1, b_in = it->side >> b & 1;
+            if (a == b || a_in == b_in || (it->one_way && !a_in))
+                continue;
+            struct sim_link *l = &s->net.links[a][b];
+            if (delta > 0 || l->blocked > 0)
+                l->blocked += delta;
+        }
+}
+
+void sim_faults_apply(struct sim *s, uint64_t index)
+{
+    const struct sim_plan_item *it = &s->plan[index];
+    switch (it->kind) {
+    case SIM_PLAN_PARTITION_START:
+        s->res->faults[SIM_FAULT_PARTITION]++;
+        sim_partition(s, it, +1);
+        sim_trace_event(s, SIM_TR_FAULT, 0, 0, it->side, it->one_way, NULL, 0);
+        break;
+    case SIM_PLAN_PARTITION_END:
+        sim_partition(s, it, -1);
+        sim_trace_event(s, SIM_TR_FAULT, 0, 0, it->side, 2 + it->one_way, NULL, 0);
+        break;
+    case SIM_PLAN_PAUSE:
+        s->res->faults[SIM_FAULT_PAUSE]++;
+        if (it->until > s->replicas[it->node].paused_until)
+            s->replicas[it->node].paused_until = it->until;
+        sim_trace_event(s, SIM_TR_FAULT, it->node, 0, it->until, 4, NULL, 0);
+        break;
+    case SIM_PLAN_CRASH:
+        if (!s->replicas[it->node].up)
+            break;
+        s->res->faults[SIM_FAULT_CRASH]++;
+        sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 5, NULL, 0);
+        sim_replica_crash(s, it->node);
+        break;
+    case SIM_PLAN_RESTART:
+        if (s->replicas[it->node].up)
+            break;
+        sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 6, NULL, 0);
+        sim_replica_start(s, it->node);
+        break;
+    }
+}

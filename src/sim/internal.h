@@ -1,0 +1,339 @@
+/* The simulator's shared state, seen by every file of src/sim (not part of the public API).
+ *
+ * Indices: replicas are 0 .. n-1 with node ids index + 1, chain order = index order. Clients
+ * 0 .. client_count-1 are the workload's; one more per replica reads every key at the end. */
+#ifndef CATENA_SIM_INTERNAL_H
+#define CATENA_SIM_INTERNAL_H
+
+#include "check/history.h"
+#include "common/buf.h"
+#include "common/rng.h"
+#include "core/command.h"
+#include "core/engine.h"
+#include "core/outbox.h"
+#include "kv/apply.h"
+#include "kv/kv.h"
+#include "sim/checks.h"
+#include "sim/sim.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_TICK_US 10000u
+#define SIM_MAX_KEYS 8
+#define SIM_ALL_CLIENTS (SIM_MAX_CLIENTS + SIM_MAX_NODES)
+
+/* ---- event queue (queue.c): a binary heap ordered by (time, seq) ---------------------- */
+
+enum sim_event_type {
+    SIM_EV_DELIVER,  /* a peer message reaches `node` from `from` (data owned by the event) */
+    SIM_EV_TICK,     /* `node`'s timer */
+    SIM_EV_REQUEST,  /* client `client`'s op `arg` (serial) reaches its replica */
+    SIM_EV_REPLY,    /* a reply (data) for op `arg` reaches client `client` */
+    SIM_EV_NEXT_OP,  /* client `client` invokes its next operation */
+    SIM_EV_TIMEOUT,  /* client `client` gives up on op `arg` */
+    SIM_EV_FAULT,    /* fault plan item `arg` */
+    SIM_EV_PHASE,    /* the fault phase ends: healing starts */
+    SIM_EV_PROBE,    /* periodic check of the phase's exit condition */
+};
+
+struct sim_event {
+    uint64_t time;
+    uint64_t seq;
+    uint8_t type;
+    uint32_t node;
+    uint32_t from;
+    uint32_t client;
+    uint64_t arg;
+    uint8_t *data;
+    size_t len;
+};
+
+struct sim_queue {
+    struct sim_event *heap;
+    size_t count;
+    size_t cap;
+    uint64_t next_seq;
+};
+
+void sim_queue_init(struct sim_queue *q);
+void sim_queue_free(struct sim_queue *q); /* frees pending events' data */
+/* Copies e (its seq is assigned here, in push order: FIFO among equal times). */
+void sim_queue_push(struct sim_queue *q, const struct sim_event *e);
+bool sim_queue_pop(struct sim_queue *q, struct sim_event *out);
+
+/* ---- network (network.c) ---------------------------------------------------------------- */
+
+struct sim_link {
+    uint64_t base_us;       /* every message takes at least this long */
+    uint64_t jitter_us;     /* plus uniform [0, jitter] */
+    uint32_t loss_ppm;      /* per million messages */
+    uint32_t dup_ppm;
+    uint32_t delay_ppm;     /* a long delay, uniform in [0, delay_max_us] extra */
+    uint64_t delay_max_us;
+    bool reorder;           /* independent delays; otherwise FIFO like TCP */
+    int blocked;            /* partitions covering this direction */
+    uint64_t last_delivery; /* FIFO: no message is delivered before its predecessor */
+};
+
+struct sim_network {
+    size_t n;
+    struct sim_link links[SIM_MAX_NODES][SIM_MAX_NODES];
+    struct rng rng;
+    bool perfect; /* healing: no loss, duplication, reordering or long delay */
+};
+
+/* ---- faults (faults.c) ------------------------------------------------------------------ */
+
+enum sim_plan_kind {
+    SIM_PLAN_PARTITION_START,
+    SIM_PLAN_PARTITION_END,
+    SIM_PLAN_PAUSE,   /* node stalls until `until` */
+    SIM_PLAN_CRASH,   /* node loses its volatile state */
+    SIM_PLAN_RESTART, /* node comes back */
+};
+
+struct sim_plan_item {
+    uint64_t time;
+    enum sim_plan_kind kind;
+    uint32_t node;
+    uint64_t side;   /* partitions: bitmask of replicas on one side */
+    bool one_way;    /* partitions: only side -> others is cut */
+    uint64_t until;  /* pauses */
+};
+
+/* ---- replicas (cluster.c) --------------------------------------------------------------- */
+
+struct sim_conn {
+    uint64_t id;        /* the replica's connection id (command_header.client) */
+    uint32_t client;    /* simulated client index */
+    uint64_t next_seq;  /* per-connection sequence numbers, as the server's session */
+    uint64_t waiting;   /* seq whose reply the client waits for (0: none) */
+    uint64_t serial;    /* the client's op serial for that seq */
+};
+
+struct sim_replica {
+    node_id id;
+    void *engine;
+    struct kv *kv;
+    bool up;
+    uint64_t paused_until;
+    uint32_t incarnation;
+    struct sim_exec_log *log;
+    struct sim_conn *conns; /* open connections */
+    size_t conn_count;
+    size_t conn_cap;
+    uint64_t next_conn_id;
+    node_id leader;
+    struct command_args args;
+    struct kv_apply_stats apply_stats;
+    struct buf reply;
+    struct buf record;
+    instance_no last_executed;
+};
+
+/* ---- clients (client.c) ----------------------------------------------------------------- */
+
+#define SIM_MAX_ARGS 5
+#define SIM_ARG_BYTES 48
+
+struct sim_client {
+    uint32_t index;
+    uint32_t replica;
+    bool final_reader;   /* reads every key once at the end */
+    bool stopped;        /* issues no more operations */
+    uint64_t conn;       /* connection id at the replica (0: not connected) */
+    uint32_t connection; /* connections opened so far (the history process number) */
+    bool busy;           /* an op is outstanding */
+    uint64_t serial;     /* op serial, +1 per op */
+    size_t hist;         /* history index of the outstanding op */
+    enum op_type type;
+    uint32_t argc;
+    char argv[SIM_MAX_ARGS][SIM_ARG_BYTES];
+    uint64_t counter;    /* makes written values unique */
+    uint64_t think_max_us;
+    size_t final_key;    /* final reader: next key */
+    uint64_t invoked;    /* invocation time of the outstanding op */
+    bool healed;         /* completed an op invoked after healing started */
+    bool final_failed;   /* final reader: a read did not complete */
+};
+
+/* ---- trace (trace.c) -------------------------------------------------------------------- */
+
+enum sim_trace_kind {
+    SIM_TR_SEND, SIM_TR_DELIVER, SIM_TR_LOSS, SIM_TR_DUP, SIM_TR_PARTITION_DROP,
+    SIM_TR_DOWN_DROP, SIM_TR_TICK, SIM_TR_REQUEST, SIM_TR_REPLY, SIM_TR_TIMEOUT,
+    SIM_TR_EXECUTE, SIM_TR_READ, SIM_TR_REJECT, SIM_TR_LEADER, SIM_TR_FAULT, SIM_TR_PHASE,
+    SIM_TR_KINDS
+};
+
+struct sim_trace_rec {
+    uint64_t time;
+    uint8_t kind;
+    uint32_t node;
+    uint32_t peer;
+    uint64_t a;
+    uint64_t b;
+    uint32_t len;
+    char text[112];
+};
+
+struct sim_trace {
+    uint64_t hash;
+    bool keep;     /* keep readable records (replays with --trace) */
+    struct sim_trace_rec *recs;
+    size_t count;
+    size_t cap;
+};
+
+/* ---- one run ------------------------------------------------------------------------------ */
+
+enum sim_phase {
+    SIM_PHASE_FAULTS, SIM_PHASE_HEALING, SIM_PHASE_DRAINING, SIM_PHASE_FINAL, SIM_PHASE_SETTLE,
+    SIM_PHASE_DONE,
+};
+
+struct sim {
+    struct sim_options opt;
+    struct sim_result *res;
+    const struct engine_ops *ops;
+    struct engine_config config;
+    struct rng rng;         /* set-up draws */
+    struct rng client_rng;  /* workload draws */
+    uint64_t now;           /* virtual microseconds */
+    struct sim_queue queue;
+    struct outbox out;
+    size_t n;
+    struct sim_replica replicas[SIM_MAX_NODES];
+    struct sim_network net;
+    size_t client_count;    /* workload clients; final readers follow */
+    struct sim_client clients[SIM_ALL_CLIENTS];
+    struct history history;
+
+    /* workload */
+    size_t key_count;
+    char keys[SIM_MAX_KEYS][8];
+    bool counter_key[SIM_MAX_KEYS];
+    unsigned weights[7];    /* by enum op_type */
+    uint64_t timeout_us;
+    uint64_t client_latency_us;
+
+    /* faults */
+    struct sim_plan_item *plan;
+    size_t plan_count;
+    uint64_t fault_end;     /* healing starts */
+
+    /* phases */
+    enum sim_phase phase;
+    uint64_t phase_start;
+    instance_no target;     /* instance every replica must reach */
+    bool stop;              /* a violation ended the run */
+
+    /* execution logs, one per replica incarnation, and the online agreement check */
+    struct sim_exec_log **logs;
+    size_t log_count;
+    size_t log_cap;
+    uint64_t *agreed_digest;
+    uint64_t *agreed_payload;
+    uint32_t *agreed_node;  /* node id that first executed the instance (0: none yet) */
+    size_t agreed_cap;
+
+    struct sim_trace trace;
+
+    struct sim_orphan *orphans;
+    size_t orphan_count;
+    size_t orphan_cap;
+    size_t orphans_open; /* unresolved */
+    struct command_args orphan_args;
+};
+
+/* run.c */
+void sim_violation(struct sim *s, enum sim_check_id check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t sim_hash_bytes(const uint8_t *p, size_t len);
+
+/* network.c */
+void sim_network_setup(struct sim *s);
+void sim_network_send(struct sim *s, uint32_t from, uint32_t to, const uint8_t *data,
+                      size_t len);
+/* True if a message arriving now on from->to must be dropped (a partition cut the link). */
+bool sim_network_cut(const struct sim *s, uint32_t from, uint32_t to);
+void sim_network_heal(struct sim *s);
+
+/* faults.c */
+void sim_faults_plan(struct sim *s);
+void sim_faults_apply(struct sim *s, uint64_t item);
+
+/* cluster.c */
+void sim_cluster_init(struct sim *s);
+void sim_cluster_free(struct sim *s);
+void sim_replica_start(struct sim *s, uint32_t r);
+void sim_replica_crash(struct sim *s, uint32_t r);
+void sim_replica_deliver(struct sim *s, const struct sim_event *e);
+void sim_replica_tick(struct sim *s, uint32_t r);
+void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t serial);
+/* Opens a connection for client c at replica r; returns its id (0 if r is down). */
+uint64_t sim_replica_connect(struct sim *s, uint32_t r, uint32_t client);
+void sim_replica_disconnect(struct sim *s, uint32_t r, uint64_t conn);
+/* When a replica can take an event now: false if down; *defer_until set if paused. */
+/* The seq of client op `serial` if it was handed to the engine on connection conn, else 0. */
+uint64_t sim_replica_submitted(const struct sim *s, uint32_t r, uint64_t conn, uint64_t serial);
+bool sim_replica_available(const struct sim *s, uint32_t r, uint64_t *defer_until);
+instance_no sim_cluster_max_executed(const struct sim *s);
+instance_no sim_cluster_min_executed(const struct sim *s);
+
+/* client.c */
+void sim_clients_init(struct sim *s);
+void sim_client_next(struct sim *s, uint32_t c);
+void sim_client_reply(struct sim *s, uint32_t c, uint64_t serial, const uint8_t *data,
+                      size_t len);
+void sim_client_timeout(struct sim *s, uint32_t c, uint64_t serial);
+/* Parses a RESP reply into the history (OK or, for an error reply, FAIL) at the current time;
+ * false if it does not parse as the reply of that command. */
+bool sim_record_reply(struct sim *s, size_t hist, enum op_type type, const uint8_t *data,
+                      size_t len);
+/* The replica of client c went down: its outstanding op's outcome is unknown. */
+void sim_client_disconnected(struct sim *s, uint32_t c);
+void sim_clients_start_final(struct sim *s);
+void sim_clients_stop(struct sim *s);
+bool sim_clients_idle(const struct sim *s, bool final_readers);
+
+/* outcome.c: operations whose client gave up (orphans), resolved from what really happened */
+struct sim_orphan {
+    uint32_t client;
+    uint64_t serial;
+    uint32_t replica;  /* origin */
+    uint64_t conn;
+    uint64_t seq;
+    size_t hist;
+    enum op_type type;
+    bool executed;     /* some replica executed it */
+    bool resolved;
+};
+void sim_orphan_add(struct sim *s, uint32_t client, uint64_t serial, uint32_t r, uint64_t conn,
+                    uint64_t seq, size_t hist, enum op_type type);
+/* The unresolved orphan submitted as (r, conn, seq), or -1. */
+long sim_orphan_find(const struct sim *s, uint32_t r, uint64_t conn, uint64_t seq);
+/* Its reply, computed now: recorded as the op's completion. */
+void sim_orphan_resolve(struct sim *s, long index, const uint8_t *reply, size_t len);
+/* A reply that reached a client after it gave up. */
+void sim_orphan_reply(struct sim *s, uint32_t client, uint64_t serial, const uint8_t *data,
+                      size_t len);
+/* Marks orphans whose records are in this executed batch. */
+void sim_orphans_executed(struct sim *s, const uint8_t *batch, size_t len);
+/* Replica r crashed: its orphans' fate is unknowable. */
+void sim_orphans_crash(struct sim *s, uint32_t r);
+/* End of the run: orphans never executed anywhere did not take effect. */
+void sim_orphans_finish(struct sim *s);
+
+/* trace.c */
+void sim_trace_init(struct sim_trace *t, bool keep);
+void sim_trace_free(struct sim_trace *t);
+void sim_trace_event(struct sim *s, enum sim_trace_kind kind, uint32_t node, uint32_t peer,
+                     uint64_t a, uint64_t b, const uint8_t *data, size_t len);
+void sim_trace_print(const struct sim *s, FILE *out, uint64_t until, size_t count);
+/* A one-line description of a ChainPaxos message. */
+void sim_describe_message(const uint8_t *data, size_t len, char *out, size_t size);
+
+#endif

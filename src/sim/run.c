@@ -1,0 +1,404 @@
+/* One simulated run: set-up from the seed, the event loop over virtual time, the phases
+ * (faults, healing, draining, final reads, settling; see sim.h) and the checks at the end. */
+#include "common/check.h"
+#include "protocols/chainpaxos/chainpaxos.h"
+#include "sim/internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIM_PROBE_US 10000u
+#define SIM_MAX_EVENTS 100000000ull
+
+void sim_options_default(struct sim_options *o)
+{
+    *o = (struct sim_options){.nodes = 3, .ops = 1000, .duration_ms = 2000,
+                              .liveness_ms = 5000, .trace_events = 200};
+    sim_profile_find("chainpaxos", &o->profile);
+}
+
+const char *sim_check_name(enum sim_check_id id)
+{
+    static const char *names[SIM_CHECK_KINDS] = {
+        "none", "linearizability", "digest agreement", "execution order", "convergence",
+        "liveness", "reply format", "abort (engine CHECK)", "hang (wall-clock limit)"};
+    return (unsigned)id < SIM_CHECK_KINDS ? names[id] : "?";
+}
+
+void sim_violation(struct sim *s, enum sim_check_id check, const char *fmt, ...)
+{
+    if (s->res->verdict == SIM_VIOLATION)
+        return; /* the first one is the one to explain */
+    s->res->verdict = SIM_VIOLATION;
+    s->res->failed = check;
+    s->res->violation_time_us = s->now;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->res->message, sizeof s->res->message, fmt, ap);
+    va_end(ap);
+    s->stop = true;
+}
+
+static void sim_set_phase(struct sim *s, enum sim_phase phase)
+{
+    s->phase = phase;
+    s->phase_start = s->now;
+    sim_trace_event(s, SIM_TR_PHASE, 0, 0, phase, 0, NULL, 0);
+}
+
+static bool sim_clients_healed(const struct sim *s)
+{
+    for (uint32_t c = 0; c < s->client_count; c++)
+        if (!s->clients[c].healed)
+            return false;
+    return true;
+}
+
+static void sim_current_logs(const struct sim *s, const struct sim_exec_log **logs)
+{
+    for (uint32_t r = 0; r < s->n; r++)
+        logs[r] = s->replicas[r].log;
+}
+
+/* Replicas that stayed behind `target` after the bound: a convergence failure. */
+static void sim_convergence_failed(struct sim *s, enum sim_check_id check)
+{
+    const struct sim_exec_log *logs[SIM_MAX_NODES];
+    char msg[256];
+    sim_current_logs(s, logs);
+    for (uint32_t r = 0; r < s->n; r++)
+        if (!logs[r]) {
+            sim_violation(s, check, "replica %u is down after healing", r + 1);
+            return;
+        }
+    if (!sim_check_convergence(logs, s->n, s->target, msg, sizeof msg))
+        sim_violation(s, check, "%s", msg);
+}
+
+static void sim_probe_healing(struct sim *s)
+{
+    if (sim_clients_healed(s) && sim_cluster_min_executed(s) >= s->target) {
+        sim_clients_stop(s);
+        sim_set_phase(s, SIM_PHASE_DRAINING);
+        return;
+    }
+    if (s->now < s->fault_end + s->opt.liveness_ms * 1000)
+        return;
+    char msg[256];
+    if (!sim_check_liveness(&s->history, s->client_count, s->fault_end, s->now, msg, sizeof msg))
+        sim_violation(s, SIM_CHECK_LIVENESS, "%s", msg);
+    else
+        sim_convergence_failed(s, SIM_CHECK_LIVENESS);
+}
+
+static void sim_probe_final(struct sim *s)
+{
+    if (sim_clients_idle(s, true)) {
+        for (uint32_t k = 0; k < s->n; k++)
+            if (s->clients[s->client_count + k].final_failed) {
+                sim_violation(s, SIM_CHECK_LIVENESS,
+                              "a final read at replica %u did not complete", k + 1);
+                return;
+            }
+        s->target = sim_cluster_max_executed(s);
+        sim_set_phase(s, SIM_PHASE_SETTLE);
+    } else if (s->now >= s->phase_start + s->opt.liveness_ms * 1000) {
+        sim_violation(s, SIM_CHECK_LIVENESS, "the final reads did not complete within %" PRIu64
+                      " ms", s->opt.liveness_ms);
+    }
+}
+
+static void sim_probe(struct sim *s)
+{
+    switch (s->phase) {
+    case SIM_PHASE_FAULTS:
+        break;
+    case SIM_PHASE_HEALING:
+        sim_probe_healing(s);
+        break;
+    case SIM_PHASE_DRAINING:
+        /* Every outstanding op completes or times out within the client timeout. */
+        if (sim_clients_idle(s, false)) {
+            sim_clients_start_final(s);
+            sim_set_phase(s, SIM_PHASE_FINAL);
+        }
+        break;
+    case SIM_PHASE_FINAL:
+        sim_probe_final(s);
+        break;
+    case SIM_PHASE_SETTLE:
+        if (sim_cluster_min_executed(s) >= s->target)
+            sim_set_phase(s, SIM_PHASE_DONE);
+        else if (s->now >= s->phase_start + s->opt.liveness_ms * 1000)
+            sim_convergence_failed(s, SIM_CHECK_CONVERGENCE);
+        break;
+    case SIM_PHASE_DONE:
+        return;
+    }
+    if (s->phase != SIM_PHASE_DONE)
+        sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + SIM_PROBE_US,
+                                                      .type = SIM_EV_PROBE});
+}
+
+/* Healing: every fault is over (the schedule ends here) and links become perfect. */
+static void sim_heal(struct sim *s)
+{
+    sim_network_heal(s);
+    s->target = sim_cluster_max_executed(s);
+    sim_set_phase(s, SIM_PHASE_HEALING);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + SIM_PROBE_US,
+                                                  .type = SIM_EV_PROBE});
+}
+
+/* Returns true if the event was pushed back (a paused replica): its data lives on. */
+static bool sim_defer(struct sim *s, struct sim_event *e)
+{
+    uint64_t until;
+    if (!sim_replica_available(s, e->node, &until) || !until)
+        return false;
+    e->time = until;
+    sim_queue_push(&s->queue, e);
+    return true;
+}
+
+static void sim_dispatch(struct sim *s, struct sim_event *e)
+{
+    switch ((enum sim_event_type)e->type) {
+    case SIM_EV_DELIVER:
+        if (sim_defer(s, e))
+            return;
+        sim_replica_deliver(s, e);
+        break;
+    case SIM_EV_TICK:
+        if (e->arg != s->replicas[e->node].incarnation)
+            break; /* a crashed incarnation's timer */
+        sim_replica_tick(s, e->node);
+        sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + SIM_TICK_US,
+                                                      .type = SIM_EV_TICK, .node = e->node,
+                                                      .arg = e->arg});
+        break;
+    case SIM_EV_REQUEST:
+        if (sim_defer(s, e))
+            return;
+        sim_replica_request(s, e->node, e->client, e->arg);
+        break;
+    case SIM_EV_REPLY:
+        sim_client_reply(s, e->client, e->arg, e->data, e->len);
+        break;
+    case SIM_EV_NEXT_OP:
+        sim_client_next(s, e->client);
+        break;
+    case SIM_EV_TIMEOUT:
+        sim_client_timeout(s, e->client, e->arg);
+        break;
+    case SIM_EV_FAULT:
+        sim_faults_apply(s, e->arg);
+        break;
+    case SIM_EV_PHASE:
+        sim_heal(s);
+        break;
+    case SIM_EV_PROBE:
+        sim_probe(s);
+        break;
+    }
+    free(e->data);
+}
+
+static void sim_loop(struct sim *s)
+{
+    struct sim_event e;
+    while (!s->stop && s->phase != SIM_PHASE_DONE && sim_queue_pop(&s->queue, &e)) {
+        CHECK(e.time >= s->now);
+        s->now = e.time;
+        s->res->events++;
+        sim_dispatch(s, &e);
+        if (s->res->events > SIM_MAX_EVENTS)
+            sim_violation(s, SIM_CHECK_LIVENESS, "more than %llu events: an event storm",
+                          (unsigned long long)SIM_MAX_EVENTS);
+    }
+}
+
+static void sim_final_checks(struct sim *s)
+{
+    char msg[512];
+    const struct sim_exec_log *current[SIM_MAX_NODES];
+    if (!sim_check_digests((const struct sim_exec_log *const *)s->logs, s->log_count, msg,
+                           sizeof msg)) {
+        sim_violation(s, SIM_CHECK_DIGEST, "%s", msg);
+        return;
+    }
+    sim_current_logs(s, current);
+    if (!sim_check_convergence(current, s->n, s->target, msg, sizeof msg)) {
+        sim_violation(s, SIM_CHECK_CONVERGENCE, "%s", msg);
+        return;
+    }
+    char *report = NULL;
+    enum sim_verdict v = sim_check_history(&s->history, s->opt.max_states, msg, sizeof msg,
+                                           &report, &s->res->check_states);
+    if (v == SIM_VIOLATION) {
+        sim_violation(s, SIM_CHECK_LINEARIZABLE, "%s", msg);
+        if (s->opt.log && report)
+            fprintf(s->opt.log, "%s\n", report);
+    } else if (v == SIM_GAVE_UP) {
+        s->res->verdict = SIM_GAVE_UP;
+        snprintf(s->res->message, sizeof s->res->message, "%s", msg);
+    }
+    free(report);
+}
+
+void sim_replay_command(const struct sim_options *o, char *out, size_t size)
+{
+    struct sim_options d;
+    sim_options_default(&d);
+    int n = snprintf(out, size, "catena-sim --seed %" PRIu64, o->seed);
+#define SIM_ADD(...)                                                                            \
+    do {                                                                                        \
+        if (n >= 0 && (size_t)n < size)                                                         \
+            n += snprintf(out + n, size - (size_t)n, __VA_ARGS__);                              \
+    } while (0)
+    if (o->nodes == SIM_NODES_MIX)
+        SIM_ADD(" --nodes mix");
+    else if (o->nodes && o->nodes != d.nodes)
+        SIM_ADD(" --nodes %zu", o->nodes);
+    if (o->clients)
+        SIM_ADD(" --clients %zu", o->clients);
+    if (o->ops && o->ops != d.ops)
+        SIM_ADD(" --ops %" PRIu64, o->ops);
+    if (o->duration_ms && o->duration_ms != d.duration_ms)
+        SIM_ADD(" --duration %" PRIu64, o->duration_ms);
+    if (o->liveness_ms && o->liveness_ms != d.liveness_ms)
+        SIM_ADD(" --liveness %" PRIu64, o->liveness_ms);
+    if (o->max_states)
+        SIM_ADD(" --max-states %" PRIu64, o->max_states);
+    if (o->profile.name && strcmp(o->profile.name, d.profile.name) != 0)
+        SIM_ADD(" --profile %s", o->profile.name);
+    static const char *bugs[] = {"read-without-wait", "accept-gaps", "no-retransmit"};
+    for (size_t i = 0; i < 3; i++)
+        if (o->planted_bugs & sim_bug_find(bugs[i]))
+            SIM_ADD(" --bug %s", bugs[i]);
+#undef SIM_ADD
+}
+
+static void sim_report(const struct sim *s)
+{
+    FILE *out = s->opt.log;
+    const struct sim_result *r = s->res;
+    static const char *verdicts[] = {"PASS", "VIOLATION", "GAVE UP"};
+    fprintf(out,
+            "seed %" PRIu64 ": %s  nodes=%zu clients=%zu ops=%" PRIu64 " (ok %" PRIu64
+            ", fail %" PRIu64 ", unknown %" PRIu64 ", timed out %" PRIu64 ") messages=%" PRIu64
+            " executed=%" PRIu64 " virtual=%.3fs events=%" PRIu64 " trace=%016" PRIx64 "\n",
+            s->opt.seed, verdicts[r->verdict], r->nodes, r->clients, r->ops, r->ops_ok,
+            r->ops_fail, r->ops_unknown, r->ops_timed_out, r->messages, r->highest_executed,
+            (double)r->end_time_us / 1e6, r->events, r->trace_hash);
+    fprintf(out, "  faults:");
+    for (int k = 0; k < SIM_FAULT_KINDS; k++)
+        fprintf(out, " %s=%" PRIu64, sim_fault_name(k), r->faults[k]);
+    fprintf(out, "\n");
+    if (r->verdict == SIM_PASS)
+        return;
+    char cmd[512];
+    sim_replay_command(&s->opt, cmd, sizeof cmd);
+    if (r->verdict == SIM_VIOLATION)
+        fprintf(out, "  check failed: %s at t=%" PRIu64 " us: %s\n", sim_check_name(r->failed),
+                r->violation_time_us, r->message);
+    else
+        fprintf(out, "  %s\n", r->message);
+    fprintf(out, "  replay: %s%s\n", cmd, s->opt.trace ? " --trace" : "");
+    if (r->verdict == SIM_VIOLATION && s->opt.trace)
+        sim_trace_print(s, out, s->opt.trace_at_us ? s->opt.trace_at_us : r->violation_time_us,
+                        s->opt.trace_events ? s->opt.trace_events : 200);
+}
+
+/* While a run is in progress (for the abort handler of catena-sim --trace). */
+static struct sim *sim_current;
+
+static void sim_setup(struct sim *s, const struct sim_options *options, struct sim_result *res)
+{
+    struct sim_options d;
+    sim_options_default(&d);
+    s->opt = *options;
+    if (!s->opt.ops)
+        s->opt.ops = d.ops;
+    if (!s->opt.duration_ms)
+        s->opt.duration_ms = d.duration_ms;
+    if (!s->opt.liveness_ms)
+        s->opt.liveness_ms = d.liveness_ms;
+    if (!s->opt.profile.name)
+        s->opt.profile = d.profile;
+    memset(res, 0, sizeof *res);
+    s->res = res;
+    rng_seed(&s->rng, s->opt.seed);
+    rng_seed(&s->client_rng, s->opt.seed ^ 0x636c69656e7473ull); /* "clients" */
+    if (s->opt.nodes == SIM_NODES_MIX)
+        s->n = rng_below(&s->rng, 2) ? 5 : 3;
+    else
+        s->n = s->opt.nodes ? s->opt.nodes : 3;
+    CHECK(s->n >= 1 && s->n <= SIM_MAX_NODES);
+    s->ops = &chainpaxos_engine_ops;
+    s->fault_end = s->opt.duration_ms * 1000;
+    sim_queue_init(&s->queue);
+    history_init(&s->history);
+    sim_trace_init(&s->trace, s->opt.trace);
+    sim_network_setup(s);
+    sim_cluster_init(s);
+    sim_clients_init(s);
+    sim_faults_plan(s);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->fault_end, .type = SIM_EV_PHASE});
+    res->nodes = s->n;
+    res->clients = s->client_count;
+}
+
+static void sim_teardown(struct sim *s)
+{
+    sim_cluster_free(s);
+    sim_queue_free(&s->queue);
+    history_free(&s->history);
+    sim_trace_free(&s->trace);
+    free(s->plan);
+    free(s->orphans);
+    command_args_free(&s->orphan_args);
+    free(s);
+}
+
+void sim_print_current_trace(FILE *out)
+{
+    if (!sim_current)
+        return;
+    fprintf(out, "engine CHECK failed at t=%" PRIu64 " us\n", sim_current->now);
+    sim_trace_print(sim_current, out, sim_current->now,
+                    sim_current->opt.trace_events ? sim_current->opt.trace_events : 200);
+}
+
+enum sim_verdict sim_run(const struct sim_options *options, struct sim_result *res)
+{
+    struct sim *s = calloc(1, sizeof *s);
+    CHECK(s != NULL);
+    sim_setup(s, options, res);
+    sim_current = s;
+    sim_loop(s);
+    if (!s->stop && s->phase != SIM_PHASE_DONE)
+        sim_violation(s, SIM_CHECK_LIVENESS, "the event queue ran dry");
+    res->end_time_us = s->now;
+    res->highest_executed = sim_cluster_max_executed(s);
+    if (!s->stop) {
+        sim_orphans_finish(s);
+        sim_final_checks(s);
+    }
+    res->trace_hash = s->trace.hash;
+    if (s->opt.history_path) {
+        FILE *f = fopen(s->opt.history_path, "w");
+        if (!f || !history_write(f, &s->history))
+            fprintf(stderr, "catena-sim: cannot write %s\n", s->opt.history_path);
+        if (f)
+            fclose(f);
+    }
+    if (s->opt.log)
+        sim_report(s);
+    sim_current = NULL;
+    sim_teardown(s);
+    return res->verdict;
+}
