@@ -9,9 +9,6 @@
 #include "core/command.h"
 #include "protocols/chainpaxos/internal.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 void chain_inflight_add(struct chain_engine *c, const uint8_t *record, size_t len)
 {
     struct command_header h;
@@ -19,37 +16,10 @@ void chain_inflight_add(struct chain_engine *c, const uint8_t *record, size_t le
     CHECK(command_peek(&r, &h)); /* validated by the caller */
     if (h.origin != c->self)
         return; /* only the origin resubmits */
-    if (c->inflight_count == c->inflight_cap) {
-        c->inflight_cap = c->inflight_cap ? c->inflight_cap * 2 : 64;
-        c->inflight = realloc(c->inflight, sizeof *c->inflight * c->inflight_cap);
-        CHECK(c->inflight != NULL);
-    }
-    c->inflight[c->inflight_count++] = (struct chain_inflight){
-        .client = h.client, .seq = h.seq, .offset = c->inflight_data.len, .len = len,
-        .sent_ms = c->now_ms};
-    buf_append(&c->inflight_data, record, len);
-}
-
-/* Drops executed commands from the front; compacts the storage now and then. */
-static void chain_inflight_trim(struct chain_engine *c)
-{
-    while (c->inflight_head < c->inflight_count && c->inflight[c->inflight_head].executed)
-        c->inflight_head++;
-    if (c->inflight_head == c->inflight_count) {
-        c->inflight_head = c->inflight_count = 0;
-        buf_clear(&c->inflight_data);
-        return;
-    }
-    if (c->inflight_head < 1024 || c->inflight_head * 2 < c->inflight_count)
-        return;
-    size_t first = c->inflight[c->inflight_head].offset;
-    buf_consume(&c->inflight_data, first);
-    size_t left = c->inflight_count - c->inflight_head;
-    memmove(c->inflight, c->inflight + c->inflight_head, sizeof *c->inflight * left);
-    for (size_t i = 0; i < left; i++)
-        c->inflight[i].offset -= first;
-    c->inflight_head = 0;
-    c->inflight_count = left;
+    struct chain_inflight *f = chain_fifo_push(&c->inflight, record, len);
+    f->client = h.client;
+    f->seq = h.seq;
+    f->sent_ms = c->now_ms;
 }
 
 /* Marks command h executed if the state machine ran it: it did if h is the first unexecuted
@@ -57,8 +27,8 @@ static void chain_inflight_trim(struct chain_engine *c)
  * skips the others, which must then be resubmitted). */
 static void chain_inflight_match(struct chain_engine *c, const struct command_header *h)
 {
-    for (size_t i = c->inflight_head; i < c->inflight_count; i++) {
-        struct chain_inflight *f = &c->inflight[i];
+    for (size_t i = 0; i < chain_fifo_size(&c->inflight); i++) {
+        struct chain_inflight *f = chain_fifo_at(&c->inflight, i);
         if (f->executed || f->client != h->client)
             continue;
         if (f->seq == h->seq)
@@ -71,7 +41,7 @@ static void chain_inflight_match(struct chain_engine *c, const struct command_he
  * of one client execute in order, so the match is almost always at the front. */
 void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_t len)
 {
-    if (c->inflight_head == c->inflight_count)
+    if (chain_fifo_size(&c->inflight) == 0)
         return;
     struct reader r = reader_make(batch, len);
     uint32_t count = reader_u32(&r);
@@ -84,7 +54,11 @@ void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_
         if (h.origin == c->self)
             chain_inflight_match(c, &h);
     }
-    chain_inflight_trim(c);
+    size_t done = 0;
+    while (done < chain_fifo_size(&c->inflight) &&
+           ((const struct chain_inflight *)chain_fifo_at(&c->inflight, done))->executed)
+        done++;
+    chain_fifo_pop(&c->inflight, done);
 }
 
 /* Submits every unexecuted command again, in order. They join the pending batch, which leaves
@@ -92,28 +66,22 @@ void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_
  * allowed. */
 void chain_inflight_resubmit(struct chain_engine *c)
 {
-    for (size_t i = c->inflight_head; i < c->inflight_count; i++) {
-        struct chain_inflight *f = &c->inflight[i];
+    for (size_t i = 0; i < chain_fifo_size(&c->inflight); i++) {
+        struct chain_inflight *f = chain_fifo_at(&c->inflight, i);
         if (f->executed)
             continue;
         f->sent_ms = c->now_ms;
         c->resubmitted++;
-        buf_append(&c->pending, c->inflight_data.data + f->offset, f->len);
+        buf_append(&c->pending, chain_fifo_record(&c->inflight, f), f->record.len);
         c->pending_count++;
     }
 }
 
 void chain_inflight_tick(struct chain_engine *c)
 {
-    if (c->inflight_head == c->inflight_count || !chain_can_send(c))
+    if (chain_fifo_size(&c->inflight) == 0 || !chain_can_send(c))
         return;
-    const struct chain_inflight *oldest = &c->inflight[c->inflight_head];
+    const struct chain_inflight *oldest = chain_fifo_at(&c->inflight, 0);
     if (c->now_ms - oldest->sent_ms >= c->resend_ms)
         chain_inflight_resubmit(c);
-}
-
-void chain_inflight_free(struct chain_engine *c)
-{
-    free(c->inflight);
-    buf_free(&c->inflight_data);
 }

@@ -107,7 +107,6 @@ void chain_release_reads(struct chain_engine *c);
  * pending. */
 void chain_reads_flush(struct chain_engine *c);
 void chain_recv_read_nudge(struct chain_engine *c, const struct chain_read_nudge *m);
-void chain_reads_free(struct chain_engine *c);
 
 /* ---- this replica's commands in flight (inflight.c) ---- */
 
@@ -118,7 +117,6 @@ void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_
 /* Submits every unexecuted command again, in order (after a leader change, or resend_ms). */
 void chain_inflight_resubmit(struct chain_engine *c);
 void chain_inflight_tick(struct chain_engine *c);
-void chain_inflight_free(struct chain_engine *c);
 
 /* ---- timers (timers.c) ---- */
 

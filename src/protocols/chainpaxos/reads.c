@@ -9,63 +9,32 @@
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-static void chain_reads_emit(struct chain_engine *c, const struct chain_read *r)
-{
-    outbox_push(c->out, EFFECT_READ, NODE_NONE, r->slot, c->reads_data.data + r->offset, r->len);
-}
 
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 {
-    struct chain_read r = {.slot = c->highest_accepted + 1, .offset = c->reads_data.len,
-                           .len = len};
+    instance_no slot = c->highest_accepted + 1;
     if (c->planted_bugs & ENGINE_BUG_READ_WITHOUT_WAIT) {
-        outbox_push(c->out, EFFECT_READ, NODE_NONE, r.slot, record, len);
+        outbox_push(c->out, EFFECT_READ, NODE_NONE, slot, record, len);
         return;
     }
-    if (c->reads_count == c->reads_cap) {
-        c->reads_cap = c->reads_cap ? c->reads_cap * 2 : 64;
-        c->reads = realloc(c->reads, sizeof *c->reads * c->reads_cap);
-        CHECK(c->reads != NULL);
-    }
-    buf_append(&c->reads_data, record, len);
-    c->reads[c->reads_count++] = r;
-    if (c->role == CHAIN_LEADER && r.slot > c->barrier_slot)
-        c->barrier_slot = r.slot;
-}
-
-/* Drops released reads from the front, keeping the memory of a busy queue bounded. */
-static void chain_reads_compact(struct chain_engine *c)
-{
-    if (c->reads_head == c->reads_count) {
-        c->reads_head = c->reads_count = 0;
-        buf_clear(&c->reads_data);
-        return;
-    }
-    if (c->reads_head < 1024 || c->reads_head * 2 < c->reads_count)
-        return;
-    size_t first = c->reads[c->reads_head].offset;
-    buf_consume(&c->reads_data, first);
-    size_t left = c->reads_count - c->reads_head;
-    memmove(c->reads, c->reads + c->reads_head, sizeof *c->reads * left);
-    for (size_t i = 0; i < left; i++)
-        c->reads[i].offset -= first;
-    c->reads_head = 0;
-    c->reads_count = left;
+    struct chain_read *r = chain_fifo_push(&c->reads, record, len);
+    r->slot = slot;
+    if (c->role == CHAIN_LEADER && slot > c->barrier_slot)
+        c->barrier_slot = slot;
 }
 
 void chain_release_reads(struct chain_engine *c)
 {
     instance_no horizon = c->read_ack < c->highest_executed ? c->read_ack : c->highest_executed;
     size_t released = 0;
-    while (c->reads_head < c->reads_count && c->reads[c->reads_head].slot <= horizon) {
-        chain_reads_emit(c, &c->reads[c->reads_head++]);
-        released++;
+    for (; released < chain_fifo_size(&c->reads); released++) {
+        const struct chain_read *r = chain_fifo_at(&c->reads, released);
+        if (r->slot > horizon)
+            break;
+        outbox_push(c->out, EFFECT_READ, NODE_NONE, r->slot, chain_fifo_record(&c->reads, r),
+                    r->record.len);
     }
-    if (released)
-        chain_reads_compact(c);
+    chain_fifo_pop(&c->reads, released);
 }
 
 /* Leader: a NOOP for reads waiting at an instance nothing has been proposed at; once it is
@@ -90,10 +59,11 @@ void chain_reads_flush(struct chain_engine *c)
         chain_reads_flush_leader(c);
         return;
     }
-    if (c->reads_head == c->reads_count)
+    size_t waiting = chain_fifo_size(&c->reads);
+    if (waiting == 0)
         return;
     /* Not proposed as far as this replica knows, and not asked for yet. */
-    instance_no newest = c->reads[c->reads_count - 1].slot;
+    instance_no newest = ((const struct chain_read *)chain_fifo_at(&c->reads, waiting - 1))->slot;
     if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && newest > c->highest_accepted &&
         newest > c->nudged_slot) {
         c->nudged_slot = newest;
@@ -110,10 +80,4 @@ void chain_recv_read_nudge(struct chain_engine *c, const struct chain_read_nudge
     }
     if (m->slot > c->barrier_slot)
         c->barrier_slot = m->slot;
-}
-
-void chain_reads_free(struct chain_engine *c)
-{
-    free(c->reads);
-    buf_free(&c->reads_data);
 }

@@ -10,6 +10,7 @@
 #include "core/engine.h"
 #include "core/outbox.h"
 #include "core/types.h"
+#include "protocols/chainpaxos/fifo.h"
 #include "protocols/chainpaxos/log.h"
 
 #include <stdbool.h>
@@ -18,16 +19,16 @@
 
 /* A command this replica submitted, kept until it executes here (inflight.c). */
 struct chain_inflight {
+    struct chain_fifo_item record;
     uint64_t client, seq;
-    size_t offset, len; /* in inflight_data */
-    uint64_t sent_ms;   /* last (re)submission */
+    uint64_t sent_ms; /* last (re)submission */
     bool executed;
 };
 
-/* A read waiting for `slot` to be acknowledged; its record is in reads_data. */
+/* A read waiting for `slot` to be acknowledged (reads.c). */
 struct chain_read {
+    struct chain_fifo_item record;
     instance_no slot;
-    size_t offset, len;
 };
 
 enum chain_role {
@@ -108,18 +109,14 @@ struct chain_engine {
     instance_no recovered_max; /* highest instance any promise reported (0: none) */
 
     /* ---- local reads (reads.c): FIFO, slots never decrease ---- */
-    struct chain_read *reads; /* reads[reads_head .. reads_count) wait */
-    size_t reads_head, reads_count, reads_cap;
-    struct buf reads_data;    /* their command records */
+    struct chain_fifo reads;  /* of struct chain_read */
     instance_no nudged_slot;  /* follower: highest slot a READ_NUDGE was sent for */
     instance_no barrier_slot; /* leader: reads wait (here or at a nudging follower) for this */
     instance_no barrier_instance; /* leader: the last NOOP proposed for waiting reads */
     uint32_t planted_bugs;    /* test-only (engine_config.planted_bugs) */
 
     /* ---- this replica's commands until they execute (inflight.c) ---- */
-    struct chain_inflight *inflight; /* inflight[inflight_head .. inflight_count) */
-    size_t inflight_head, inflight_count, inflight_cap;
-    struct buf inflight_data;
+    struct chain_fifo inflight; /* of struct chain_inflight, in submission order */
     uint64_t resend_ms; /* resubmit what has not executed after this long */
     uint64_t resubmitted;
 

@@ -49,8 +49,8 @@ static void *chain_create(const struct engine_config *config)
         chain_or_size(config->max_pending_bytes, CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES);
     rng_seed(&c->rng, config->seed);
     c->planted_bugs = config->planted_bugs;
-    buf_init(&c->reads_data);
-    buf_init(&c->inflight_data);
+    chain_fifo_init(&c->reads, sizeof(struct chain_read));
+    chain_fifo_init(&c->inflight, sizeof(struct chain_inflight));
     c->resend_ms = 5 * c->retransmit_ms;
     c->role = CHAIN_FOLLOWER;
     c->next_instance = 1;
@@ -73,8 +73,8 @@ static void chain_destroy(void *engine)
     buf_free(&c->scratch);
     buf_free(&c->batch);
     buf_free(&c->pending);
-    chain_reads_free(c);
-    chain_inflight_free(c);
+    chain_fifo_free(&c->reads);
+    chain_fifo_free(&c->inflight);
     free(c);
 }
 
@@ -135,7 +135,7 @@ static void chain_status(const void *engine, struct engine_status *s)
         .log_instances = c->log.used,
         .chain_length = c->n,
         .messages_dropped = c->messages_dropped,
-        .reads_waiting = c->reads_count - c->reads_head,
+        .reads_waiting = chain_fifo_size(&c->reads),
     };
     /* The chain is the ring read from the leader (from the first member while none is known). */
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;
