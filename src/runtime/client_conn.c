@@ -2,7 +2,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
-#include "runtime/peer_link.h"
+#include "runtime/net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,19 +226,7 @@ int client_listener_start(struct client_listener *l, uv_loop_t *loop, const char
     l->ctx = ctx;
     l->max_clients = max_clients;
     l->max_output_bytes = max_output_bytes;
-    struct sockaddr_storage addr;
-    if (peer_resolve(host, port, &addr) != 0) {
-        log_error("cannot resolve client listen address %s", host);
-        return UV_EINVAL;
-    }
-    uv_tcp_init(loop, &l->tcp);
-    l->tcp.data = l;
-    int rc = uv_tcp_bind(&l->tcp, (const struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&l->tcp, 511, listener_connection_cb);
-    if (rc < 0)
-        log_error("cannot listen for clients on %s:%u: %s", host, port, uv_strerror(rc));
-    return rc;
+    return net_listen(loop, &l->tcp, l, host, port, 511, listener_connection_cb, "clients");
 }
 
 void client_listener_close(struct client_listener *l)

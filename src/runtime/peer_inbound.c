@@ -3,6 +3,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/reader.h"
+#include "runtime/net.h"
 #include "runtime/peer_handshake.h"
 
 #include <stdlib.h>
@@ -145,19 +146,7 @@ static void inbound_connection_cb(uv_stream_t *server, int status)
 
 int peer_inbound_listen(struct peer_set *s, const char *host, uint16_t port)
 {
-    struct sockaddr_storage addr;
-    if (peer_resolve(host, port, &addr) != 0) {
-        log_error("cannot resolve peer listen address %s:%u", host, port);
-        return UV_EINVAL;
-    }
-    uv_tcp_init(s->loop, &s->listener);
-    s->listener.data = s;
-    int rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&s->listener, 128, inbound_connection_cb);
-    if (rc < 0)
-        log_error("cannot listen for peers on %s:%u: %s", host, port, uv_strerror(rc));
-    return rc;
+    return net_listen(s->loop, &s->listener, s, host, port, 128, inbound_connection_cb, "peers");
 }
 
 void peer_inbound_close_all(struct peer_set *s)

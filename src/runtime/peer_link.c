@@ -3,10 +3,10 @@
 
 #include "common/check.h"
 #include "common/log.h"
+#include "runtime/net.h"
 #include "runtime/peer_handshake.h"
 #include "runtime/peer_inbound.h"
 
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +16,6 @@
 
 static void link_connect(struct peer_link *l);
 static void link_reconnect_cb(uv_timer_t *t);
-
-int peer_resolve(const char *host, uint16_t port, struct sockaddr_storage *out)
-{
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    char service[8];
-    snprintf(service, sizeof service, "%u", port);
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0 || !res)
-        return -1;
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    return 0;
-}
 
 static void link_closed_cb(uv_handle_t *handle) { free(handle); }
 
@@ -159,7 +145,7 @@ int peer_set_add(struct peer_set *s, node_id id, const char *host, uint16_t port
     CHECK(id > 0 && id <= CATENA_MAX_NODES && id != s->self);
     struct peer_link *l = &s->links[id];
     *l = (struct peer_link){.set = s, .id = id, .configured = true};
-    if (peer_resolve(host, port, &l->address) != 0) {
+    if (net_resolve(host, port, &l->address) != 0) {
         log_error("cannot resolve replica %u address %s:%u", id, host, port);
         return -1;
     }

@@ -83,7 +83,4 @@ void peer_set_close(struct peer_set *s);
 /* Frees buffers once the loop has finished closing the handles. */
 void peer_set_release(struct peer_set *s);
 
-/* Resolves host (name or address literal) and port; 0 or a negative error. */
-int peer_resolve(const char *host, uint16_t port, struct sockaddr_storage *out);
-
 #endif
