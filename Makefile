@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench clean sim
 
 all: build
 
@@ -21,6 +21,10 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD)/catena-server
+
+# A simulator campaign on every core: make sim SEEDS=100000 [SIMFLAGS="--nodes 5 ..."].
+sim: build
+	@$(BUILD)/catena-sim --seeds $(or $(SEEDS),10000) --jobs $(JOBS) $(SIMFLAGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -27,10 +27,43 @@ static double sim_wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int sim_child_fd = -1;
+
+static bool sim_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+/* The wall-clock limit: inside the linearizability checker, the run is reported as "gave up"
+ * (the search is exponential in the worst case); anywhere else the run hangs, and dies. */
+static void sim_child_alarm(int sig)
+{
+    struct sim_result *r = sim_result_in_check();
+    if (r) {
+        static const char msg[] = "the linearizability check ran out of wall-clock time";
+        r->verdict = SIM_GAVE_UP;
+        memcpy(r->message, msg, sizeof msg);
+        _exit(sim_write_all(sim_child_fd, r, sizeof *r) ? 0 : 3);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static _Noreturn void sim_child(const struct sim_options *options, uint64_t seed, int fd,
                                 unsigned timeout_s)
 {
-    signal(SIGALRM, SIG_DFL);
+    sim_child_fd = fd;
+    signal(SIGALRM, sim_child_alarm);
     alarm(timeout_s);
     struct sim_options o = *options;
     o.seed = seed;
@@ -39,18 +72,8 @@ static _Noreturn void sim_child(const struct sim_options *options, uint64_t seed
     o.history_path = NULL;
     struct sim_result res;
     sim_run(&o, &res);
-    const uint8_t *p = (const uint8_t *)&res;
-    size_t left = sizeof res;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            _exit(3);
-        p += w;
-        left -= (size_t)w;
-    }
-    _exit(0);
+    alarm(0);
+    _exit(sim_write_all(fd, &res, sizeof res) ? 0 : 3);
 }
 
 static bool sim_spawn(const struct sim_options *options, const struct sim_campaign *c,
@@ -68,7 +91,7 @@ static bool sim_spawn(const struct sim_options *options, const struct sim_campai
     }
     if (pid == 0) {
         close(fds[0]);
-        sim_child(options, seed, fds[1], c->run_timeout_s ? c->run_timeout_s : 120);
+        sim_child(options, seed, fds[1], c->run_timeout_s ? c->run_timeout_s : 10);
     }
     close(fds[1]);
     *slot = (struct sim_slot){.pid = pid, .fd = fds[0], .seed = seed};

@@ -6,9 +6,10 @@
  * read cannot hide behind an equal value.
  *
  * Every invocation and completion goes into the history with virtual timestamps. A client
- * that gets no reply within its timeout records the outcome as unknown, closes its connection
- * and continues on a new one, as a new history process (a (connection, seq) pair is never
- * reused for another command). Replies are parsed from the RESP bytes the replica produced. */
+ * that gets no reply within its timeout closes its connection and continues on a new one, as a
+ * new history process (a (connection, seq) pair is never reused for another command); the
+ * timed-out op's outcome is what the replicas really did with it (outcome.c), or "unknown"
+ * with --unresolved-timeouts. Replies are parsed from the RESP bytes the replica produced. */
 #include "common/check.h"
 #include "sim/internal.h"
 
@@ -27,7 +28,9 @@ void sim_clients_init(struct sim *s)
     s->client_count = s->opt.clients ? s->opt.clients : 10 + rng_below(r, 21);
     if (s->client_count > SIM_MAX_CLIENTS)
         s->client_count = SIM_MAX_CLIENTS;
-    s->key_count = 4 + 2 * rng_below(r, 3);
+    /* 5..8 keys: pairs (k0 k1) (k2 k3) ..., and with an odd count a last single key that only
+     * one-key commands touch. */
+    s->key_count = 5 + rng_below(r, 4);
     size_t pairs = s->key_count / 2;
     size_t counters = 1 + rng_below(r, pairs - 1);
     for (size_t k = 0; k < s->key_count; k++) {
@@ -39,11 +42,15 @@ void sim_clients_init(struct sim *s)
         s->weights[t] = (t != OP_GET && t != OP_SET && rng_below(r, 100) < 20)
                             ? 0
                             : 1 + (unsigned)rng_below(r, 10);
-    static const uint64_t timeouts[] = {400000, 800000, 1500000};
+    /* Longer than most stalls (a partition, a retransmission after a loss), so that a stall
+     * leaves one long operation per client rather than a pile of them. */
+    static const uint64_t timeouts[] = {1000000, 2000000, 4000000};
     s->timeout_us = timeouts[rng_below(r, 3)];
     s->client_latency_us = 20 + rng_below(r, 181);
     /* Think time so that the fault phase sees about opt.ops operations. */
     uint64_t cycle = s->client_count * s->opt.duration_ms * 1000 / (s->opt.ops ? s->opt.ops : 1);
+    if (cycle > 200000)
+        cycle = 200000; /* clients keep going, so liveness after healing can be judged */
     for (uint32_t c = 0; c < SIM_ALL_CLIENTS; c++) {
         struct sim_client *cl = &s->clients[c];
         memset(cl, 0, sizeof *cl);
@@ -119,6 +126,8 @@ static void sim_build_op(struct sim *s, struct sim_client *cl, uint32_t *nkeys,
     enum op_type t = cl->final_reader ? OP_GET : sim_pick_op(s);
     size_t k0 = (size_t)rng_below(&s->client_rng, s->key_count);
     size_t pair = k0 & ~(size_t)1;
+    if (pair + 1 >= s->key_count)
+        pair = 2 * (size_t)rng_below(&s->client_rng, s->key_count / 2);
     int k;
     if (t == OP_INCR && (k = sim_pick_key(s, true)) >= 0)
         k0 = (size_t)k;
@@ -312,11 +321,16 @@ static bool sim_parse_reply(enum op_type t, const uint8_t *data, size_t len, int
     return ok && r.p == r.end;
 }
 
-static void sim_client_done(struct sim *s, struct sim_client *cl)
+static void sim_client_done_after(struct sim *s, struct sim_client *cl, uint64_t backoff)
 {
     cl->busy = false;
     if (!cl->stopped)
-        sim_schedule_next(s, cl, sim_think(s, cl));
+        sim_schedule_next(s, cl, sim_think(s, cl) + backoff);
+}
+
+static void sim_client_done(struct sim *s, struct sim_client *cl)
+{
+    sim_client_done_after(s, cl, 0);
 }
 
 bool sim_record_reply(struct sim *s, size_t hist, enum op_type type, const uint8_t *data,
@@ -368,13 +382,14 @@ static void sim_client_unknown(struct sim *s, struct sim_client *cl)
     sim_client_done(s, cl);
 }
 
-/* The client gives up and closes its connection. What a real client records is "unknown";
- * the simulator, which sees everything, hands the op over to outcome.c, which records what
- * really happened: the reply the origin replica computes when it executes the command after
- * all, or "did not take effect" when no replica ever executes it. Without this, every lost
- * FORWARD leaves an unknown write behind, and a few dozen unknown writes on one key make the
- * linearizability search explode. A request that never reached the engine is dropped on
- * arrival (the connection is closed): it did not take effect. */
+/* The client gives up, closes its connection and, like a real client, backs off a little
+ * before it reconnects (a stalled cluster is not flooded with new operations, each of which
+ * would overlap every other one in the history). What a real client records is "unknown"; the
+ * simulator, which sees everything, hands the op over to outcome.c, which records what really
+ * happened: the reply the origin replica computes when it executes the command after all (it
+ * resubmits it until it does). Unknown outcomes make the linearizability search far more
+ * expensive. A request that never reached the engine is dropped on arrival (the connection is
+ * closed): it did not take effect. */
 void sim_client_timeout(struct sim *s, uint32_t c, uint64_t serial)
 {
     struct sim_client *cl = &s->clients[c];
@@ -382,6 +397,12 @@ void sim_client_timeout(struct sim *s, uint32_t c, uint64_t serial)
         return;
     sim_trace_event(s, SIM_TR_TIMEOUT, cl->replica, c, serial, 0, NULL, 0);
     s->res->ops_timed_out++;
+    if (s->opt.unresolved_timeouts) {
+        sim_replica_disconnect(s, cl->replica, cl->conn);
+        cl->conn = 0;
+        sim_client_unknown(s, cl);
+        return;
+    }
     uint64_t conn = cl->conn;
     uint64_t seq = sim_replica_submitted(s, cl->replica, conn, serial);
     sim_replica_disconnect(s, cl->replica, conn);
@@ -396,7 +417,7 @@ void sim_client_timeout(struct sim *s, uint32_t c, uint64_t serial)
         history_complete(&s->history, cl->hist, s->now, OUTCOME_FAIL, 0, NULL);
         s->res->ops_fail++;
     }
-    sim_client_done(s, cl);
+    sim_client_done_after(s, cl, rng_below(&s->client_rng, s->timeout_us / 2 + 1));
 }
 
 void sim_client_disconnected(struct sim *s, uint32_t c)

@@ -104,7 +104,7 @@ uint64_t sim_replica_submitted(const struct sim *s, uint32_t r, uint64_t conn, u
     const struct sim_replica *rep = &s->replicas[r];
     for (size_t i = 0; i < rep->conn_count; i++)
         if (rep->conns[i].id == conn)
-            return rep->conns[i].serial == serial ? rep->conns[i].next_seq : 0;
+            return rep->conns[i].serial == serial ? rep->conns[i].submitted : 0;
     return 0;
 }
 
@@ -310,8 +310,12 @@ void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t se
     struct sim_conn *c = sim_conn_find(rep, cl->conn);
     if (!c)
         return;
-    uint64_t seq = ++c->next_seq;
+    /* As src/server/dispatch.c: ordered commands are numbered 1, 2, 3... per connection (the
+     * session table runs them strictly in that order); local reads count apart, top bit set. */
+    bool read = sim_is_read(cl->type);
+    uint64_t seq = read ? ++c->next_read_seq | SIM_LOCAL_READ_SEQ_BIT : ++c->next_seq;
     c->waiting = seq;
+    c->submitted = seq;
     c->serial = serial;
     const uint8_t *argv[SIM_MAX_ARGS];
     size_t lens[SIM_MAX_ARGS];
@@ -325,8 +329,7 @@ void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t se
     command_encode(&rep->record, &h, argv, lens);
     sim_trace_event(s, SIM_TR_REQUEST, r, client, seq, serial, rep->record.data,
                     rep->record.len);
-    enum engine_event_type type = sim_is_read(cl->type) ? ENGINE_EVENT_READ
-                                                        : ENGINE_EVENT_COMMAND;
+    enum engine_event_type type = read ? ENGINE_EVENT_READ : ENGINE_EVENT_COMMAND;
     sim_step(s, r, (struct engine_event){.type = type, .data = rep->record.data,
                                          .len = rep->record.len});
     sim_flush(s, r);

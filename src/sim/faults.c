@@ -83,7 +83,7 @@ static void sim_plan_window(struct sim *s, const uint64_t *lengths, size_t count
 
 static void sim_plan_partitions(struct sim *s)
 {
-    static const uint64_t lengths[] = {50000, 200000, 800000};
+    static const uint64_t lengths[] = {50000, 200000, 500000};
     uint64_t count = 1 + rng_below(&s->rng, 4);
     for (uint64_t i = 0; i < count; i++) {
         uint64_t start, end;

@@ -22,6 +22,7 @@
 
 #define SIM_TICK_US 10000u
 #define SIM_MAX_KEYS 8
+#define SIM_LOCAL_READ_SEQ_BIT ((uint64_t)1 << 63)
 #define SIM_ALL_CLIENTS (SIM_MAX_CLIENTS + SIM_MAX_NODES)
 
 /* ---- event queue (queue.c): a binary heap ordered by (time, seq) ---------------------- */
@@ -108,7 +109,9 @@ struct sim_plan_item {
 struct sim_conn {
     uint64_t id;        /* the replica's connection id (command_header.client) */
     uint32_t client;    /* simulated client index */
-    uint64_t next_seq;  /* per-connection sequence numbers, as the server's session */
+    uint64_t next_seq;  /* per-connection sequence numbers of ordered commands */
+    uint64_t next_read_seq; /* and of local reads (sent with SIM_LOCAL_READ_SEQ_BIT) */
+    uint64_t submitted; /* seq of the latest request handed to the engine */
     uint64_t waiting;   /* seq whose reply the client waits for (0: none) */
     uint64_t serial;    /* the client's op serial for that seq */
 };
@@ -324,6 +327,8 @@ void sim_orphan_reply(struct sim *s, uint32_t client, uint64_t serial, const uin
 void sim_orphans_executed(struct sim *s, const uint8_t *batch, size_t len);
 /* Replica r crashed: its orphans' fate is unknowable. */
 void sim_orphans_crash(struct sim *s, uint32_t r);
+/* Orphans left after the liveness bound: a liveness violation naming one. */
+void sim_orphans_stuck(struct sim *s);
 /* End of the run: orphans never executed anywhere did not take effect. */
 void sim_orphans_finish(struct sim *s);
 

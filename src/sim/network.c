@@ -45,6 +45,11 @@ void sim_network_setup(struct sim *s)
     uint64_t run_delay = delay ? sim_pick(r, delay_rate, 3) : 0;
     uint64_t run_delay_max = delay ? sim_pick(r, delay_max, 3) : 0;
     uint64_t run_base = sim_pick(r, base, 4);
+    /* Reordering intensity: the extra jitter of reordering links, in quarters of their base
+     * latency (light: an occasional overtaking; heavy: most messages out of order, and the
+     * chain mostly waits for retransmissions). */
+    static const uint64_t reorder_quarters[] = {1, 3, 8};
+    uint64_t run_reorder = reorder ? sim_pick(r, reorder_quarters, 3) : 0;
     for (size_t a = 0; a < s->n; a++)
         for (size_t b = 0; b < s->n; b++) {
             if (a == b)
@@ -58,7 +63,7 @@ void sim_network_setup(struct sim *s)
             l->delay_max_us = run_delay_max;
             l->reorder = reorder && rng_below(r, 4) != 0;
             if (l->reorder)
-                l->jitter_us += l->base_us * 2; /* wide jitter makes overtaking common */
+                l->jitter_us += l->base_us * run_reorder / 4;
         }
 }
 

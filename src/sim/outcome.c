@@ -7,10 +7,11 @@
  *     reply is exactly what the client would have received had it waited);
  *   - a reply already on its way when the client gave up: recorded when it arrives;
  *   - the engine rejects it: it did not take effect;
- *   - no replica ever executes it by the end of the run: it did not take effect as far as any
- *     recorded operation could observe (the run's last observations, the final reads, come
- *     after every replica executed everything any replica had executed);
- *   - some replica executed it but its origin never did (or the origin crashed): unknown.
+ *   - the origin crashed: unknown (its volatile state, and the command with it, is gone).
+ * The run does not end before every orphan is resolved: the origin resubmits a command until it
+ * executes (exactly-once), so one that never does after healing is a liveness violation.
+ * Should a run stop earlier anyway (another violation), what is left is recorded as: never
+ * executed anywhere -> did not take effect; executed somewhere -> unknown.
  * Orphans are few per run, so lookups are linear scans over the unresolved ones. */
 #include "common/check.h"
 #include "sim/internal.h"
@@ -98,6 +99,26 @@ void sim_orphans_crash(struct sim *s, uint32_t r)
             history_complete(&s->history, o->hist, s->now, OUTCOME_UNKNOWN, 0, NULL);
             s->res->ops_unknown++;
         }
+    }
+}
+
+void sim_orphans_stuck(struct sim *s)
+{
+    for (size_t i = 0; i < s->orphan_count; i++) {
+        const struct sim_orphan *o = &s->orphans[i];
+        if (o->resolved)
+            continue;
+        const struct op *op = &s->history.ops[o->hist];
+        sim_violation(s, SIM_CHECK_LIVENESS,
+                      "%zu commands whose client gave up never executed after healing, e.g. "
+                      "replica %u connection %llu seq %llu (%s of client %u invoked at t=%llu "
+                      "us)%s",
+                      s->orphans_open, o->replica + 1, (unsigned long long)o->conn,
+                      (unsigned long long)(o->seq & ~SIM_LOCAL_READ_SEQ_BIT),
+                      o->type == OP_GET || o->type == OP_MGET ? "a read" : "a write", o->client,
+                      (unsigned long long)op->invoke_time, o->executed ? " (executed elsewhere)"
+                                                                       : "");
+        return;
     }
 }
 

@@ -15,7 +15,7 @@
 
 void sim_options_default(struct sim_options *o)
 {
-    *o = (struct sim_options){.nodes = 3, .ops = 1000, .duration_ms = 2000,
+    *o = (struct sim_options){.nodes = 3, .ops = 2500, .duration_ms = 3000,
                               .liveness_ms = 5000, .trace_events = 200};
     sim_profile_find("chainpaxos", &o->profile);
 }
@@ -26,6 +26,17 @@ const char *sim_check_name(enum sim_check_id id)
         "none", "linearizability", "digest agreement", "execution order", "convergence",
         "liveness", "reply format", "abort (engine CHECK)", "hang (wall-clock limit)"};
     return (unsigned)id < SIM_CHECK_KINDS ? names[id] : "?";
+}
+
+enum sim_check_id sim_check_find(const char *name)
+{
+    static const char *names[SIM_CHECK_KINDS] = {
+        "none", "linearizability", "digest", "execution", "convergence", "liveness", "reply",
+        "abort", "hang"};
+    for (int k = 1; k < SIM_CHECK_KINDS; k++)
+        if (strcmp(name, names[k]) == 0)
+            return (enum sim_check_id)k;
+    return SIM_CHECK_NONE;
 }
 
 void sim_violation(struct sim *s, enum sim_check_id check, const char *fmt, ...)
@@ -130,8 +141,12 @@ static void sim_probe(struct sim *s)
         sim_probe_final(s);
         break;
     case SIM_PHASE_SETTLE:
-        if (sim_cluster_min_executed(s) >= s->target)
+        /* Every replica reaches the highest instance any of them executed, and every command
+         * whose client gave up executes too (exactly-once: the origin resubmits it). */
+        if (sim_cluster_min_executed(s) >= s->target && s->orphans_open == 0)
             sim_set_phase(s, SIM_PHASE_DONE);
+        else if (s->now >= s->phase_start + s->opt.liveness_ms * 1000 && s->orphans_open)
+            sim_orphans_stuck(s);
         else if (s->now >= s->phase_start + s->opt.liveness_ms * 1000)
             sim_convergence_failed(s, SIM_CHECK_CONVERGENCE);
         break;
@@ -221,6 +236,25 @@ static void sim_loop(struct sim *s)
     }
 }
 
+/* The checker's report marks the operation that could not be placed with "!" and shows its
+ * interval as "[invoked .. returned]": the trace is most useful up to its return. 0 if the
+ * report does not say. */
+static uint64_t sim_report_time(const char *report)
+{
+    const char *line = report ? strstr(report, "\n! ") : NULL;
+    const char *open = line ? strchr(line + 1, '[') : NULL;
+    const char *dots = open ? strstr(open, "..") : NULL;
+    const char *eol = line ? strchr(line + 1, '\n') : NULL;
+    if (!dots || (eol && dots > eol))
+        return 0;
+    return strtoull(dots + 2, NULL, 10);
+}
+
+/* The result of the run whose history is being checked for linearizability, else NULL. */
+static struct sim_result *volatile sim_checking;
+
+struct sim_result *sim_result_in_check(void) { return sim_checking; }
+
 static void sim_final_checks(struct sim *s)
 {
     char msg[512];
@@ -236,10 +270,15 @@ static void sim_final_checks(struct sim *s)
         return;
     }
     char *report = NULL;
+    sim_checking = s->res;
     enum sim_verdict v = sim_check_history(&s->history, s->opt.max_states, msg, sizeof msg,
                                            &report, &s->res->check_states);
+    sim_checking = NULL;
     if (v == SIM_VIOLATION) {
         sim_violation(s, SIM_CHECK_LINEARIZABLE, "%s", msg);
+        uint64_t when = sim_report_time(report);
+        if (when)
+            s->res->violation_time_us = when;
         if (s->opt.log && report)
             fprintf(s->opt.log, "%s\n", report);
     } else if (v == SIM_GAVE_UP) {
@@ -273,6 +312,8 @@ void sim_replay_command(const struct sim_options *o, char *out, size_t size)
         SIM_ADD(" --liveness %" PRIu64, o->liveness_ms);
     if (o->max_states)
         SIM_ADD(" --max-states %" PRIu64, o->max_states);
+    if (o->unresolved_timeouts)
+        SIM_ADD(" --unresolved-timeouts");
     if (o->profile.name && strcmp(o->profile.name, d.profile.name) != 0)
         SIM_ADD(" --profile %s", o->profile.name);
     static const char *bugs[] = {"read-without-wait", "accept-gaps", "no-retransmit"};
@@ -384,11 +425,9 @@ enum sim_verdict sim_run(const struct sim_options *options, struct sim_result *r
         sim_violation(s, SIM_CHECK_LIVENESS, "the event queue ran dry");
     res->end_time_us = s->now;
     res->highest_executed = sim_cluster_max_executed(s);
-    if (!s->stop) {
+    if (!s->stop)
         sim_orphans_finish(s);
-        sim_final_checks(s);
-    }
-    res->trace_hash = s->trace.hash;
+    /* Written before the checks, so that a history the checker chokes on is kept. */
     if (s->opt.history_path) {
         FILE *f = fopen(s->opt.history_path, "w");
         if (!f || !history_write(f, &s->history))
@@ -396,6 +435,9 @@ enum sim_verdict sim_run(const struct sim_options *options, struct sim_result *r
         if (f)
             fclose(f);
     }
+    if (!s->stop)
+        sim_final_checks(s);
+    res->trace_hash = s->trace.hash;
     if (s->opt.log)
         sim_report(s);
     sim_current = NULL;

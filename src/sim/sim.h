@@ -16,10 +16,14 @@
  *   draining clients stop and their last operations complete or time out;
  *   final    every key is read at every replica through the normal client path (recorded into
  *            the history, so a lost write shows as a non-linearizable read), then replicas
- *            must all reach the highest instance any of them executed.
+ *            must all reach the highest instance any of them executed, and every command whose
+ *            client gave up must have executed (the origin resubmits it: exactly-once).
  * Then the checks (checks.c): linearizability of the history, equal state digests at equal
  * instances on every replica (also checked online as instances execute), convergence, liveness.
- */
+ *
+ * Operations whose client timed out are recorded with the outcome the replicas gave them
+ * (outcome.c): the simulator sees everything, and unknown outcomes would make the
+ * linearizability search explode on the long stalls faults produce. */
 #ifndef CATENA_SIM_SIM_H
 #define CATENA_SIM_SIM_H
 
@@ -68,8 +72,8 @@ struct sim_options {
     uint64_t seed;
     size_t nodes;           /* 0: 3; SIM_NODES_MIX: 3 or 5, drawn from the seed */
     size_t clients;         /* 0: 10..30, drawn from the seed */
-    uint64_t ops;           /* operations the fault phase aims at (0: 1000) */
-    uint64_t duration_ms;   /* virtual length of the fault phase (0: 2000) */
+    uint64_t ops;           /* operations the fault phase aims at (0: 2500) */
+    uint64_t duration_ms;   /* virtual length of the fault phase (0: 3000) */
     uint64_t liveness_ms;   /* bound for liveness after healing starts (0: 5000) */
     uint64_t max_states;    /* linearizability search budget per key group (0: checker's) */
     struct sim_profile profile;
@@ -77,6 +81,10 @@ struct sim_options {
     bool trace;             /* keep every event for a readable trace (replays) */
     uint64_t trace_at_us;   /* print the trace up to this time (0: up to the violation) */
     size_t trace_events;    /* how many events to print (0: 200) */
+    /* Record a timed-out operation as unknown, as a real client must, instead of resolving
+     * its outcome from what the replicas did (outcome.c). Many unknown writes on one key make
+     * the linearizability search exponential: expect "gave up". */
+    bool unresolved_timeouts;
     FILE *log;              /* progress and reports (NULL: silent) */
     const char *history_path; /* write the history here (catena-check's text format) */
 };
@@ -97,6 +105,9 @@ enum sim_check_id {
     SIM_CHECK_KINDS
 };
 const char *sim_check_name(enum sim_check_id id);
+/* By short name: linearizability, digest, execution, convergence, liveness, reply, abort,
+ * hang. SIM_CHECK_NONE if unknown. */
+enum sim_check_id sim_check_find(const char *name);
 
 enum sim_verdict { SIM_PASS, SIM_VIOLATION, SIM_GAVE_UP };
 
@@ -125,6 +136,10 @@ enum sim_verdict sim_run(const struct sim_options *options, struct sim_result *r
  * inside sim_run). Prints nothing outside a run or without options.trace. */
 void sim_print_current_trace(FILE *out);
 
+/* While sim_run is inside the linearizability checker: that run's result (the other checks
+ * passed), so that a wall-clock alarm can report "gave up" instead of a hang. Else NULL. */
+struct sim_result *sim_result_in_check(void);
+
 /* The command that replays a run, written to out (always NUL-terminated). */
 void sim_replay_command(const struct sim_options *options, char *out, size_t size);
 
@@ -135,7 +150,7 @@ struct sim_campaign {
     uint64_t first;
     uint64_t count;
     size_t jobs;               /* 0: every online core */
-    unsigned run_timeout_s;    /* wall-clock limit per run (0: 120) */
+    unsigned run_timeout_s;    /* wall-clock limit per run (0: 10) */
     FILE *progress;            /* a progress line now and then (NULL: none) */
 };
 

@@ -241,12 +241,17 @@ static void sim_trace_print_rec(FILE *out, const struct sim_trace_rec *r)
         fprintf(out, "%12s  n%u -> n%u  DOWN      %s\n", when, n, p, r->text);
         break;
     case SIM_TR_REQUEST:
-        fprintf(out, "%12s  c%u -> n%u  request   seq=%" PRIu64 " %s\n", when, r->peer, n,
-                r->a, r->text);
+        if (r->a & SIM_LOCAL_READ_SEQ_BIT)
+            fprintf(out, "%12s  c%u -> n%u  request   read seq=r%" PRIu64 " %s\n", when, r->peer,
+                    n, r->a & ~SIM_LOCAL_READ_SEQ_BIT, r->text);
+        else
+            fprintf(out, "%12s  c%u -> n%u  request   seq=%" PRIu64 " %s\n", when, r->peer, n,
+                    r->a, r->text);
         break;
     case SIM_TR_REPLY:
-        fprintf(out, "%12s  n%u -> c%u  reply     seq=%" PRIu64 " %s\n", when, n, r->peer,
-                r->a, r->text);
+        fprintf(out, "%12s  n%u -> c%u  reply     seq=%s%" PRIu64 " %s\n", when, n, r->peer,
+                r->a & SIM_LOCAL_READ_SEQ_BIT ? "r" : "", r->a & ~SIM_LOCAL_READ_SEQ_BIT,
+                r->text);
         break;
     case SIM_TR_TIMEOUT:
         fprintf(out, "%12s  c%u        TIMEOUT   op %" PRIu64 " at n%u\n", when, r->peer, r->a,
@@ -257,9 +262,9 @@ static void sim_trace_print_rec(FILE *out, const struct sim_trace_rec *r)
                 when, n, r->a, r->b, r->text);
         break;
     case SIM_TR_READ:
-        fprintf(out, "%12s  n%u        read      conn=%u seq=%" PRIu64
+        fprintf(out, "%12s  n%u        read      conn=%u seq=r%" PRIu64
                 " released at executed=%" PRIu64 "\n",
-                when, n, r->peer, r->a, r->b);
+                when, n, r->peer, r->a & ~SIM_LOCAL_READ_SEQ_BIT, r->b);
         break;
     case SIM_TR_REJECT:
         fprintf(out, "%12s  n%u        reject    conn=%u seq=%" PRIu64 "\n", when, n, r->peer,
