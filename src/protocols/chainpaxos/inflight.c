@@ -37,6 +37,15 @@ static void chain_inflight_match(struct chain_engine *c, const struct command_he
     }
 }
 
+static void chain_inflight_pop_executed(struct chain_engine *c)
+{
+    size_t done = 0;
+    while (done < chain_fifo_size(&c->inflight) &&
+           ((const struct chain_inflight *)chain_fifo_at(&c->inflight, done))->executed)
+        done++;
+    chain_fifo_pop(&c->inflight, done);
+}
+
 /* A batch was executed here: its commands from this replica are no longer in flight. Commands
  * of one client execute in order, so the match is almost always at the front. */
 void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_t len)
@@ -51,14 +60,11 @@ void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_
         if (size == 0 || !command_peek(&r, &h))
             return;
         r.pos += size;
-        if (h.origin == c->self)
+        if (h.origin == c->self) {
             chain_inflight_match(c, &h);
+            chain_inflight_pop_executed(c); /* keeps the next match at the front */
+        }
     }
-    size_t done = 0;
-    while (done < chain_fifo_size(&c->inflight) &&
-           ((const struct chain_inflight *)chain_fifo_at(&c->inflight, done))->executed)
-        done++;
-    chain_fifo_pop(&c->inflight, done);
 }
 
 /* Submits every unexecuted command again, in order. They join the pending batch, which leaves
