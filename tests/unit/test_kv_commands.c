@@ -81,19 +81,7 @@ static void exec_bin(struct kv *kv, const char *file, int line, const char *expe
 #define EXPECT_BIN(kv, expect, argc, ...)                                                       \
     exec_bin(kv, __FILE__, __LINE__, expect, sizeof(expect) - 1, argc, __VA_ARGS__)
 
-/* Runs a command without encoding a reply, as a replica that is not answering does. */
-static void apply(struct kv *kv, uint32_t argc, const char *const *args)
-{
-    size_t lens[16];
-    for (uint32_t i = 0; i < argc; i++)
-        lens[i] = strlen(args[i]);
-    kv_execute(kv, argc, (const uint8_t *const *)args, lens, NULL, 2);
-}
-#define APPLY(kv, ...)                                                                          \
-    do {                                                                                        \
-        const char *args_[] = {__VA_ARGS__};                                                    \
-        apply(kv, (uint32_t)(sizeof args_ / sizeof args_[0]), args_);                           \
-    } while (0)
+#include "kv_test_apply.h"
 
 static int setup(void **state)
 {

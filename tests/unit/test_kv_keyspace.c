@@ -212,19 +212,7 @@ static void test_digest(void **state)
     keyspace_destroy(down);
 }
 
-/* Runs a text command on a kv without a reply, as a replica that is not answering does. */
-static void apply(struct kv *kv, uint32_t argc, const char *const *args)
-{
-    size_t lens[8];
-    for (uint32_t i = 0; i < argc; i++)
-        lens[i] = strlen(args[i]);
-    kv_execute(kv, argc, (const uint8_t *const *)args, lens, NULL, 2);
-}
-#define APPLY(kv, ...)                                                                          \
-    do {                                                                                        \
-        const char *args_[] = {__VA_ARGS__};                                                    \
-        apply(kv, (uint32_t)(sizeof args_ / sizeof args_[0]), args_);                           \
-    } while (0)
+#include "kv_test_apply.h"
 
 /* The same guarantees seen through kv: digests of whole state machines. */
 static void test_kv_digest_order_independent(void **state)
