@@ -23,7 +23,14 @@ enum effect_type {
     /* The read `payload` (the record given with ENGINE_EVENT_READ) may now be served from the
      * local state: every EXECUTE it must observe has already been emitted. */
     EFFECT_READ,
+    /* The membership changed at log position `instance` (executed there, right after its
+     * EXECUTE): payload = u8 MEMBERSHIP_REMOVED or MEMBERSHIP_ADDED, then the new member's
+     * address (host:port, empty for a removal); `node` is the member. The new chain is in the
+     * engine's status. */
+    EFFECT_MEMBERSHIP,
 };
+
+enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2 };
 
 struct effect {
     enum effect_type type;

@@ -89,6 +89,11 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
     case EFFECT_READ:
         serve_read(s, outbox_payload(o, e), e->len);
         break;
+    case EFFECT_MEMBERSHIP:
+        log_info("membership changed at instance %llu: replica %u %s",
+                 (unsigned long long)e->instance, e->node,
+                 e->len && outbox_payload(o, e)[0] == MEMBERSHIP_REMOVED ? "removed" : "added");
+        break;
     case EFFECT_SEND:
         break; /* handled by the runtime */
     }

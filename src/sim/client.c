@@ -328,6 +328,17 @@ static void sim_client_done_after(struct sim *s, struct sim_client *cl, uint64_t
         sim_schedule_next(s, cl, sim_think(s, cl) + backoff);
 }
 
+/* Like a client given several addresses: after an error or a timeout it closes the connection
+ * and uses another replica (one that was removed answers nothing but errors). */
+static void sim_client_move(struct sim *s, struct sim_client *cl)
+{
+    if (cl->conn)
+        sim_replica_disconnect(s, cl->replica, cl->conn);
+    cl->conn = 0;
+    if (s->n > 1)
+        cl->replica = (uint32_t)((cl->replica + 1 + rng_below(&s->client_rng, s->n - 1)) % s->n);
+}
+
 static void sim_client_done(struct sim *s, struct sim_client *cl)
 {
     sim_client_done_after(s, cl, 0);
@@ -370,6 +381,8 @@ void sim_client_reply(struct sim *s, uint32_t c, uint64_t serial, const uint8_t 
                       c, sim_op_names[cl->type], len);
     else if (len > 0 && data[0] != '-' && cl->invoked >= s->fault_end && !cl->final_reader)
         cl->healed = true;
+    if (len > 0 && data[0] == '-' && !cl->final_reader)
+        sim_client_move(s, cl);
     sim_client_done(s, cl);
 }
 
@@ -411,12 +424,16 @@ void sim_client_timeout(struct sim *s, uint32_t c, uint64_t serial)
         sim_client_unknown(s, cl);
         return;
     }
-    if (seq)
+    if (seq && s->replicas[cl->replica].removed) {
+        history_complete(&s->history, cl->hist, s->now, OUTCOME_UNKNOWN, 0, NULL);
+        s->res->ops_unknown++;
+    } else if (seq) {
         sim_orphan_add(s, c, serial, cl->replica, conn, seq, cl->hist, cl->type);
-    else {
+    } else {
         history_complete(&s->history, cl->hist, s->now, OUTCOME_FAIL, 0, NULL);
         s->res->ops_fail++;
     }
+    sim_client_move(s, cl);
     sim_client_done_after(s, cl, rng_below(&s->client_rng, s->timeout_us / 2 + 1));
 }
 
@@ -432,6 +449,8 @@ void sim_clients_start_final(struct sim *s)
 {
     for (uint32_t k = 0; k < s->n; k++) {
         struct sim_client *cl = &s->clients[s->client_count + k];
+        if (!sim_replica_member(s, k))
+            continue; /* removed: it serves nothing (rejoining is not implemented yet) */
         cl->stopped = false;
         sim_schedule_next(s, cl, 0);
     }

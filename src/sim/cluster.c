@@ -240,6 +240,10 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
         case EFFECT_READ:
             sim_replica_serve_read(s, r, payload, e->len);
             break;
+        case EFFECT_MEMBERSHIP:
+            sim_trace_event(s, SIM_TR_MEMBERSHIP, r, e->node, e->instance,
+                            e->len ? payload[0] : 0, NULL, 0);
+            break;
         }
     }
     outbox_clear(&s->out);
@@ -250,6 +254,18 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
     ev.now_ms = s->now / 1000;
     s->ops->step(s->replicas[r].engine, &ev, &s->out);
     sim_replica_effects(s, r);
+    struct sim_replica *rep = &s->replicas[r];
+    if (!rep->removed && !sim_replica_member(s, r)) {
+        /* Removed: it will not execute the commands it still had in flight. As after a crash,
+         * their outcome is unknown, and its clients are cut off. */
+        rep->removed = true;
+        sim_orphans_crash(s, r);
+        while (rep->conn_count) {
+            uint32_t client = rep->conns[rep->conn_count - 1].client;
+            rep->conn_count--;
+            sim_client_disconnected(s, client);
+        }
+    }
 }
 
 /* One event-loop iteration ends: the engine seals its batch and emits what it buffered. */
@@ -355,6 +371,7 @@ void sim_replica_start(struct sim *s, uint32_t r)
     CHECK(rep->engine != NULL);
     rep->kv = kv_create();
     rep->up = true;
+    rep->removed = false;
     rep->paused_until = 0;
     rep->leader = NODE_NONE;
     rep->last_executed = 0;
@@ -437,11 +454,20 @@ instance_no sim_cluster_max_executed(const struct sim *s)
     return m;
 }
 
+bool sim_replica_member(const struct sim *s, uint32_t r)
+{
+    if (!s->replicas[r].up)
+        return false;
+    struct engine_status st;
+    s->ops->status(s->replicas[r].engine, &st);
+    return st.chain_length > 0;
+}
+
 instance_no sim_cluster_min_executed(const struct sim *s)
 {
     instance_no m = UINT64_MAX;
     for (uint32_t r = 0; r < s->n; r++)
-        if (s->replicas[r].up && s->replicas[r].last_executed < m)
+        if (sim_replica_member(s, r) && s->replicas[r].last_executed < m)
             m = s->replicas[r].last_executed;
     return m == UINT64_MAX ? 0 : m;
 }

@@ -121,6 +121,7 @@ struct sim_replica {
     void *engine;
     struct kv *kv;
     bool up;
+    bool removed; /* removed from the configuration (it never comes back in this version) */
     uint64_t paused_until;
     uint32_t incarnation;
     struct sim_exec_log *log;
@@ -168,6 +169,7 @@ enum sim_trace_kind {
     SIM_TR_SEND, SIM_TR_DELIVER, SIM_TR_LOSS, SIM_TR_DUP, SIM_TR_PARTITION_DROP,
     SIM_TR_DOWN_DROP, SIM_TR_TICK, SIM_TR_REQUEST, SIM_TR_REPLY, SIM_TR_TIMEOUT,
     SIM_TR_EXECUTE, SIM_TR_READ, SIM_TR_REJECT, SIM_TR_LEADER, SIM_TR_FAULT, SIM_TR_PHASE,
+    SIM_TR_MEMBERSHIP,
     SIM_TR_KINDS
 };
 
@@ -285,6 +287,8 @@ uint64_t sim_replica_submitted(const struct sim *s, uint32_t r, uint64_t conn, u
 bool sim_replica_available(const struct sim *s, uint32_t r, uint64_t *defer_until);
 instance_no sim_cluster_max_executed(const struct sim *s);
 instance_no sim_cluster_min_executed(const struct sim *s);
+/* True if replica r is up and still a member (not removed from the configuration). */
+bool sim_replica_member(const struct sim *s, uint32_t r);
 
 /* client.c */
 void sim_clients_init(struct sim *s);

@@ -68,10 +68,15 @@ static bool sim_clients_healed(const struct sim *s)
     return true;
 }
 
-static void sim_current_logs(const struct sim *s, const struct sim_exec_log **logs)
+/* The execution logs of the replicas that must converge: every replica but those removed from
+ * the configuration (a crashed one has no log: a failure). Returns how many. */
+static size_t sim_current_logs(const struct sim *s, const struct sim_exec_log **logs)
 {
+    size_t count = 0;
     for (uint32_t r = 0; r < s->n; r++)
-        logs[r] = s->replicas[r].log;
+        if (!s->replicas[r].up || sim_replica_member(s, r))
+            logs[count++] = s->replicas[r].log;
+    return count;
 }
 
 /* Replicas that stayed behind `target` after the bound: a convergence failure. */
@@ -79,13 +84,13 @@ static void sim_convergence_failed(struct sim *s, enum sim_check_id check)
 {
     const struct sim_exec_log *logs[SIM_MAX_NODES];
     char msg[256];
-    sim_current_logs(s, logs);
+    size_t count = sim_current_logs(s, logs);
     for (uint32_t r = 0; r < s->n; r++)
-        if (!logs[r]) {
+        if (!s->replicas[r].up) {
             sim_violation(s, check, "replica %u is down after healing", r + 1);
             return;
         }
-    if (!sim_check_convergence(logs, s->n, s->target, msg, sizeof msg))
+    if (!sim_check_convergence(logs, count, s->target, msg, sizeof msg))
         sim_violation(s, check, "%s", msg);
 }
 
@@ -264,8 +269,8 @@ static void sim_final_checks(struct sim *s)
         sim_violation(s, SIM_CHECK_DIGEST, "%s", msg);
         return;
     }
-    sim_current_logs(s, current);
-    if (!sim_check_convergence(current, s->n, s->target, msg, sizeof msg)) {
+    size_t count = sim_current_logs(s, current);
+    if (!sim_check_convergence(current, count, s->target, msg, sizeof msg)) {
         sim_violation(s, SIM_CHECK_CONVERGENCE, "%s", msg);
         return;
     }

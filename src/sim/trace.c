@@ -273,6 +273,10 @@ static void sim_trace_print_rec(FILE *out, const struct sim_trace_rec *r)
     case SIM_TR_LEADER:
         fprintf(out, "%12s  n%u        leader    n%u\n", when, n, r->peer);
         break;
+    case SIM_TR_MEMBERSHIP:
+        fprintf(out, "%12s  n%u        member    n%u %s at i=%" PRIu64 "\n", when, n, r->peer,
+                r->b == MEMBERSHIP_REMOVED ? "removed" : "added", r->a);
+        break;
     case SIM_TR_FAULT: {
         static const char *what[] = {"partition", "one-way partition", "partition healed",
                                      "one-way partition healed", "pause", "crash", "restart"};

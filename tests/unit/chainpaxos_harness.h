@@ -61,7 +61,8 @@ struct cp_node {
     size_t exec_count;
     size_t exec_cap;
     struct buf exec_data;
-    uint64_t sends[8]; /* SEND effects by message type */
+    uint64_t sends[16]; /* SEND effects by message type */
+    size_t membership_changes; /* EFFECT_MEMBERSHIP seen */
     uint64_t rejects;
     /* Local reads (cp_read): released, and released before this node had executed an
      * instance that was executed somewhere when the read was submitted (stale). */
@@ -267,7 +268,7 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             size_t to = cp_index(cl, e->node);
             assert_true(to != k);
             assert_true(e->len > 0);
-            if (payload[0] < 8)
+            if (payload[0] < 16)
                 cl->nodes[k].sends[payload[0]]++;
             if (cl->hook)
                 cl->hook(cl->hook_arg, k, to, payload, e->len);
@@ -287,6 +288,9 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             break;
         case EFFECT_REJECT:
             cl->nodes[k].rejects++;
+            break;
+        case EFFECT_MEMBERSHIP:
+            cl->nodes[k].membership_changes++;
             break;
         case EFFECT_READ: {
             /* The harness's read payload is the instance the read must observe. */

@@ -1,9 +1,9 @@
 /* ChainPaxos phase 1 with values to recover (docs/protocols/chainpaxos.md §5.1).
  *
- * There is no failover in this version, so the only way to get accepted values before an
- * election is to play an earlier leader: the tests inject ACCEPTs of ballot (1, id 3) into one
- * replica. The first member must then learn the round to beat from REJECT_PREPARE, win with a
- * higher round and re-propose those values, strictly in order, before anything new. */
+ * The tests play an earlier leader: they inject ACCEPTs of ballot (1, id 3) into one replica.
+ * The first member's PREPARE is then refused with that ballot; it yields to it (follows it
+ * instead of duelling), runs again after the election timeout with a higher round, wins and
+ * re-proposes those values, strictly in order, before anything new. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,6 +55,21 @@ static void setup_old_values(struct cp_cluster *cl, struct buf *a, struct buf *b
     cl->links[0][2].drop_types = 1u << CHAIN_MSG_PREPARE;
 }
 
+/* Ticks only node k (the others' timers stand still), delivering nothing. */
+static void tick_only(struct cp_cluster *cl, size_t k)
+{
+    cl->now_ms += CP_TICK_MS;
+    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_TICK});
+    cp_end_iteration(cl, k);
+}
+
+static const char *role_of(const struct cp_cluster *cl, size_t k)
+{
+    struct engine_status st;
+    cp_status(cl, k, &st);
+    return st.role;
+}
+
 static void check_recovered(const struct cp_cluster *cl, const struct buf *a,
                             const struct buf *b)
 {
@@ -66,7 +81,7 @@ static void check_recovered(const struct cp_cluster *cl, const struct buf *a,
         assert_memory_equal(node->exec_data.data + node->execs[0].offset, a->data, a->len);
         assert_int_equal(node->execs[1].len, b->len);
         assert_memory_equal(node->exec_data.data + node->execs[1].offset, b->data, b->len);
-        assert_int_equal(node->leader, 1);
+        assert_int_equal(node->leader, cl->nodes[0].leader);
     }
 }
 
@@ -81,13 +96,13 @@ static void test_reject_then_recover(void **state)
     cp_advance(&cl, 20);
     struct engine_status st;
     cp_status(&cl, 0, &st);
-    assert_string_equal(st.role, "candidate");
+    assert_string_equal(st.role, "follower"); /* yielded to the ballot the rejection reported */
     assert_int_equal(cl.nodes[1].sends[CHAIN_MSG_REJECT_PREPARE], 1);
-    assert_int_equal(st.ballot.round, 1);
-    cp_advance(&cl, 300);
+    assert_true(ballot_eq(st.ballot, old_ballot));
+    cp_advance(&cl, 1500);
     cp_status(&cl, 0, &st);
-    assert_string_equal(st.role, "leader");
-    assert_int_equal(st.ballot.round, 2); /* past the round the rejection reported */
+    assert_string_equal(st.role, "leader"); /* the old leader's successor runs first */
+    assert_int_equal(st.ballot.round, 2);
     check_recovered(&cl, &a, &b);
     /* The waiting command: in instance 3, after the re-proposals. */
     assert_true(cl.nodes[0].exec_count >= 3);
@@ -124,13 +139,14 @@ static void test_new_ballot_gap_refused(void **state)
     drain_from(&cl, 1); /* the tail's ACCEPT_ACKs to the old "leader", ignored */
     cp_tick_all(&cl);   /* PREPARE (1, 1) */
     assert_true(cp_deliver_link(&cl, 0, 1));
-    assert_true(cp_deliver_link(&cl, 1, 0)); /* REJECT_PREPARE */
-    for (int t = 0; t < 20; t++) {
-        cp_tick_all(&cl);
+    assert_true(cp_deliver_link(&cl, 1, 0)); /* REJECT_PREPARE: node 1 yields */
+    assert_string_equal(role_of(&cl, 0), "follower");
+    for (int t = 0; t < 200 && strcmp(role_of(&cl, 0), "candidate") != 0; t++) {
+        tick_only(&cl, 0);
         drain_from(&cl, 1);
         drain_from(&cl, 2);
     }
-    /* PREPARE (2, 1) resent after retransmit_ms; the PROMISE makes node 1 leader, which puts
+    /* PREPARE (2, 1) after the election timeout; the PROMISE makes node 1 leader, which puts
      * ACCEPT(1) and ACCEPT(2) on the link to node 2. */
     assert_true(cp_deliver_link(&cl, 0, 1));
     assert_true(cp_deliver_link(&cl, 1, 0));
@@ -197,24 +213,21 @@ static void test_highest_ballot_value_wins(void **state)
         cut_all_from(&cl, k);
     cl.links[0][3].drop_types = 1u << CHAIN_MSG_PREPARE;
     cl.links[0][4].drop_types = 1u << CHAIN_MSG_PREPARE;
-    cp_tick_all(&cl); /* PREPARE (1, 1): refused by both */
-    assert_true(cp_deliver_link(&cl, 0, 1));
-    assert_true(cp_deliver_link(&cl, 0, 2));
-    assert_true(cp_deliver_link(&cl, 1, 0));
-    assert_true(cp_deliver_link(&cl, 2, 0));
-    for (int t = 0; t < 20; t++) {
-        cp_tick_all(&cl);
+    /* PREPARE (1, 1) is refused by both; node 1 yields to (1, 3), runs again with (2, 1),
+     * is refused by node 3 with (2, 2), yields, and wins with (3, 1). Node 2's answers
+     * (promises reporting A) always arrive before node 3's (reporting C). */
+    for (int t = 0; t < 1000 && strcmp(role_of(&cl, 0), "leader") != 0; t++) {
+        tick_only(&cl, 0);
+        while (cp_deliver_link(&cl, 0, 1) || cp_deliver_link(&cl, 0, 2))
+            ;
+        while (cp_deliver_link(&cl, 1, 0))
+            ;
+        while (cp_deliver_link(&cl, 2, 0))
+            ;
         for (size_t k = 1; k < 5; k++)
-            cut_all_from(&cl, k); /* their resends for the old ballots */
+            cut_all_from(&cl, k); /* their other messages */
     }
-    /* PREPARE (3, 1), round past the highest rejection; promises: A first, then C. */
-    assert_true(cp_deliver_link(&cl, 0, 1));
-    assert_true(cp_deliver_link(&cl, 0, 2));
-    assert_true(cp_deliver_link(&cl, 1, 0));
     struct engine_status st;
-    cp_status(&cl, 0, &st);
-    assert_string_equal(st.role, "candidate");
-    assert_true(cp_deliver_link(&cl, 2, 0));
     cp_status(&cl, 0, &st);
     assert_string_equal(st.role, "leader");
     assert_int_equal(st.ballot.round, 3);

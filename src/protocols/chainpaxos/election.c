@@ -1,56 +1,93 @@
-/* Phase 1: running for leadership and taking over (docs/protocols/chainpaxos.md §5.1).
+/* Phase 1: running for leadership and taking over (docs/protocols/chainpaxos.md §5.1,
+ * chainpaxos-membership.md §2, §3).
  *
- * In this version only the first member runs, at start-up; failover will reuse the same code. */
+ * The first member runs at start-up. After that a replica runs when it has not heard of a
+ * working leader for leader_timeout_ms plus a delay that grows with its distance from the
+ * leader along the ring (the leader's successor, which holds the most of its log, goes first)
+ * and a jitter drawn from the engine's seeded rng, so that two candidates rarely collide; a
+ * candidate that does not win in time runs again with a higher round, after a new delay. */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
+void chain_election_delay(struct chain_engine *c)
+{
+    if (c->removed) {
+        c->election_delay_ms = 0;
+        return;
+    }
+    int anchor = chain_member_index(c, c->leader);
+    size_t from = anchor >= 0 ? (size_t)anchor : 0;
+    size_t distance = (c->self_index + c->n - from) % c->n;
+    if (distance == 0)
+        distance = c->n; /* the leader itself (or members[0]): last */
+    c->election_delay_ms = (distance - 1) * c->retransmit_ms + rng_below(&c->rng, c->retransmit_ms);
+}
+
 void chain_election_start(struct chain_engine *c)
 {
-    uint64_t round = c->promised.round > c->round_to_beat ? c->promised.round : c->round_to_beat;
-    CHECK(round < CHAIN_MAX_ROUND); /* every round this replica learned was bounded */
+    CHECK(c->promised.round < CHAIN_MAX_ROUND); /* every round this replica learned was bounded */
     struct chain_prepare p = {
-        .ballot = {.round = round + 1, .node = c->self},
+        .ballot = {.round = c->promised.round + 1, .node = c->self},
         .from = c->ack + 1, /* everything <= ack is chosen and held by every member */
     };
     c->role = CHAIN_CANDIDATE;
     c->candidate_from = p.from;
-    c->promised_by = 0;
+    c->promiser_count = 0;
     c->recovered_max = 0;
+    chain_voters(c);
     chain_log_reset(&c->recovered, p.from);
     c->last_prepare_ms = c->now_ms;
     /* Own PREPARE first: the candidate adopts its ballot and promises itself, so its own log
      * is part of the recovery. With Q = 1 this already wins. */
     chain_send_prepare(c, c->self, &p);
-    for (size_t k = 0; k < c->n && c->role == CHAIN_CANDIDATE; k++)
-        if (c->members[k] != c->self)
-            chain_send_prepare(c, c->members[k], &p);
+    /* Adopting its own ballot restarted the timer: a candidate that has not won after
+     * leader_timeout_ms (plus a new delay) runs again. */
+    for (size_t s = 0; s < c->voter_sets && c->role == CHAIN_CANDIDATE; s++)
+        for (size_t k = 0; k < c->voter_count[s] && c->role == CHAIN_CANDIDATE; k++) {
+            node_id to = c->voters[s][k];
+            if (to != c->self && (s == 0 || chain_list_index(c->voters[0], c->voter_count[0],
+                                                              to) < 0))
+                chain_send_prepare(c, to, &p);
+        }
 }
 
-/* The same PREPARE again, to the members that have not promised yet (peers may not have been
+static bool chain_has_promised(const struct chain_engine *c, node_id id)
+{
+    return chain_list_index(c->promisers, c->promiser_count, id) >= 0;
+}
+
+/* The same PREPARE again, to the voters that have not promised yet (peers may not have been
  * up, or a message was lost). */
 static void chain_election_resend(struct chain_engine *c)
 {
     struct chain_prepare p = {.ballot = c->promised, .from = c->candidate_from};
     c->last_prepare_ms = c->now_ms;
-    for (size_t k = 0; k < c->n; k++)
-        if (c->members[k] != c->self && !(c->promised_by & ((uint64_t)1 << k)))
-            chain_send_prepare(c, c->members[k], &p);
+    for (size_t s = 0; s < c->voter_sets; s++)
+        for (size_t k = 0; k < c->voter_count[s]; k++) {
+            node_id to = c->voters[s][k];
+            bool repeated = s == 1 && chain_list_index(c->voters[0], c->voter_count[0], to) >= 0;
+            if (to != c->self && !repeated && !chain_has_promised(c, to))
+                chain_send_prepare(c, to, &p);
+        }
 }
 
 void chain_election_tick(struct chain_engine *c)
 {
+    /* A replica whose removal it accepted would not even promise itself. */
+    if (c->removed || !chain_in_latest_config(c, c->self))
+        return;
     if (!c->election_started && c->self_index == 0) {
         c->election_started = true;
-        if (c->leader == NODE_NONE)
+        if (c->leader == NODE_NONE) {
             chain_election_start(c);
-        return;
+            return;
+        }
     }
-    if (c->role != CHAIN_CANDIDATE || c->now_ms - c->last_prepare_ms < c->retransmit_ms)
-        return;
-    if (c->round_to_beat >= c->promised.round)
-        chain_election_start(c); /* refused: run again with a round above the one reported */
-    else
+    if (c->role == CHAIN_CANDIDATE && c->now_ms - c->last_prepare_ms >= c->retransmit_ms)
         chain_election_resend(c);
+    if (c->role != CHAIN_LEADER &&
+        c->now_ms - c->leader_heard_ms >= c->leader_timeout_ms + c->election_delay_ms)
+        chain_election_start(c);
 }
 
 void chain_become_leader(struct chain_engine *c)
@@ -62,19 +99,14 @@ void chain_become_leader(struct chain_engine *c)
     CHECK(c->highest_accepted <= last);
     c->role = CHAIN_LEADER;
     c->next_instance = from;
-    c->promised_by = 0;
-    /* Re-proposals strictly first, in instance order (ref §12 C5): the value with the highest
-     * ballot any promise reported, or a NOOP where none did (such a value was never chosen). */
-    for (instance_no i = from; i <= last; i++) {
-        struct chain_entry *e = chain_log_get(&c->recovered, i);
-        if (e && e->kind == CHAIN_VALUE_BATCH)
-            chain_propose(c, CHAIN_VALUE_BATCH, &e->body);
-        else
-            chain_propose(c, CHAIN_VALUE_NOOP, NULL);
-    }
-    CHECK(c->next_instance == last + 1);
-    c->recovered_max = 0;
-    chain_log_reset(&c->recovered, 1);
-    /* Only then what clients sent while the election ran. */
+    c->promiser_count = 0;
+    c->leader_heard_ms = c->now_ms;
+    c->stop_until = 0;
+    /* Re-proposals strictly first, in instance order (ref §12 C5), by chain_flush: the value
+     * with the highest ballot any promise reported, or a NOOP where none did (such a value was
+     * never chosen). Only then what clients sent while the election ran. */
+    c->recover_next = from;
+    c->recover_last = last;
+    c->fence = last;
     chain_flush(c);
 }

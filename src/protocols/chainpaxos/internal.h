@@ -15,17 +15,48 @@
  * a real log never holds that many unacknowledged instances, and it bounds what a faulty peer
  * can make the candidate allocate. */
 #define CHAIN_MAX_RECOVERY_SPAN ((instance_no)1 << 22)
+#define CHAIN_FENCE_UNKNOWN UINT64_MAX
 /* Ballot rounds at or beyond this are refused, so that `round + 1` never overflows. */
 #define CHAIN_MAX_ROUND (UINT64_MAX / 4)
 
-/* ---- topology and progress (progress.c) ---- */
+/* ---- configurations and the chain (membership.c) ---- */
 
-/* Index of `id` in members[], or -1 if it is not a member. */
+/* Index of `id` in members[] (or in list[0..n)), or -1 if it is not there. */
 int chain_member_index(const struct chain_engine *c, node_id id);
-/* This replica's successor on the ring. */
-node_id chain_successor(const struct chain_engine *c);
+int chain_list_index(const node_id *list, size_t n, node_id id);
+/* Writes to `to` the configuration `from` (n members) with `change` applied; returns its size.
+ * A change that cannot apply (remove a non-member or the last one, add a member) is a no-op. */
+size_t chain_change_apply(const node_id *from, size_t n, const struct chain_change *change,
+                          node_id *to);
+/* Installs a configuration: members, quorum, own and leader's positions, `removed`. */
+void chain_config_set(struct chain_engine *c, const node_id *members, size_t n);
+/* The membership value accepted here and not executed yet, if any. */
+bool chain_pending_change(const struct chain_engine *c, struct chain_change *change);
+/* The target of a pending REMOVE, or NODE_NONE. */
+node_id chain_pending_removal(const struct chain_engine *c);
+/* Where this replica sends ACCEPTs: its successor, or the one after it if the successor is
+ * pending removal (a bypass). Not for a removed replica. */
+node_id chain_next_hop(const struct chain_engine *c);
 /* True if this replica is the last of the current leader's chain (a leader must be known). */
 bool chain_is_tail(const struct chain_engine *c);
+/* Tail: true if it may acknowledge instance i to the leader (see the bypass, membership §4). */
+bool chain_may_acknowledge(const struct chain_engine *c, instance_no i);
+/* True if `id` is a member of the configuration this replica's log leads to (members with the
+ * pending change applied): acceptors promise only to such candidates. */
+bool chain_in_latest_config(const struct chain_engine *c, node_id id);
+/* Candidate: fills voters[] with the configurations whose majorities phase 1 needs. */
+void chain_voters(struct chain_engine *c);
+bool chain_voters_satisfied(const struct chain_engine *c);
+/* This replica is no longer a member: it stops taking part, and refuses reads and commands
+ * (rejoining is a later step, membership §6). */
+void chain_leave(struct chain_engine *c);
+/* A member says this replica is not in its configuration of instance config_instance. */
+void chain_recv_not_member(struct chain_engine *c, instance_no config_instance);
+/* Executes the membership value of instance i: new configuration, EFFECT_MEMBERSHIP. */
+void chain_execute_change(struct chain_engine *c, instance_no i, const struct chain_entry *e);
+
+/* ---- progress (progress.c) ---- */
+
 /* Counts a message that was ignored (malformed, stale, unknown sender, useless). */
 void chain_dropped(struct chain_engine *c);
 /* Adopts ballot b > promised: follows b.node (EFFECT_LEADER if it changes) and steps down if
@@ -54,6 +85,12 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
 /* Follower only: the leader is never self here. */
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);
+void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
+void chain_send_alive(struct chain_engine *c, node_id to);
+void chain_send_not_member(struct chain_engine *c, node_id to);
+/* Resends the instances above ack accepted with the current ballot, oldest first, to the next
+ * hop (at most CHAIN_RETRANSMIT_MAX_INSTANCES). */
+void chain_resend_outstanding(struct chain_engine *c);
 void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,
                         size_t len);
 
@@ -77,10 +114,25 @@ void chain_recv_forward(struct chain_engine *c, const struct chain_forward *m);
 /* Runs for leadership with a ballot above every round seen: PREPARE to every member. */
 void chain_election_start(struct chain_engine *c);
 /* Tick: the first member starts phase 1 on its first tick; a candidate resends its PREPARE
- * (or restarts with a higher round after a REJECT_PREPARE) every retransmit_ms. */
+ * every retransmit_ms; a replica that has not heard of a working leader for
+ * leader_timeout_ms + election_delay_ms runs for leadership (again). */
 void chain_election_tick(struct chain_engine *c);
-/* Candidate with Q promises: re-proposes the recovered instances, then the pending commands. */
+/* Draws the delay before this replica runs: later the further it is from the leader (its
+ * successor goes first), plus jitter from the seeded rng so that candidates do not duel. */
+void chain_election_delay(struct chain_engine *c);
+/* Candidate with majorities of its voters: re-proposes the recovered instances (through
+ * chain_pump), then the pending commands. */
 void chain_become_leader(struct chain_engine *c);
+
+/* ---- failure detection of the successor (monitor.c) ---- */
+
+/* Tick: a replica with ACCEPTs outstanding whose next hop neither answered (ALIVE) nor let the
+ * ack move for suspect_ms suspects it: the leader removes it, others ask the leader to. */
+void chain_monitor_tick(struct chain_engine *c);
+/* Leader: remembers to propose REMOVE(id) as soon as the stop rule allows. */
+void chain_want_removal(struct chain_engine *c, node_id id);
+void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id);
+void chain_recv_alive(struct chain_engine *c, node_id from);
 
 /* ---- commands, batches, proposals (propose.c) ---- */
 
@@ -91,8 +143,11 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len);
 /* Appends `count` validated records to pending, sealing batches early at max_batch_bytes. */
 void chain_pending_add(struct chain_engine *c, const uint8_t *records, size_t len,
                        uint32_t count);
-/* FLUSH: proposes (leader) or forwards (follower) everything pending, in batches. */
+/* FLUSH: proposes (leader) or forwards (follower) everything pending, in batches. A leader
+ * first re-proposes what phase 1 recovered, then a wanted removal, all under the stop rule. */
 void chain_flush(struct chain_engine *c);
+/* Leader: true if the stop rule and recovery allow a new proposal now. */
+bool chain_may_propose(const struct chain_engine *c);
 /* Leader only: proposes a value in next_instance. body (BATCH) is stolen; NULL for NOOP. */
 void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
 

@@ -61,6 +61,7 @@ void chain_msg_put_accept(struct buf *out, const struct chain_accept *m)
     buf_put_u16(out, m->counter);
     buf_put_u64(out, m->ack);
     buf_put_u64(out, m->gc);
+    buf_put_u64(out, m->fence);
     chain_put_value(out, &m->value);
 }
 
@@ -140,8 +141,12 @@ static bool chain_read_value(struct reader *r, struct chain_value *v)
         return v->len == 0;
     case CHAIN_VALUE_BATCH:
         return chain_batch_valid(v->body, v->len, &count);
+    case CHAIN_VALUE_MEMBERSHIP: {
+        struct chain_change change;
+        return chain_change_decode(v->body, v->len, &change);
+    }
     default:
-        return false; /* MEMBERSHIP is reserved; anything else is unknown */
+        return false;
     }
 }
 
@@ -225,6 +230,7 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
     m->counter = reader_u16(&r);
     m->ack = reader_u64(&r);
     m->gc = reader_u64(&r);
+    m->fence = reader_u64(&r);
     if (r.failed || !chain_read_value(&r, &m->value))
         return false;
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
@@ -267,4 +273,66 @@ bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_r
         return false;
     m->slot = reader_u64(&r);
     return chain_done(&r) && m->slot >= 1 && m->slot <= CHAIN_MAX_INSTANCE;
+}
+
+void chain_msg_put_remove_request(struct buf *out, node_id node)
+{
+    buf_put_u8(out, CHAIN_MSG_REMOVE_REQUEST);
+    buf_put_u32(out, node);
+}
+
+bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_REMOVE_REQUEST, &r))
+        return false;
+    *node = reader_u32(&r);
+    return chain_done(&r) && *node != NODE_NONE;
+}
+
+void chain_msg_put_alive(struct buf *out) { buf_put_u8(out, CHAIN_MSG_ALIVE); }
+
+bool chain_msg_decode_alive(const uint8_t *data, size_t len)
+{
+    struct reader r;
+    return chain_open(data, len, CHAIN_MSG_ALIVE, &r) && chain_done(&r);
+}
+
+void chain_msg_put_not_member(struct buf *out, instance_no config_instance)
+{
+    buf_put_u8(out, CHAIN_MSG_NOT_MEMBER);
+    buf_put_u64(out, config_instance);
+}
+
+bool chain_msg_decode_not_member(const uint8_t *data, size_t len, instance_no *config_instance)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_NOT_MEMBER, &r))
+        return false;
+    *config_instance = reader_u64(&r);
+    return chain_done(&r) && *config_instance >= 1 && *config_instance <= CHAIN_MAX_INSTANCE;
+}
+
+void chain_change_put(struct buf *out, const struct chain_change *m)
+{
+    buf_put_u8(out, m->op);
+    buf_put_u32(out, m->node);
+    buf_put_u32(out, m->anchor);
+    buf_put_u16(out, (uint16_t)m->address_len);
+    buf_append(out, m->address, m->address_len);
+}
+
+bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m)
+{
+    struct reader r = reader_make(body, len);
+    m->op = reader_u8(&r);
+    m->node = reader_u32(&r);
+    m->anchor = reader_u32(&r);
+    m->address_len = reader_u16(&r);
+    m->address = reader_bytes(&r, m->address_len);
+    if (!chain_done(&r) || m->node == NODE_NONE)
+        return false;
+    if (m->op == CHAIN_OP_REMOVE)
+        return m->address_len == 0 && m->anchor == NODE_NONE;
+    return m->op == CHAIN_OP_ADD && m->address_len >= 1 && m->address_len <= CHAIN_MAX_ADDRESS;
 }

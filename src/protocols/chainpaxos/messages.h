@@ -6,15 +6,23 @@
  *   ballot   u64 round, u32 node                                   (12 bytes)
  *   value    u8 kind, u32 length, length bytes of body
  *            kind 0 NOOP: length 0; kind 1 BATCH: u32 count >= 1, then exactly count command
- *            records (core/command.h); kind 2 MEMBERSHIP is reserved and refused for now.
+ *            records (core/command.h); kind 2 MEMBERSHIP: u8 op (1 REMOVE, 2 ADD), u32 node
+ *            (not 0), u32 anchor (ADD: the new member goes just before this one in the ring,
+ *            or last if it is not a member; REMOVE: 0), u16 address length, address bytes
+ *            (REMOVE: none; ADD: 1..255, opaque to the engine: the new member's host:port).
  *
  *   1 PREPARE         ballot, u64 from_instance
  *   2 PROMISE         ballot, u64 from_instance, u64 gc, u32 count,
  *                     count x (u64 instance, ballot, value); instances contiguous and >= from
  *   3 REJECT_PREPARE  ballot refused, ballot promised
- *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, value
+ *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence, value
  *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack
  *   6 FORWARD         u8 hops, then a batch (u32 count >= 1, records) filling the rest
+ *   7 READ_NUDGE      u64 slot
+ *   8 REMOVE_REQUEST  u32 node: the sender suspects `node` (its successor); to the leader
+ *   9 ALIVE           (nothing): answer to a repeated or early ACCEPT from the predecessor
+ *  10 NOT_MEMBER      u64 config instance: answer to a message from a replica that is not a
+ *                     member of the sender's configuration (executed at that instance)
  *
  * Decoders never trust the input: they return false when the bytes are short, too long, of an
  * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input
@@ -38,13 +46,23 @@ enum chain_msg_type {
     CHAIN_MSG_ACCEPT_ACK = 5,
     CHAIN_MSG_FORWARD = 6,
     CHAIN_MSG_READ_NUDGE = 7,
+    CHAIN_MSG_REMOVE_REQUEST = 8,
+    CHAIN_MSG_ALIVE = 9,
+    CHAIN_MSG_NOT_MEMBER = 10,
 };
 
 enum chain_value_kind {
     CHAIN_VALUE_NOOP = 0,
     CHAIN_VALUE_BATCH = 1,
-    CHAIN_VALUE_MEMBERSHIP = 2, /* reserved: refused by the decoder in this version */
+    CHAIN_VALUE_MEMBERSHIP = 2,
 };
+
+enum chain_membership_op {
+    CHAIN_OP_REMOVE = 1,
+    CHAIN_OP_ADD = 2,
+};
+
+#define CHAIN_MAX_ADDRESS 255
 
 /* Instance numbers beyond this are refused on the wire, so that `instance + 1` and the log's
  * index arithmetic can never overflow whatever a peer sends. */
@@ -56,7 +74,7 @@ enum chain_value_kind {
 #define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 #define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
 #define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
-#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8)
 #define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
 
 /* A value as it travels: kind plus body bytes (for BATCH: u32 count + records). */
@@ -97,6 +115,10 @@ struct chain_accept {
     uint16_t counter; /* replicas on the path that accepted, the sender included */
     instance_no ack;
     instance_no gc;
+    /* The last instance the ballot's leader re-proposed after its phase 1 (the same in every
+     * ACCEPT of a ballot): the ack carried by an instance <= fence says nothing about the
+     * order of older proposals, so reads never rely on it (docs/protocols/chainpaxos.md §6). */
+    instance_no fence;
     struct chain_value value;
 };
 
@@ -104,6 +126,15 @@ struct chain_accept {
  * an idle leader proposes a NOOP so they need not wait for the heartbeat. */
 struct chain_read_nudge {
     instance_no slot;
+};
+
+/* A MEMBERSHIP value body, decoded. */
+struct chain_change {
+    uint8_t op; /* enum chain_membership_op */
+    node_id node;
+    node_id anchor;         /* ADD only */
+    const uint8_t *address; /* ADD only */
+    size_t address_len;
 };
 
 struct chain_accept_ack {
@@ -130,6 +161,11 @@ void chain_msg_put_reject(struct buf *out, const struct chain_reject *m);
 void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
 void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
+void chain_msg_put_remove_request(struct buf *out, node_id node);
+void chain_msg_put_alive(struct buf *out);
+void chain_msg_put_not_member(struct buf *out, instance_no config_instance);
+/* A MEMBERSHIP value body (not a message). */
+void chain_change_put(struct buf *out, const struct chain_change *m);
 /* batch: u32 count + records (a BATCH body). */
 void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len);
 
@@ -146,6 +182,11 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
 bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
 bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m);
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
+bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);
+bool chain_msg_decode_alive(const uint8_t *data, size_t len);
+bool chain_msg_decode_not_member(const uint8_t *data, size_t len, instance_no *config_instance);
+/* True iff body is a well-formed MEMBERSHIP value body. */
+bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m);
 
 /* Size of the well-formed command record at the start of p (at most len bytes), or 0 if the
  * bytes do not hold one (core/command.h layout; argc must be 1..COMMAND_MAX_ARGS). */

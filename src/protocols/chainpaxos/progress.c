@@ -1,29 +1,7 @@
-/* Chain topology, ballot adoption and the monotonic progress of a replica: ack, gc, decisions,
- * execution and collection (docs/protocols/chainpaxos.md §3, §5.3-§5.5). */
+/* Ballot adoption and the monotonic progress of a replica: ack, gc, decisions, execution and
+ * collection (docs/protocols/chainpaxos.md §3, §5.3-§5.5). */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
-
-int chain_member_index(const struct chain_engine *c, node_id id)
-{
-    if (id == NODE_NONE)
-        return -1;
-    for (size_t k = 0; k < c->n; k++)
-        if (c->members[k] == id)
-            return (int)k;
-    return -1;
-}
-
-node_id chain_successor(const struct chain_engine *c)
-{
-    return c->members[(c->self_index + 1) % c->n];
-}
-
-bool chain_is_tail(const struct chain_engine *c)
-{
-    CHECK(c->leader != NODE_NONE);
-    /* The chain is the ring starting at the leader, so its tail is the leader's predecessor. */
-    return (c->self_index + 1) % c->n == c->leader_index;
-}
 
 void chain_dropped(struct chain_engine *c) { c->messages_dropped++; }
 
@@ -31,8 +9,11 @@ static void chain_step_down(struct chain_engine *c)
 {
     /* Pending commands stay: they are forwarded to the new leader at the next flush. */
     c->role = CHAIN_FOLLOWER;
-    c->promised_by = 0;
+    c->promiser_count = 0;
     c->recovered_max = 0;
+    c->recover_next = c->recover_last = 0;
+    c->stop_until = 0;
+    c->remove_wanted = NODE_NONE;
     chain_log_reset(&c->recovered, 1);
 }
 
@@ -45,6 +26,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     /* Instances above ack were accepted in older ballots: the new leader overwrites them, in
      * order, before anything may be accepted after them. */
     c->settled = c->ack;
+    c->fence = CHAIN_FENCE_UNKNOWN;
+    c->leader_heard_ms = c->now_ms;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {
@@ -56,6 +39,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
         if (had_leader)
             chain_inflight_resubmit(c);
     }
+    chain_election_delay(c); /* measured from the new leader */
 }
 
 void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
@@ -68,6 +52,7 @@ void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
     if (ack > c->ack) {
         c->ack = ack;
         c->ack_progress_ms = c->now_ms;
+        c->successor_heard_ms = c->now_ms; /* the chain after this replica works */
         /* Everything <= ack is chosen and held by the whole chain: settled by definition. */
         if (c->settled < ack)
             c->settled = ack;
@@ -98,14 +83,17 @@ static void chain_execute(struct chain_engine *c, instance_no i, struct chain_en
     if (e->kind == CHAIN_VALUE_BATCH) {
         outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, e->body.data, e->body.len);
         chain_inflight_executed(c, e->body.data, e->body.len);
+        return;
     }
-    else
-        outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, NULL, 0);
+    /* The state machine sees a membership value as a no-op; the engine changes its chain. */
+    outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, NULL, 0);
+    if (e->kind == CHAIN_VALUE_MEMBERSHIP)
+        chain_execute_change(c, i, e);
 }
 
 void chain_decide(struct chain_engine *c)
 {
-    while (c->highest_executed < c->highest_accepted) {
+    while (c->highest_executed < c->highest_accepted && !c->removed) {
         instance_no i = c->highest_executed + 1;
         struct chain_entry *e = chain_log_get(&c->log, i);
         /* The log has no gaps up to highest_accepted and only collects executed instances. */

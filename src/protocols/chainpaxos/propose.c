@@ -50,16 +50,65 @@ static void chain_seal(struct chain_engine *c)
     c->pending_count -= n;
 }
 
+static bool chain_recovering(const struct chain_engine *c)
+{
+    return c->recover_next <= c->recover_last;
+}
+
+bool chain_may_propose(const struct chain_engine *c)
+{
+    return c->role == CHAIN_LEADER && c->ack >= c->stop_until && !chain_recovering(c);
+}
+
+/* Re-proposes what phase 1 recovered, in order, pausing after a membership value until it is
+ * acknowledged (membership §1: a new leader obeys the stop rule too). */
+static void chain_recover(struct chain_engine *c)
+{
+    while (chain_recovering(c) && c->ack >= c->stop_until) {
+        instance_no i = c->recover_next++;
+        struct chain_entry *e = chain_log_get(&c->recovered, i);
+        if (e && e->kind != CHAIN_VALUE_NOOP)
+            chain_propose(c, e->kind, &e->body);
+        else
+            chain_propose(c, CHAIN_VALUE_NOOP, NULL);
+    }
+    if (!chain_recovering(c) && c->recovered_max) {
+        c->recovered_max = 0;
+        chain_log_reset(&c->recovered, 1);
+    }
+}
+
+/* A removal asked for by monitoring, once nothing else is in flight. Only with three members or
+ * more: the chain can then go around the suspect while the REMOVE is decided, and the members
+ * left still make a quorum (§4); a two-member cluster waits for its member to come back. */
+static void chain_propose_removal(struct chain_engine *c)
+{
+    node_id id = c->remove_wanted;
+    c->remove_wanted = NODE_NONE;
+    if (chain_member_index(c, id) < 0 || id == c->self || c->n < 3 || c->pending_change)
+        return;
+    struct chain_change change = {.op = CHAIN_OP_REMOVE, .node = id};
+    buf_clear(&c->batch);
+    chain_change_put(&c->batch, &change);
+    chain_propose(c, CHAIN_VALUE_MEMBERSHIP, &c->batch);
+}
+
 void chain_flush(struct chain_engine *c)
 {
+    if (c->role == CHAIN_LEADER) {
+        chain_recover(c);
+        if (c->remove_wanted != NODE_NONE && chain_may_propose(c))
+            chain_propose_removal(c);
+        while (c->pending_count > 0 && chain_may_propose(c)) {
+            chain_seal(c);
+            chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);
+        }
+        return;
+    }
     while (c->pending_count > 0 && chain_can_send(c)) {
         chain_seal(c);
-        if (c->role == CHAIN_LEADER) {
-            chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);
-        } else {
-            chain_send_forward(c, c->leader, 0, c->batch.data, c->batch.len);
-            buf_clear(&c->batch);
-        }
+        chain_send_forward(c, c->leader, 0, c->batch.data, c->batch.len);
+        buf_clear(&c->batch);
     }
 }
 
@@ -80,7 +129,7 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
     /* A record the state machine could not decode would poison the whole batch it joins, at
      * every replica: refuse it here. Beyond max_pending_bytes (no leader to send to), refuse
      * rather than grow without bound; the client gets an error and nothing is half-done. */
-    if (len == 0 || chain_record_size(record, len) != len ||
+    if (c->removed || len == 0 || chain_record_size(record, len) != len ||
         c->pending.len - 4 + len > c->max_pending_bytes) {
         outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
         return;
@@ -99,10 +148,13 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
         .counter = 0,
         .ack = c->ack,
         .gc = c->gc,
+        .fence = c->fence,
         .value = {.kind = kind, .body = body ? body->data : NULL, .len = body ? body->len : 0},
     };
     if (kind == CHAIN_VALUE_BATCH)
         c->last_batch_instance = i;
+    if (kind == CHAIN_VALUE_MEMBERSHIP)
+        c->stop_until = i; /* the stop rule (membership §1) */
     /* The leader's ACCEPT carries its current ack and gc down the chain. */
     c->sent_ack = c->ack;
     c->sent_gc = c->gc;

@@ -13,6 +13,11 @@
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 {
     instance_no slot = c->highest_accepted + 1;
+    if (c->removed) {
+        /* No ack will ever reach a removed replica: the read cannot be served here. */
+        outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
+        return;
+    }
     if (c->planted_bugs & ENGINE_BUG_READ_WITHOUT_WAIT) {
         outbox_push(c->out, EFFECT_READ, NODE_NONE, slot, record, len);
         return;
@@ -25,6 +30,8 @@ void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 
 void chain_release_reads(struct chain_engine *c)
 {
+    if (c->fence == CHAIN_FENCE_UNKNOWN || c->highest_executed < c->fence)
+        return; /* what the ballot's leader recovered is not all executed here yet */
     instance_no horizon = c->read_ack < c->highest_executed ? c->read_ack : c->highest_executed;
     size_t released = 0;
     for (; released < chain_fifo_size(&c->reads); released++) {

@@ -15,6 +15,8 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_accept_ack accept_ack;
         struct chain_forward forward;
         struct chain_read_nudge nudge;
+        node_id suspect;
+        instance_no config_instance;
     } m;
     switch (chain_msg_type(data, len)) {
     case CHAIN_MSG_PREPARE:
@@ -47,6 +49,21 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
             return false;
         chain_recv_forward(c, &m.forward);
         return true;
+    case CHAIN_MSG_REMOVE_REQUEST:
+        if (!chain_msg_decode_remove_request(data, len, &m.suspect))
+            return false;
+        chain_recv_remove_request(c, from, m.suspect);
+        return true;
+    case CHAIN_MSG_ALIVE:
+        if (!chain_msg_decode_alive(data, len))
+            return false;
+        chain_recv_alive(c, from);
+        return true;
+    case CHAIN_MSG_NOT_MEMBER:
+        if (!chain_msg_decode_not_member(data, len, &m.config_instance))
+            return false;
+        chain_recv_not_member(c, m.config_instance);
+        return true;
     case CHAIN_MSG_READ_NUDGE:
         if (!chain_msg_decode_read_nudge(data, len, &m.nudge))
             return false;
@@ -61,8 +78,16 @@ void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *dat
 {
     /* The engine never sends to itself through the outbox, so "from self" is as foreign as an
      * unknown id. */
-    if (from == c->self || chain_member_index(c, from) < 0 || (len > 0 && data == NULL)) {
+    if (c->removed || from == c->self || (len > 0 && data == NULL)) {
         chain_dropped(c);
+        return;
+    }
+    if (chain_member_index(c, from) < 0) {
+        /* A replica that was removed and does not know it yet (it was bypassed): tell it, so
+         * it stops acting as a member. Ids the runtime does not know never get here. */
+        chain_dropped(c);
+        if (c->config_instance > 0 && chain_msg_type(data, len) != CHAIN_MSG_NOT_MEMBER)
+            chain_send_not_member(c, from);
         return;
     }
     if (!chain_recv_dispatch(c, from, data, len))

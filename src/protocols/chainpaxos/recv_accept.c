@@ -28,8 +28,13 @@ static bool chain_accept_ballot(struct chain_engine *c, node_id from, struct bal
     if ((b.node == c->self) != (from == c->self))
         return false;
     int cmp = ballot_cmp(b, c->promised);
-    if (cmp < 0)
+    if (cmp < 0) {
+        /* A deposed leader's chain: tell the sender the ballot that replaced it. It steps down
+         * and tells its own predecessor, back to the old leader (membership §3). */
+        struct chain_reject r = {.refused = b, .promised = c->promised};
+        chain_send_reject(c, from, &r);
         return false;
+    }
     if (cmp > 0)
         chain_adopt_ballot(c, b);
     return true;
@@ -92,6 +97,10 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
         buf_clear(&e->body);
         buf_append(&e->body, m->value.body, m->value.len);
     }
+    if (m->value.kind == CHAIN_VALUE_MEMBERSHIP && !e->decided)
+        c->pending_change = m->instance;
+    else if (c->pending_change == m->instance)
+        c->pending_change = 0; /* overwritten: that change was not chosen, the bypass ends */
     if (m->instance > c->highest_accepted) {
         /* Nothing was outstanding: the retransmission timer starts now, not at the last ack. */
         if (c->highest_accepted <= c->ack)
@@ -103,13 +112,17 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
 
 /* Step 7: a non-tail passes the ACCEPT on with the updated ack and gc; the tail acknowledges
  * to the leader with the ack that came with the ACCEPT (what the whole chain has processed). */
-static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m)
+static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m, node_id next_before)
 {
     if (chain_is_tail(c)) {
         struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
         chain_send_accept_ack(c, c->leader, &a);
+    } else if (chain_next_hop(c) != next_before) {
+        /* This ACCEPT started a bypass (or ended one): the new next hop may lack everything
+         * the old one swallowed. */
+        chain_resend_outstanding(c);
     } else {
-        chain_send_entry(c, chain_successor(c), m->instance);
+        chain_send_entry(c, next_before, m->instance);
     }
 }
 
@@ -121,21 +134,40 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         chain_dropped(c);
         return false;
     }
+    c->fence = m->fence; /* one value per ballot */
+    instance_no ack_before = c->ack;
+    node_id next_before = chain_next_hop(c);
     /* ack and gc are facts about the chain, true whatever happens to this instance: learn them
      * first, even from a gap or a duplicate (the gap rule needs the new ack, see above). */
     chain_learn(c, m->ack, m->gc);
     enum chain_verdict verdict = chain_accept_classify(c, m);
+    /* Progress proves a working leader; repeats do not (replicas resend old instances to each
+     * other for as long as the chain is stuck, whether or not its leader is alive). */
+    if (from != c->self && (verdict == CHAIN_FRESH || c->ack > ack_before))
+        c->leader_heard_ms = c->now_ms;
     if (verdict == CHAIN_FRESH) {
         chain_accept_store(c, m, steal);
-        /* Taken in order: everything the leader proposed before it learned m->ack is here. */
-        chain_learn_ordered(c, m->ack);
+        /* Taken in order: everything the leader proposed before it learned m->ack is here
+         * (not so for a re-proposal: older proposals may sit at later instances). */
+        if (m->instance > c->fence)
+            chain_learn_ordered(c, m->ack);
         chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
     }
     chain_decide(c);
+    if (c->removed) {
+        chain_collect(c);
+        return verdict == CHAIN_FRESH; /* executed its own removal: nothing more to do */
+    }
+    /* A repeated or early ACCEPT is the predecessor retransmitting: tell it this replica is
+     * alive, so it looks further down the chain for the fault (monitor.c). */
+    if (verdict != CHAIN_FRESH && from != c->self && c->now_ms >= c->alive_next_ms) {
+        c->alive_next_ms = c->now_ms + c->retransmit_ms / 4;
+        chain_send_alive(c, from);
+    }
     if (verdict == CHAIN_FRESH)
-        chain_pass_on(c, m);
+        chain_pass_on(c, m, next_before);
     else if (verdict == CHAIN_DUPLICATE && chain_is_tail(c))
-        chain_pass_on(c, m); /* the previous ACCEPT_ACK may have been lost */
+        chain_pass_on(c, m, next_before); /* the previous ACCEPT_ACK may have been lost */
     else
         chain_dropped(c);
     chain_collect(c);

@@ -14,6 +14,7 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
     /* The tail accepted m->instance, and every replica before it accepted it (and everything
      * before it) before passing it on: the whole chain holds every instance <= m->instance.
      * Every replica on the path had processed ack m->ack, so executed everything <= it: gc. */
+    c->leader_heard_ms = c->now_ms; /* the whole chain works */
     chain_learn(c, m->instance, m->ack);
     chain_learn_ordered(c, m->instance);
     chain_decide(c);

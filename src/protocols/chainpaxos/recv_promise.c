@@ -1,4 +1,4 @@
-/* PROMISE and REJECT_PREPARE at a candidate (docs/protocols/chainpaxos.md §5.1). */
+/* PROMISE at a candidate, REJECT_PREPARE at a candidate or a deposed leader (docs/protocols/chainpaxos.md §5.1). */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
@@ -37,8 +37,13 @@ void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain
         chain_dropped(c);
         return;
     }
-    int index = chain_member_index(c, from);
-    CHECK(index >= 0);
+    bool voter = false;
+    for (size_t s = 0; s < c->voter_sets; s++)
+        voter |= chain_list_index(c->voters[s], c->voter_count[s], from) >= 0;
+    if (!voter) {
+        chain_dropped(c);
+        return;
+    }
     /* A repeated promise from the same member merges the same entries again: harmless. */
     struct reader r = m->entries;
     for (uint32_t k = 0; k < m->count; k++) {
@@ -46,21 +51,26 @@ void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain
         chain_msg_next_promised(&r, &p);
         chain_promise_merge(c, &p);
     }
-    c->promised_by |= (uint64_t)1 << index;
-    if ((size_t)__builtin_popcountll(c->promised_by) >= c->quorum)
+    if (chain_list_index(c->promisers, c->promiser_count, from) < 0) {
+        CHECK(c->promiser_count < sizeof c->promisers / sizeof c->promisers[0]);
+        c->promisers[c->promiser_count++] = from;
+    }
+    if (chain_voters_satisfied(c))
         chain_become_leader(c);
 }
 
 void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_reject *m)
 {
     (void)from;
-    if (c->role != CHAIN_CANDIDATE || !ballot_eq(m->refused, c->promised) ||
-        ballot_cmp(m->promised, c->promised) <= 0 || m->promised.round >= CHAIN_MAX_ROUND) {
+    /* Only news about this replica's own ballot counts: a higher ballot than the one it runs
+     * or leads with (a candidate's PREPARE was refused, or a deposed leader's ACCEPT). The
+     * replica follows it: a candidate yields instead of duelling, a deposed leader steps down
+     * and its origin replicas resubmit what it had not decided. */
+    if (!ballot_eq(m->refused, c->promised) || ballot_cmp(m->promised, c->promised) <= 0 ||
+        m->promised.round >= CHAIN_MAX_ROUND || chain_member_index(c, m->promised.node) < 0 ||
+        m->promised.node == c->self) {
         chain_dropped(c);
         return;
     }
-    /* Not adopted: the candidate only learns the round to beat, and runs again with a higher
-     * one at its next retransmission (election.c). */
-    if (m->promised.round > c->round_to_beat)
-        c->round_to_beat = m->promised.round;
+    chain_adopt_ballot(c, m->promised);
 }

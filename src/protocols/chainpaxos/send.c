@@ -79,6 +79,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .counter = e->counter,
         .ack = e->ack_out,
         .gc = c->gc,
+        .fence = c->fence,
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
     };
     size_t start = chain_send_begin(c, to);
@@ -88,6 +89,8 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
 
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m)
 {
+    if (!chain_may_acknowledge(c, m->instance))
+        return;
     if (to == c->self) {
         chain_recv_accept_ack(c, m);
         return;
@@ -110,4 +113,42 @@ void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chai
     size_t start = chain_send_begin(c, to);
     chain_msg_put_read_nudge(&c->out->arena, m);
     chain_send_end(c, to, m->slot, start);
+}
+
+void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_remove_request(&c->out->arena, id);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_alive(struct chain_engine *c, node_id to)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_alive(&c->out->arena);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_not_member(struct chain_engine *c, node_id to)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_not_member(&c->out->arena, c->config_instance);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_resend_outstanding(struct chain_engine *c)
+{
+    if (c->planted_bugs & ENGINE_BUG_NO_RETRANSMIT)
+        return;
+    node_id next = chain_next_hop(c);
+    instance_no last = c->ack + CHAIN_RETRANSMIT_MAX_INSTANCES;
+    if (last > c->highest_accepted)
+        last = c->highest_accepted;
+    for (instance_no i = c->ack + 1; i <= last; i++) {
+        const struct chain_entry *e = chain_log_get(&c->log, i);
+        if (e && ballot_eq(e->ballot, c->promised))
+            chain_send_entry(c, next, i);
+    }
+    if (c->role == CHAIN_LEADER)
+        c->sent_gc = c->gc; /* resent instances carry their own (older) acks, the current gc */
 }

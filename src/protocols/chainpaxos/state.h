@@ -38,18 +38,32 @@ enum chain_role {
 };
 
 struct chain_engine {
-    /* ---- configuration (fixed at create) ---- */
+    /* ---- identity and tunables (fixed at create) ---- */
     node_id self;
-    node_id members[CATENA_MAX_NODES]; /* chain order, read as a ring */
-    size_t n;                          /* member count */
-    size_t quorum;                     /* Q = n / 2 + 1, for both phases */
-    size_t self_index;                 /* members[self_index] == self */
     uint64_t retransmit_ms;
     uint64_t noop_interval_ms;
-    uint64_t leader_timeout_ms; /* unused until failover exists */
+    uint64_t leader_timeout_ms; /* followers run for leadership after this much silence */
+    uint64_t suspect_ms;        /* a successor silent this long, with work outstanding, is suspected */
     size_t max_batch_bytes;
     size_t max_pending_bytes;
-    struct rng rng; /* seeded from the config; reserved for election jitter (failover) */
+    struct rng rng; /* election jitter */
+
+    /* ---- membership (membership.c, docs/protocols/chainpaxos-membership.md) ---- */
+    /* The configuration after every executed membership value: chain order, read as a ring.
+     * It is conf(i) of every instance this replica has not executed yet (the stop rule). */
+    node_id members[CATENA_MAX_NODES];
+    size_t n;          /* member count */
+    size_t quorum;     /* Q = n / 2 + 1, for both phases */
+    size_t self_index; /* members[self_index] == self, unless removed */
+    /* The configuration before the last executed change, which executed at config_instance
+     * (0: none yet): conf(i) for i <= config_instance. */
+    node_id prev_members[CATENA_MAX_NODES];
+    size_t prev_n;
+    instance_no config_instance;
+    /* A membership value accepted here and not executed yet (0: none); while it is a REMOVE,
+     * its target is "pending removal" and the chain goes around it. */
+    instance_no pending_change;
+    bool removed; /* this replica executed its own removal: it takes no part any more */
 
     /* ---- the step in progress ---- */
     uint64_t now_ms;     /* time of the latest event; never goes backwards */
@@ -76,6 +90,11 @@ struct chain_engine {
      * completed before a read arrived; reads are released on read_ack only (reads.c), and
      * only read_ack is passed down the chain. */
     instance_no read_ack;
+    /* The fence of the ballot `promised` (struct chain_accept), CHAIN_FENCE_UNKNOWN until an
+     * ACCEPT of that ballot arrives. Ordered acks are learned only from instances above it,
+     * and reads are released only once every instance <= fence is executed: the values the
+     * ballot's leader recovered include every write completed under older ballots. */
+    instance_no fence;
     /* gc: every replica of the chain executed every instance <= gc. Kept <= ack. */
     instance_no gc;
     /* Every instance <= settled is <= ack or was accepted with ballot `promised`. An ACCEPT for
@@ -93,6 +112,23 @@ struct chain_engine {
     instance_no sent_ack;            /* highest ack sent down the chain */
     instance_no sent_gc;             /* highest gc sent down the chain */
     uint64_t last_proposal_ms;       /* time of the last proposal (heartbeat NOOP timer) */
+    /* The stop rule: a membership value was proposed at stop_until; nothing more is proposed
+     * until ack >= stop_until. */
+    instance_no stop_until;
+    node_id remove_wanted; /* a member to remove once proposing is allowed (NODE_NONE: none) */
+    /* Recovery after phase 1: instances recover_next..recover_last are re-proposed (values
+     * from `recovered`) before anything else, pausing at membership values (stop rule). */
+    instance_no recover_next, recover_last;
+
+    /* ---- failure detection (election.c, monitor.c) ---- */
+    /* Follower: when the current ballot was last heard of (an ACCEPT of it, or its adoption);
+     * leader: its chain's last ACCEPT_ACK; candidate: when it started. After leader_timeout_ms
+     * plus election_delay_ms of silence, the replica runs for leadership. */
+    uint64_t leader_heard_ms;
+    uint64_t election_delay_ms; /* grows with the distance from the leader, plus jitter */
+    node_id monitored;          /* the next hop this replica watches */
+    uint64_t successor_heard_ms;
+    uint64_t alive_next_ms;     /* ALIVE is sent at most once per retransmit_ms / 4 */
 
     /* ---- commands not yet proposed or forwarded (every role) ---- */
     struct buf pending;      /* u32 count placeholder, then records: a BATCH body in the making */
@@ -101,9 +137,14 @@ struct chain_engine {
     /* ---- candidate ---- */
     bool election_started;     /* members[0] starts phase 1 on its first tick, once */
     instance_no candidate_from; /* first instance of the PREPARE: ack + 1 when it was sent */
-    uint64_t promised_by;       /* bit k: members[k] promised the current ballot */
+    /* Phase 1 needs a majority of each configuration the candidate's log can produce from
+     * candidate_from on (joint quorums): conf(from), and the one its pending change makes. */
+    node_id voters[2][CATENA_MAX_NODES];
+    size_t voter_count[2];
+    size_t voter_sets;                      /* 1 or 2 */
+    node_id promisers[2 * CATENA_MAX_NODES]; /* who promised the current ballot */
+    size_t promiser_count;
     uint64_t last_prepare_ms;
-    uint64_t round_to_beat;     /* highest round a REJECT_PREPARE reported */
     /* Highest-ballot value reported per instance by the promises (ballot and value only). */
     struct chain_log recovered;
     instance_no recovered_max; /* highest instance any promise reported (0: none) */

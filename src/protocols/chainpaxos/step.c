@@ -32,13 +32,8 @@ static void *chain_create(const struct engine_config *config)
     struct chain_engine *c = calloc(1, sizeof *c);
     CHECK(c != NULL);
     c->self = config->self;
-    c->n = config->member_count;
-    c->quorum = c->n / 2 + 1;
-    for (size_t k = 0; k < c->n; k++) {
-        c->members[k] = config->members[k];
-        if (c->members[k] == c->self)
-            c->self_index = k;
-    }
+    c->leader = NODE_NONE;
+    chain_config_set(c, config->members, config->member_count);
     c->retransmit_ms = chain_or_u64(config->retransmit_ms, CHAINPAXOS_DEFAULT_RETRANSMIT_MS);
     c->noop_interval_ms =
         chain_or_u64(config->noop_interval_ms, CHAINPAXOS_DEFAULT_NOOP_INTERVAL_MS);
@@ -47,7 +42,11 @@ static void *chain_create(const struct engine_config *config)
     c->max_batch_bytes = chain_or_size(config->max_batch_bytes, CHAINPAXOS_DEFAULT_MAX_BATCH_BYTES);
     c->max_pending_bytes =
         chain_or_size(config->max_pending_bytes, CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES);
+    c->suspect_ms = 3 * c->retransmit_ms;
     rng_seed(&c->rng, config->seed);
+    chain_election_delay(c);
+    c->remove_wanted = NODE_NONE;
+    c->recover_next = 1; /* nothing to recover */
     c->planted_bugs = config->planted_bugs;
     chain_fifo_init(&c->reads, sizeof(struct chain_read));
     chain_fifo_init(&c->inflight, sizeof(struct chain_inflight));
@@ -133,13 +132,13 @@ static void chain_status(const void *engine, struct engine_status *s)
         .highest_acknowledged = c->ack,
         .gc_horizon = c->log.base - 1,
         .log_instances = c->log.used,
-        .chain_length = c->n,
+        .chain_length = c->removed ? 0 : c->n,
         .messages_dropped = c->messages_dropped,
         .reads_waiting = chain_fifo_size(&c->reads),
     };
     /* The chain is the ring read from the leader (from the first member while none is known). */
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;
-    for (size_t k = 0; k < c->n; k++)
+    for (size_t k = 0; k < s->chain_length; k++)
         s->chain[k] = c->members[(first + k) % c->n];
 }
 

@@ -1,5 +1,5 @@
-/* What happens on TICK events: phase 1 start and PREPARE resends, the leader's NOOPs (§5.4) and
- * retransmission after silence (§5.6). The runtime ticks about every 10 ms; every timer here is
+/* What happens on TICK events: elections and PREPARE resends, the leader's NOOPs (§5.4),
+ * retransmission after silence (§5.6), successor monitoring and command resubmission. The runtime ticks about every 10 ms; every timer here is
  * a comparison of now_ms with a stored time, so ticks may come at any rate. */
 #include "protocols/chainpaxos/internal.h"
 
@@ -9,7 +9,7 @@
  * noop_interval_ms when idle, as a heartbeat. */
 static void chain_noop_tick(struct chain_engine *c)
 {
-    if (c->role != CHAIN_LEADER)
+    if (!chain_may_propose(c))
         return;
     instance_no last = c->last_batch_instance;
     bool ack_due = last && c->ack >= last && c->sent_ack < last;
@@ -41,27 +41,19 @@ static void chain_retransmit_tick(struct chain_engine *c)
     if (c->highest_accepted <= c->ack || c->now_ms - c->ack_progress_ms < c->retransmit_ms)
         return;
     c->ack_progress_ms = c->now_ms;
-    if (chain_is_tail(c)) {
+    if (chain_is_tail(c))
         chain_retransmit_ack(c);
-        return;
-    }
-    node_id next = chain_successor(c);
-    instance_no last = c->ack + CHAIN_RETRANSMIT_MAX_INSTANCES;
-    if (last > c->highest_accepted)
-        last = c->highest_accepted;
-    for (instance_no i = c->ack + 1; i <= last; i++) {
-        const struct chain_entry *e = chain_log_get(&c->log, i);
-        if (e && ballot_eq(e->ballot, c->promised))
-            chain_send_entry(c, next, i);
-    }
-    if (c->role == CHAIN_LEADER)
-        c->sent_gc = c->gc; /* resent instances carry their own (older) acks, the current gc */
+    else
+        chain_resend_outstanding(c);
 }
 
 void chain_tick(struct chain_engine *c)
 {
+    if (c->removed)
+        return; /* takes no part any more (membership §6: rejoining comes later) */
     chain_election_tick(c);
     chain_noop_tick(c);
     chain_retransmit_tick(c);
+    chain_monitor_tick(c);
     chain_inflight_tick(c);
 }

@@ -1,0 +1,224 @@
+/* Configurations, the chain they define, and membership changes
+ * (docs/protocols/chainpaxos-membership.md §1, §2, §4).
+ *
+ * `members` is the configuration after every executed change. Thanks to the stop rule it is
+ * conf(i) for every instance this replica has not executed: a change decided at m is executed
+ * by a replica before it accepts anything after m (the first ACCEPT after m carries ack >= m).
+ * At most one change is therefore accepted and not executed (`pending_change`), and it is the
+ * replica's highest accepted instance. */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+#include <string.h>
+
+int chain_member_index(const struct chain_engine *c, node_id id)
+{
+    return chain_list_index(c->members, c->n, id);
+}
+
+int chain_list_index(const node_id *list, size_t n, node_id id)
+{
+    if (id == NODE_NONE)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        if (list[k] == id)
+            return (int)k;
+    return -1;
+}
+
+size_t chain_change_apply(const node_id *from, size_t n, const struct chain_change *change,
+                          node_id *to)
+{
+    int at = chain_list_index(from, n, change->node);
+    memcpy(to, from, n * sizeof *to);
+    if (change->op == CHAIN_OP_REMOVE) {
+        /* Removing a non-member, or the last member, changes nothing (ref §12 C8, C12). */
+        if (at < 0 || n == 1)
+            return n;
+        memmove(to + at, to + at + 1, (n - (size_t)at - 1) * sizeof *to);
+        return n - 1;
+    }
+    if (at >= 0 || n == CATENA_MAX_NODES)
+        return n; /* already a member, or no room: nothing changes */
+    int anchor = chain_list_index(from, n, change->anchor);
+    size_t pos = anchor >= 0 ? (size_t)anchor : n;
+    memmove(to + pos + 1, to + pos, (n - pos) * sizeof *to);
+    to[pos] = change->node;
+    return n + 1;
+}
+
+/* The change held by a log entry; false if the entry is not a (valid) membership value. */
+static bool chain_entry_change(const struct chain_entry *e, struct chain_change *change)
+{
+    return e && e->kind == CHAIN_VALUE_MEMBERSHIP &&
+           chain_change_decode(e->body.data, e->body.len, change);
+}
+
+bool chain_pending_change(const struct chain_engine *c, struct chain_change *change)
+{
+    return c->pending_change &&
+           chain_entry_change(chain_log_get(&c->log, c->pending_change), change);
+}
+
+node_id chain_pending_removal(const struct chain_engine *c)
+{
+    struct chain_change change;
+    if (!chain_pending_change(c, &change) || change.op != CHAIN_OP_REMOVE)
+        return NODE_NONE;
+    return change.node;
+}
+
+void chain_config_set(struct chain_engine *c, const node_id *members, size_t n)
+{
+    CHECK(n >= 1 && n <= CATENA_MAX_NODES);
+    memmove(c->members, members, n * sizeof *members);
+    c->n = n;
+    c->quorum = n / 2 + 1;
+    int self = chain_member_index(c, c->self);
+    c->removed = self < 0;
+    c->self_index = self >= 0 ? (size_t)self : 0;
+    int leader = chain_member_index(c, c->leader);
+    c->leader_index = leader >= 0 ? (size_t)leader : 0;
+}
+
+/* The member the chain goes around: the target of a pending REMOVE accepted in the current
+ * ballot (one left over from an older ballot may not be chosen: the current leader's chain
+ * still includes its target), as long as the members left make a quorum. Never the leader:
+ * the tail acknowledges to it. */
+static node_id chain_bypassed(const struct chain_engine *c)
+{
+    node_id skip = chain_pending_removal(c);
+    if (skip == NODE_NONE || skip == c->leader || skip == c->self || c->n - 1 < c->quorum)
+        return NODE_NONE;
+    const struct chain_entry *e = chain_log_get(&c->log, c->pending_change);
+    return ballot_eq(e->ballot, c->promised) ? skip : NODE_NONE;
+}
+
+node_id chain_next_hop(const struct chain_engine *c)
+{
+    CHECK(!c->removed);
+    node_id next = c->members[(c->self_index + 1) % c->n];
+    if (next != NODE_NONE && next == chain_bypassed(c))
+        next = c->members[(c->self_index + 2) % c->n];
+    return next;
+}
+
+bool chain_may_acknowledge(const struct chain_engine *c, instance_no i)
+{
+    /* A replica that is the tail only because the chain goes around its successor speaks for
+     * the chain only about the REMOVE and what follows: an ack of the REMOVE's instance means
+     * it was chosen, so the suspect really leaves; an ack of an earlier instance, without the
+     * suspect, would be a lie should the REMOVE not be chosen (a new leader may drop it), and
+     * would let every replica collect instances the suspect never got. */
+    if (c->members[(c->self_index + 1) % c->n] == c->leader)
+        return true;
+    return i >= c->pending_change;
+}
+
+bool chain_is_tail(const struct chain_engine *c)
+{
+    CHECK(c->leader != NODE_NONE);
+    return chain_next_hop(c) == c->leader;
+}
+
+bool chain_in_latest_config(const struct chain_engine *c, node_id id)
+{
+    struct chain_change change;
+    if (chain_pending_change(c, &change) && change.node == id)
+        return change.op == CHAIN_OP_ADD;
+    return chain_member_index(c, id) >= 0;
+}
+
+void chain_voters(struct chain_engine *c)
+{
+    /* conf(from), from = ack + 1: `members` unless the last executed change is above ack, in
+     * which case it is the change's only possible instance above ack and conf(from) is the
+     * configuration before it. */
+    bool executed_above = c->config_instance > c->ack;
+    const node_id *c0 = executed_above ? c->prev_members : c->members;
+    size_t n0 = executed_above ? c->prev_n : c->n;
+    memcpy(c->voters[0], c0, n0 * sizeof *c0);
+    c->voter_count[0] = n0;
+    c->voter_sets = 1;
+    struct chain_change change;
+    if (executed_above) {
+        memcpy(c->voters[1], c->members, c->n * sizeof *c->members);
+        c->voter_count[1] = c->n;
+        c->voter_sets = 2;
+    } else if (chain_pending_change(c, &change)) {
+        c->voter_count[1] = chain_change_apply(c0, n0, &change, c->voters[1]);
+        c->voter_sets = 2;
+    }
+}
+
+bool chain_voters_satisfied(const struct chain_engine *c)
+{
+    for (size_t s = 0; s < c->voter_sets; s++) {
+        size_t votes = 0;
+        for (size_t k = 0; k < c->promiser_count; k++)
+            votes += chain_list_index(c->voters[s], c->voter_count[s], c->promisers[k]) >= 0;
+        if (votes < c->voter_count[s] / 2 + 1)
+            return false;
+    }
+    return true;
+}
+
+void chain_execute_change(struct chain_engine *c, instance_no i, const struct chain_entry *e)
+{
+    struct chain_change change;
+    CHECK(chain_entry_change(e, &change)); /* validated when it was accepted */
+    if (c->pending_change == i)
+        c->pending_change = 0;
+    node_id next[CATENA_MAX_NODES];
+    size_t n = chain_change_apply(c->members, c->n, &change, next);
+    memcpy(c->prev_members, c->members, c->n * sizeof *c->members);
+    c->prev_n = c->n;
+    c->config_instance = i;
+    chain_config_set(c, next, n);
+    size_t start = outbox_begin(c->out);
+    buf_put_u8(&c->out->arena, change.op == CHAIN_OP_REMOVE ? MEMBERSHIP_REMOVED
+                                                             : MEMBERSHIP_ADDED);
+    buf_append(&c->out->arena, change.address, change.address_len);
+    outbox_end(c->out, EFFECT_MEMBERSHIP, change.node, i, start);
+    if (c->removed) {
+        chain_leave(c); /* falsely suspected, or out of reach */
+        return;
+    }
+    if (chain_member_index(c, c->leader) < 0) {
+        /* The leader was removed: nobody leads until the next election. */
+        c->leader = NODE_NONE;
+        c->leader_heard_ms = c->now_ms;
+        outbox_push(c->out, EFFECT_LEADER, NODE_NONE, 0, NULL, 0);
+    }
+}
+
+void chain_leave(struct chain_engine *c)
+{
+    c->removed = true;
+    c->role = CHAIN_FOLLOWER;
+    c->remove_wanted = NODE_NONE;
+    c->recover_next = 1;
+    c->recover_last = 0;
+    if (c->leader != NODE_NONE) {
+        c->leader = NODE_NONE;
+        outbox_push(c->out, EFFECT_LEADER, NODE_NONE, 0, NULL, 0);
+    }
+    /* No ack will reach this replica again: its waiting reads cannot be served here. */
+    for (size_t k = 0; k < chain_fifo_size(&c->reads); k++) {
+        const struct chain_read *r = chain_fifo_at(&c->reads, k);
+        outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, chain_fifo_record(&c->reads, r),
+                    r->record.len);
+    }
+    chain_fifo_pop(&c->reads, chain_fifo_size(&c->reads));
+}
+
+void chain_recv_not_member(struct chain_engine *c, instance_no config_instance)
+{
+    /* Only a configuration newer than this replica's own can have removed it (an older one
+     * may simply not have added it yet). */
+    if (config_instance <= c->config_instance) {
+        chain_dropped(c);
+        return;
+    }
+    chain_leave(c);
+}
