@@ -23,6 +23,23 @@ void chain_election_delay(struct chain_engine *c)
     c->election_delay_ms = (distance - 1) * c->retransmit_ms + rng_below(&c->rng, c->retransmit_ms);
 }
 
+static bool chain_has_promised(const struct chain_engine *c, node_id id)
+{
+    return chain_list_index(c->promisers, c->promiser_count, id) >= 0;
+}
+
+/* PREPARE p to every voter (each once, over both voter sets) that has not promised yet. */
+static void chain_send_prepares(struct chain_engine *c, const struct chain_prepare *p)
+{
+    for (size_t s = 0; s < c->voter_sets && c->role == CHAIN_CANDIDATE; s++)
+        for (size_t k = 0; k < c->voter_count[s] && c->role == CHAIN_CANDIDATE; k++) {
+            node_id to = c->voters[s][k];
+            bool repeated = s == 1 && chain_list_index(c->voters[0], c->voter_count[0], to) >= 0;
+            if (to != c->self && !repeated && !chain_has_promised(c, to))
+                chain_send_prepare(c, to, p);
+        }
+}
+
 void chain_election_start(struct chain_engine *c)
 {
     CHECK(c->promised.round < CHAIN_MAX_ROUND); /* every round this replica learned was bounded */
@@ -42,18 +59,7 @@ void chain_election_start(struct chain_engine *c)
     chain_send_prepare(c, c->self, &p);
     /* Adopting its own ballot restarted the timer: a candidate that has not won after
      * leader_timeout_ms (plus a new delay) runs again. */
-    for (size_t s = 0; s < c->voter_sets && c->role == CHAIN_CANDIDATE; s++)
-        for (size_t k = 0; k < c->voter_count[s] && c->role == CHAIN_CANDIDATE; k++) {
-            node_id to = c->voters[s][k];
-            if (to != c->self && (s == 0 || chain_list_index(c->voters[0], c->voter_count[0],
-                                                              to) < 0))
-                chain_send_prepare(c, to, &p);
-        }
-}
-
-static bool chain_has_promised(const struct chain_engine *c, node_id id)
-{
-    return chain_list_index(c->promisers, c->promiser_count, id) >= 0;
+    chain_send_prepares(c, &p);
 }
 
 /* The same PREPARE again, to the voters that have not promised yet (peers may not have been
@@ -62,13 +68,7 @@ static void chain_election_resend(struct chain_engine *c)
 {
     struct chain_prepare p = {.ballot = c->promised, .from = c->candidate_from};
     c->last_prepare_ms = c->now_ms;
-    for (size_t s = 0; s < c->voter_sets; s++)
-        for (size_t k = 0; k < c->voter_count[s]; k++) {
-            node_id to = c->voters[s][k];
-            bool repeated = s == 1 && chain_list_index(c->voters[0], c->voter_count[0], to) >= 0;
-            if (to != c->self && !repeated && !chain_has_promised(c, to))
-                chain_send_prepare(c, to, &p);
-        }
+    chain_send_prepares(c, &p);
 }
 
 void chain_election_tick(struct chain_engine *c)
