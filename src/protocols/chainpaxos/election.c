@@ -108,5 +108,8 @@ void chain_become_leader(struct chain_engine *c)
     c->recover_next = from;
     c->recover_last = last;
     c->fence = last;
+    /* Its ack is a fact learned in older ballots; every write those completed is <= fence, and
+     * reads wait for the fence: from here on the ack is ordered before every new proposal. */
+    chain_learn_ordered(c, c->ack);
     chain_flush(c);
 }
