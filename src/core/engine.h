@@ -30,12 +30,25 @@ enum engine_event_type {
      * every write and read that completed anywhere before this event (ChainPaxos: when the
      * slot after this replica's highest accepted one is acknowledged). */
     ENGINE_EVENT_READ,
+    /* An operator's membership change (CATENA.ADD / CATENA.REMOVE): data is
+     * u8 op (ENGINE_CHANGE_ADD or ENGINE_CHANGE_REMOVE), u32 node, then for an ADD the new
+     * member's peer address (host:port, 1-255 bytes). Any replica accepts it and passes it to
+     * the leader; the change is done when EFFECT_MEMBERSHIP reports it. A replica removed by
+     * an operator stays out until an operator adds it again; one removed by failure detection
+     * asks to rejoin by itself. */
+    ENGINE_EVENT_CHANGE,
+    /* The answer to EFFECT_SNAPSHOT: data is the serialized state machine exactly as of the
+     * effect's instance (given back in `instance`). */
+    ENGINE_EVENT_SNAPSHOT,
 };
+
+enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
 
 struct engine_event {
     enum engine_event_type type;
     uint64_t now_ms; /* every event carries the current time */
     node_id from;    /* MESSAGE only */
+    instance_no instance; /* SNAPSHOT only */
     const uint8_t *data;
     size_t len;
 };
@@ -45,6 +58,11 @@ struct engine_config {
     /* Initial membership in chain order (ChainPaxos: the ring; members[0] leads first). */
     node_id members[CATENA_MAX_NODES];
     size_t member_count;
+    /* Join a running cluster instead of founding it: members[] are the replicas to ask (this
+     * replica may be one of them: a restart with an old identity, whose state is gone). The
+     * replica serves nothing until it was added and received a state transfer. */
+    bool join;
+    char self_address[256]; /* this replica's peer address, host:port (for a join) */
     uint64_t seed; /* for the engine's own rng */
     /* Tunables; zero means the protocol's default. */
     uint64_t retransmit_ms;   /* resend unacknowledged messages after this much silence */
@@ -79,6 +97,9 @@ struct engine_status {
     size_t chain_length;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
     size_t reads_waiting;      /* local reads not yet released */
+    /* "member", "joining" (asking to be added, or waiting for its state transfer) or
+     * "removed" (by an operator: waits to be added again). */
+    const char *membership;
 };
 
 struct engine_ops {

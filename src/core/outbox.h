@@ -28,6 +28,14 @@ enum effect_type {
      * address (host:port, empty for a removal); `node` is the member. The new chain is in the
      * engine's status. */
     EFFECT_MEMBERSHIP,
+    /* A joining replica needs the state: serialize the state machine now (it reflects exactly
+     * the EXECUTEs emitted before this effect, up to `instance`) and give the bytes back with
+     * ENGINE_EVENT_SNAPSHOT (same instance) once the outbox is drained. `node` is the joiner. */
+    EFFECT_SNAPSHOT,
+    /* State transfer received: replace the state machine with the snapshot `payload`, taken at
+     * `instance`; the next EXECUTE is instance + 1. A payload the state machine cannot load
+     * means a peer is broken: the replica must stop rather than run with a wrong state. */
+    EFFECT_INSTALL,
 };
 
 enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2 };

@@ -315,6 +315,16 @@ void keyspace_clear(struct keyspace *ks)
     ks->digest = 0;
 }
 
+/* Both tables during a resize: every entry is in exactly one of them. */
+void keyspace_foreach(const struct keyspace *ks, void (*fn)(const struct ks_entry *e, void *ctx),
+                      void *ctx)
+{
+    for (int i = 0; i < 2; i++)
+        for (size_t b = 0; b < ks->t[i].size; b++)
+            for (const struct ks_entry *e = ks->t[i].buckets[b]; e; e = e->next)
+                fn(e, ctx);
+}
+
 size_t keyspace_count(const struct keyspace *ks) { return ks->t[0].used + ks->t[1].used; }
 uint64_t keyspace_bytes(const struct keyspace *ks) { return ks->bytes; }
 uint64_t keyspace_digest(const struct keyspace *ks) { return ks->digest; }

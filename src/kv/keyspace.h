@@ -36,6 +36,11 @@ bool keyspace_delete(struct keyspace *ks, const void *key, size_t klen);
 /* Removes every key (FLUSHALL) and returns the table to its initial size. */
 void keyspace_clear(struct keyspace *ks);
 
+/* Calls fn once per entry, in bucket order (which depends on the insertion history). fn must
+ * not change the keyspace. */
+void keyspace_foreach(const struct keyspace *ks, void (*fn)(const struct ks_entry *e, void *ctx),
+                      void *ctx);
+
 size_t keyspace_count(const struct keyspace *ks);
 /* Sum of key and value lengths (not allocator overhead). */
 uint64_t keyspace_bytes(const struct keyspace *ks);

@@ -3,6 +3,7 @@
 #include "kv/kv.h"
 
 #include "kv/apply.h"
+#include "kv/kv_internal.h"
 #include "kv/sessions.h"
 
 #include "common/check.h"
@@ -22,12 +23,6 @@
 #define ERR_OVERFLOW "ERR increment or decrement would overflow"
 #define ERR_DECR_OVERFLOW "ERR decrement would overflow"
 #define ERR_STRING_SIZE "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-
-struct kv {
-    struct keyspace *ks;
-    struct sessions *sessions; /* exactly-once table, see kv/apply.h */
-    uint64_t commands_executed;
-};
 
 /* One command being executed. out is NULL on replicas that only apply the change. */
 struct call {

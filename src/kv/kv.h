@@ -34,4 +34,12 @@ void kv_get_stats(const struct kv *kv, struct kv_stats *stats);
  * replicas with equal digests hold the same keys and values, with overwhelming probability. */
 uint64_t kv_digest(const struct kv *kv);
 
+/* Snapshots of the whole replicated state, keyspace and session table, for state transfer
+ * and durability (format in snapshot.c). Executed-command stats are not part of it. */
+void kv_snapshot_write(const struct kv *kv, struct buf *out); /* appends to out */
+/* A new kv holding exactly the snapshot's content, or NULL with a one-line reason in err
+ * (when err_size > 0). Any bytes may be passed: they are validated, never trusted, and
+ * memory use is bounded by len. */
+struct kv *kv_snapshot_read(const uint8_t *data, size_t len, char *err, size_t err_size);
+
 #endif

@@ -67,6 +67,15 @@ static void sessions_grow(struct sessions *s)
     s->cap = cap;
 }
 
+/* Fills the empty slot session_find returned for (origin, client). */
+static void session_insert(struct sessions *s, struct session_slot *slot, node_id origin,
+                           uint64_t client, uint64_t seq)
+{
+    *slot = (struct session_slot){.client = client, .seq = seq, .origin = origin};
+    if (++s->count * 2 > s->cap)
+        sessions_grow(s);
+}
+
 enum session_verdict sessions_admit(struct sessions *s, node_id origin, uint64_t client,
                                     uint64_t seq)
 {
@@ -81,10 +90,27 @@ enum session_verdict sessions_admit(struct sessions *s, node_id origin, uint64_t
         slot->seq = seq;
         return SESSION_NEXT;
     }
-    *slot = (struct session_slot){.client = client, .seq = seq, .origin = origin};
-    if (++s->count * 2 > s->cap)
-        sessions_grow(s);
+    session_insert(s, slot, origin, client, seq);
     return SESSION_NEXT;
 }
 
 size_t sessions_count(const struct sessions *s) { return s->count; }
+
+void sessions_foreach(const struct sessions *s,
+                      void (*fn)(node_id origin, uint64_t client, uint64_t seq, void *ctx),
+                      void *ctx)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].origin != NODE_NONE)
+            fn(s->slots[i].origin, s->slots[i].client, s->slots[i].seq, ctx);
+}
+
+bool sessions_restore(struct sessions *s, node_id origin, uint64_t client, uint64_t seq)
+{
+    CHECK(origin != NODE_NONE && seq >= 1);
+    struct session_slot *slot = session_find(s->slots, s->cap, origin, client);
+    if (slot->origin != NODE_NONE)
+        return false;
+    session_insert(s, slot, origin, client, seq);
+    return true;
+}

@@ -25,4 +25,13 @@ enum session_verdict sessions_admit(struct sessions *s, node_id origin, uint64_t
                                     uint64_t seq);
 size_t sessions_count(const struct sessions *s);
 
+/* Calls fn once per (origin, client) with its highest executed seq, in table order (which
+ * depends on the insertion history, not only on the content). */
+void sessions_foreach(const struct sessions *s,
+                      void (*fn)(node_id origin, uint64_t client, uint64_t seq, void *ctx),
+                      void *ctx);
+/* Records (origin, client) as having executed up to seq (restoring a snapshot): origin is not
+ * NODE_NONE and seq >= 1. Returns false, changing nothing, if the pair is already present. */
+bool sessions_restore(struct sessions *s, node_id origin, uint64_t client, uint64_t seq);
+
 #endif

@@ -33,6 +33,8 @@ static const struct command_spec command_specs[] = {
     {"catena.status", CMD_CATENA_STATUS, 1, CMD_FLAG_LOCAL, 0, 0, 0},
     {"catena.members", CMD_CATENA_MEMBERS, 1, CMD_FLAG_LOCAL, 0, 0, 0},
     {"catena.readmode", CMD_CATENA_READMODE, -1, CMD_FLAG_LOCAL, 0, 0, 0},
+    {"catena.add", CMD_CATENA_ADD, -2, CMD_FLAG_LOCAL, 0, 0, 0},
+    {"catena.remove", CMD_CATENA_REMOVE, 2, CMD_FLAG_LOCAL, 0, 0, 0},
 };
 
 _Static_assert(sizeof command_specs / sizeof command_specs[0] == CMD_COUNT,

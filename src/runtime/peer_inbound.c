@@ -60,8 +60,10 @@ static bool inbound_accept_handshake(struct inbound_conn *c, const uint8_t *body
         reason = "unsupported peer protocol version";
     else if (strcmp(h.cluster_id, s->cluster_id) != 0)
         reason = "wrong cluster id";
-    else if (h.from == NODE_NONE || h.from > CATENA_MAX_NODES || !s->links[h.from].configured)
-        reason = "unknown node id";
+    else if (h.from == NODE_NONE || h.from > CATENA_MAX_NODES)
+        reason = "invalid node id";
+    else if (h.from == s->self)
+        reason = "same node id as this replica";
     else if (h.to != s->self)
         reason = "addressed to another node id";
     if (reason) {
@@ -70,7 +72,8 @@ static bool inbound_accept_handshake(struct inbound_conn *c, const uint8_t *body
         return false;
     }
     c->from = h.from;
-    log_info("link from replica %u up", h.from);
+    log_info("link from replica %u up%s", h.from,
+             s->links[h.from].configured ? "" : " (not in this replica's configuration)");
     return true;
 }
 
@@ -83,6 +86,7 @@ static bool inbound_process(struct inbound_conn *c)
     while (c->in.len - offset >= 4) {
         struct reader r = reader_make(c->in.data + offset, 4);
         uint32_t len = reader_u32(&r);
+        /* Small frames only until the peer is known: a stranger cannot make us buffer 1 GB. */
         if (len > s->max_frame_bytes || (c->from == NODE_NONE && len > 4096)) {
             log_warn("peer %u sent an oversized frame (%u bytes): closing", c->from, len);
             ok = false;

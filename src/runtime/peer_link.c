@@ -140,15 +140,41 @@ static void link_reconnect_cb(uv_timer_t *t)
         link_connect(l);
 }
 
+/* An existing link moves to a new address: drop the connection, reconnect at once. */
+static void link_repoint(struct peer_link *l, const struct sockaddr_storage *address)
+{
+    if (memcmp(&l->address, address, sizeof *address) == 0)
+        return;
+    l->address = *address;
+    log_info("replica %u moved: reconnecting to its new address", l->id);
+    l->backoff_ms = 0;
+    if (l->tcp) {
+        uv_close((uv_handle_t *)l->tcp, link_closed_cb);
+        l->tcp = NULL;
+        l->connected = false;
+        buf_clear(&l->writing);
+    }
+    uv_timer_start(&l->reconnect_timer, link_reconnect_cb, 0, 0);
+}
+
 int peer_set_add(struct peer_set *s, node_id id, const char *host, uint16_t port)
 {
     CHECK(id > 0 && id <= CATENA_MAX_NODES && id != s->self);
     struct peer_link *l = &s->links[id];
-    *l = (struct peer_link){.set = s, .id = id, .configured = true};
-    if (net_resolve(host, port, &l->address) != 0) {
+    struct sockaddr_storage address;
+    memset(&address, 0, sizeof address); /* compared whole by link_repoint */
+    if (net_resolve(host, port, &address) != 0) {
         log_error("cannot resolve replica %u address %s:%u", id, host, port);
         return -1;
     }
+    if (l->configured) {
+        link_repoint(l, &address);
+        return 0;
+    }
+    /* Inbound counters of an id that talked to us before it had a link are kept. */
+    struct peer_counters counters = l->counters;
+    *l = (struct peer_link){.set = s, .id = id, .configured = true, .counters = counters};
+    l->address = address;
     uv_timer_init(s->loop, &l->reconnect_timer);
     l->reconnect_timer.data = l;
     link_connect(l);
@@ -157,10 +183,19 @@ int peer_set_add(struct peer_set *s, node_id id, const char *host, uint16_t port
 
 void peer_send(struct peer_set *s, node_id to, const uint8_t *body, size_t len)
 {
-    if (to == NODE_NONE || to > CATENA_MAX_NODES || !s->links[to].configured)
+    if (to == NODE_NONE || to > CATENA_MAX_NODES || !s->links[to].configured) {
+        s->unroutable_dropped++;
         return;
+    }
     struct peer_link *l = &s->links[to];
-    if (l->pending.len + len + 4 > s->max_buffer_bytes) {
+    if (len > s->max_frame_bytes) {
+        /* The receiver would refuse it and drop the connection with everything queued. */
+        log_warn("message of %zu bytes to replica %u exceeds --max-peer-frame: dropped", len, to);
+        s->oversized_dropped++;
+        l->counters.messages_dropped++;
+        return;
+    }
+    if (l->pending.len > 0 && l->pending.len + len + 4 > s->max_buffer_bytes) {
         l->counters.messages_dropped++;
         return;
     }

@@ -3,13 +3,17 @@
  * Every replica opens one outbound TCP connection to each other member and sends on it only;
  * it receives on the connections its peers opened. A connection starts with a handshake frame
  * (magic, version, cluster id, sender id, receiver id); the acceptor refuses and logs a wrong
- * cluster id, an unknown sender or a wrong receiver. Frames are `u32 length | body`.
+ * cluster id, an invalid sender id or a wrong receiver. A sender that is not in this replica's
+ * configuration is accepted (a replica asking to join): the engine decides what it may do.
+ * Frames are `u32 length | body`; before the handshake only small frames are accepted.
  *
  * peer_send() only appends a frame to the peer's buffer; peer_flush_all(), called once per
  * event-loop iteration, turns everything queued for a peer into one write. While a peer is
- * unreachable its frames stay queued (bounded by max_buffer_bytes, then dropped and counted)
- * and the link reconnects with exponential back-off. What was in flight when a link broke is
- * lost: the protocol engine retransmits what matters. */
+ * unreachable its frames stay queued (bounded by max_buffer_bytes, then dropped and counted;
+ * an empty queue always takes one frame, so a state transfer larger than the bound still goes)
+ * and the link reconnects with exponential back-off. Messages to an id without a link (a
+ * member whose address is not known yet) are dropped and counted. What was in flight when a
+ * link broke is lost: the protocol engine retransmits what matters. */
 #ifndef CATENA_RUNTIME_PEER_LINK_H
 #define CATENA_RUNTIME_PEER_LINK_H
 
@@ -43,7 +47,7 @@ struct peer_link {
     struct buf writing; /* frames of the write in flight */
     uv_write_t write_req;
     bool write_in_flight;
-    struct peer_counters counters;
+    struct peer_counters counters; /* also counts inbound traffic of ids without a link */
 };
 
 typedef void (*peer_message_cb)(void *ctx, node_id from, const uint8_t *data, size_t len);
@@ -60,6 +64,8 @@ struct peer_set {
     peer_message_cb on_message;
     void *ctx;
     bool closing;
+    uint64_t unroutable_dropped; /* SENDs to an id without a link */
+    uint64_t oversized_dropped;  /* SENDs larger than max_frame_bytes */
 };
 
 struct peer_set_config {
@@ -74,7 +80,9 @@ struct peer_set_config {
 /* Starts listening; returns 0 or a libuv error code (message logged). */
 int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_config *config,
                    peer_message_cb on_message, void *ctx);
-/* Declares member `id` at host:port and starts connecting to it. Returns 0 or an error. */
+/* Declares member `id` at host:port and starts connecting to it; if it already has a link at
+ * another address, the link moves there (frames still queued follow). Returns 0 or -1 when
+ * the address does not resolve (logged; an existing link is left as it was). */
 int peer_set_add(struct peer_set *s, node_id id, const char *host, uint16_t port);
 void peer_send(struct peer_set *s, node_id to, const uint8_t *body, size_t len);
 void peer_flush_all(struct peer_set *s);

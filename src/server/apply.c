@@ -1,11 +1,16 @@
 /* Effects of the engine that reach the server: decided batches to execute (and the replies
- * they produce for this replica's clients), leader changes, and rejected commands. */
+ * they produce for this replica's clients), leader changes, rejected commands, local reads,
+ * membership changes and state transfer (snapshots for joiners, installs on a joiner). */
+#include "common/check.h"
 #include "common/log.h"
 #include "core/command.h"
 #include "kv/apply.h"
 #include "resp/reply.h"
 #include "server/server.h"
 #include "server/session.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* The client's session if command h came from one of this replica's live connections. */
 static struct session *origin_session(struct server *s, const struct command_header *h)
@@ -52,7 +57,17 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     struct buf *out = se ? session_replicated_begin(se, h.seq) : NULL;
     if (!out)
         return;
-    resp_error(out, "TRYAGAIN no leader is reachable; the command was not applied");
+    struct engine_status st = {0};
+    s->engine_ops->status(s->engine, &st);
+    const char *state = membership_state(&st);
+    if (strcmp(state, "joining") == 0)
+        resp_error(out, "TRYAGAIN this replica is still joining the cluster; the command was "
+                        "not applied");
+    else if (strcmp(state, "removed") == 0)
+        resp_error(out, "TRYAGAIN this replica was removed from the cluster; the command was "
+                        "not applied");
+    else
+        resp_error(out, "TRYAGAIN no leader is reachable; the command was not applied");
     session_replicated_done(se, h.seq);
 }
 
@@ -69,6 +84,69 @@ static void serve_read(struct server *s, const uint8_t *data, size_t len)
         return;
     kv_execute(s->kv, h.argc, s->exec_args.argv, s->exec_args.lens, out, proto);
     reply_done(s, &h);
+}
+
+/* EFFECT_SNAPSHOT: the state right now (after exactly the EXECUTEs drained so far) is what
+ * the joiner must receive; the engine gets it once the outbox is drained. */
+static void take_snapshot(struct server *s, node_id joiner, instance_no instance)
+{
+    struct pending_snapshot *p = calloc(1, sizeof *p);
+    CHECK(p != NULL);
+    p->instance = instance;
+    buf_init(&p->bytes);
+    kv_snapshot_write(s->kv, &p->bytes);
+    struct pending_snapshot **tail = &s->snapshots;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
+    log_info("snapshot at instance %llu for joining replica %u: %zu bytes",
+             (unsigned long long)instance, joiner, p->bytes.len);
+}
+
+void server_deliver_snapshots(struct server *s)
+{
+    while (s->snapshots) {
+        struct pending_snapshot *p = s->snapshots;
+        s->snapshots = p->next;
+        struct engine_event event = {.type = ENGINE_EVENT_SNAPSHOT,
+                                     .instance = p->instance,
+                                     .data = p->bytes.data,
+                                     .len = p->bytes.len};
+        runtime_step(&s->runtime, &event);
+        buf_free(&p->bytes);
+        free(p);
+    }
+}
+
+void server_free_snapshots(struct server *s)
+{
+    while (s->snapshots) {
+        struct pending_snapshot *p = s->snapshots;
+        s->snapshots = p->next;
+        buf_free(&p->bytes);
+        free(p);
+    }
+}
+
+/* EFFECT_INSTALL: the state transfer replaces the whole state machine. Bytes that do not load
+ * mean a broken peer; serving from a wrong state would be worse than stopping. */
+static void install_snapshot(struct server *s, instance_no instance, const uint8_t *data,
+                             size_t len)
+{
+    char err[256] = "";
+    struct kv *kv = kv_snapshot_read(data, len, err, sizeof err);
+    if (!kv) {
+        log_error("the state transfer at instance %llu (%zu bytes) cannot be loaded: %s; "
+                  "stopping rather than serving a wrong state",
+                  (unsigned long long)instance, len, err);
+        exit(EXIT_FAILURE);
+    }
+    kv_destroy(s->kv);
+    s->kv = kv;
+    struct kv_stats st;
+    kv_get_stats(kv, &st);
+    log_info("installed the state transfer at instance %llu: %llu keys, %zu bytes",
+             (unsigned long long)instance, (unsigned long long)st.keys, len);
 }
 
 void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
@@ -90,9 +168,13 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
         serve_read(s, outbox_payload(o, e), e->len);
         break;
     case EFFECT_MEMBERSHIP:
-        log_info("membership changed at instance %llu: replica %u %s",
-                 (unsigned long long)e->instance, e->node,
-                 e->len && outbox_payload(o, e)[0] == MEMBERSHIP_REMOVED ? "removed" : "added");
+        membership_on_effect(s, e->instance, e->node, outbox_payload(o, e), e->len);
+        break;
+    case EFFECT_SNAPSHOT:
+        take_snapshot(s, e->node, e->instance);
+        break;
+    case EFFECT_INSTALL:
+        install_snapshot(s, e->instance, outbox_payload(o, e), e->len);
         break;
     case EFFECT_SEND:
         break; /* handled by the runtime */

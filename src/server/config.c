@@ -19,6 +19,9 @@ void config_print_usage(FILE *out)
           "\n"
           "  --id N                    this replica's id (must appear in --cluster)\n"
           "  --cluster LIST            all replicas: 1=127.0.0.1:7101,2=127.0.0.1:7102,...\n"
+          "  --join                    join a running cluster (a new replica, or one restarted\n"
+          "                            after its state was lost): ask the replicas in --cluster\n"
+          "                            to add this one, receive their state, then serve\n"
           "  --port P                  client port (default 7000 + id)\n"
           "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
           "  --cluster-id NAME         cluster name checked in the peer handshake "
@@ -28,6 +31,9 @@ void config_print_usage(FILE *out)
           "  --max-client-output N     pending reply bytes before a client is disconnected\n"
           "                            (default 256mb)\n"
           "  --max-peer-buffer N       bytes queued for an unreachable peer (default 256mb)\n"
+          "  --max-peer-frame N        largest message accepted from a peer, such as a state\n"
+          "                            transfer to a joining replica (default 1gb, at most\n"
+          "                            4gb-1; never below 2 x --max-bulk-bytes + 64mb)\n"
           "  --max-clients N           simultaneous client connections (default 10000)\n"
           "  --log-level LEVEL         debug, info, warn or error (default info)\n"
           "  --help, --version\n"
@@ -81,27 +87,42 @@ static int parse_size(const char *s, size_t *out)
     return 0;
 }
 
+bool config_parse_address(struct peer_address *a, const char *text, size_t len)
+{
+    const char *colon = memrchr(text, ':', len);
+    char port_text[8];
+    size_t host_len = colon ? (size_t)(colon - text) : 0;
+    size_t port_len = colon ? len - host_len - 1 : 0;
+    uint64_t port;
+    if (host_len == 0 || host_len >= sizeof a->host || port_len == 0 ||
+        port_len >= sizeof port_text)
+        return false;
+    memcpy(port_text, colon + 1, port_len);
+    port_text[port_len] = '\0';
+    if (parse_u64(port_text, 65535, &port) || port == 0)
+        return false;
+    memcpy(a->host, text, host_len);
+    a->host[host_len] = '\0';
+    a->port = (uint16_t)port;
+    return true;
+}
+
 static int parse_member(struct peer_address *m, const char *item)
 {
     const char *eq = strchr(item, '=');
-    const char *colon = strrchr(item, ':');
-    if (!eq || !colon || colon < eq)
+    if (!eq)
         return -1;
     char id_text[16];
     size_t id_len = (size_t)(eq - item);
-    size_t host_len = (size_t)(colon - eq - 1);
-    if (id_len == 0 || id_len >= sizeof id_text || host_len == 0 || host_len >= sizeof m->host)
+    if (id_len == 0 || id_len >= sizeof id_text)
         return -1;
     memcpy(id_text, item, id_len);
     id_text[id_len] = '\0';
-    uint64_t id, port;
-    if (parse_u64(id_text, CATENA_MAX_NODES, &id) || id == 0 || parse_u64(colon + 1, 65535, &port) ||
-        port == 0)
+    uint64_t id;
+    if (parse_u64(id_text, CATENA_MAX_NODES, &id) || id == 0 ||
+        !config_parse_address(m, eq + 1, strlen(eq + 1)))
         return -1;
     m->id = (node_id)id;
-    memcpy(m->host, eq + 1, host_len);
-    m->host[host_len] = '\0';
-    m->port = (uint16_t)port;
     return 0;
 }
 
@@ -152,6 +173,7 @@ static void config_defaults(struct server_config *c)
     c->max_args = RESP_DEFAULT_MAX_ARGS;
     c->max_client_output_bytes = 256u << 20;
     c->max_peer_buffer_bytes = 256u << 20;
+    c->max_peer_frame_bytes = 1u << 30;
     c->max_clients = 10000;
     c->tick_ms = 10;
     c->log_level = LOG_INFO;
@@ -159,7 +181,8 @@ static void config_defaults(struct server_config *c)
 
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
-    OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_CLIENTS, OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION
+    OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
+    OPT_JOIN, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -172,8 +195,10 @@ static const struct option long_options[] = {
     {"max-args", required_argument, NULL, OPT_MAX_ARGS},
     {"max-client-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"max-peer-buffer", required_argument, NULL, OPT_MAX_PEER_BUFFER},
+    {"max-peer-frame", required_argument, NULL, OPT_MAX_PEER_FRAME},
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"join", no_argument, NULL, OPT_JOIN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -219,13 +244,17 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
             return fail(err, err_size, "--log-level: '%s' is not debug, info, warn or error",
                         arg);
         return CONFIG_OK;
+    case OPT_JOIN:
+        c->join = true;
+        return CONFIG_OK;
     default: break;
     }
-    size_t *size_field = opt == OPT_MAX_BULK      ? &c->max_bulk_bytes
-                         : opt == OPT_MAX_ARGS    ? &c->max_args
-                         : opt == OPT_MAX_OUTPUT  ? &c->max_client_output_bytes
-                         : opt == OPT_MAX_CLIENTS ? &c->max_clients
-                                                  : &c->max_peer_buffer_bytes;
+    size_t *size_field = opt == OPT_MAX_BULK         ? &c->max_bulk_bytes
+                         : opt == OPT_MAX_ARGS       ? &c->max_args
+                         : opt == OPT_MAX_OUTPUT     ? &c->max_client_output_bytes
+                         : opt == OPT_MAX_CLIENTS    ? &c->max_clients
+                         : opt == OPT_MAX_PEER_FRAME ? &c->max_peer_frame_bytes
+                                                     : &c->max_peer_buffer_bytes;
     if (parse_size(arg, size_field))
         return fail(err, err_size, "--%s: '%s' is not a positive size", name, arg);
     return CONFIG_OK;
@@ -244,6 +273,8 @@ static enum config_result config_validate(struct server_config *c, char *err, si
             return fail(err, err_size, "--port is required");
         c->port = (uint16_t)(7000 + c->self);
     }
+    if (c->max_peer_frame_bytes > UINT32_MAX) /* frames carry a u32 length */
+        return fail(err, err_size, "--max-peer-frame: at most %u bytes", UINT32_MAX);
     if (c->port == config_member(c, c->self)->port)
         return fail(err, err_size, "--port %u is also this replica's peer port", c->port);
     return CONFIG_OK;

@@ -26,9 +26,11 @@ struct server_config {
     size_t max_args;
     size_t max_client_output_bytes;
     size_t max_peer_buffer_bytes;
+    size_t max_peer_frame_bytes; /* largest message accepted from a peer (state transfers) */
     size_t max_clients;
     uint64_t tick_ms;
     int log_level; /* enum log_level */
+    bool join; /* join a running cluster instead of founding it (--join) */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
@@ -39,6 +41,8 @@ enum config_result config_parse(struct server_config *c, int argc, char **argv, 
                                 size_t err_size);
 void config_print_usage(FILE *out);
 const struct peer_address *config_member(const struct server_config *c, node_id id);
+/* Parses "host:port" (host 1-63 bytes, port 1-65535) into a; false when malformed. */
+bool config_parse_address(struct peer_address *a, const char *text, size_t len);
 
 /* Parameters as CONFIG GET reports them (the few that clients and redis-benchmark ask for). */
 struct config_param {

@@ -3,17 +3,12 @@
 #include "core/command.h"
 #include "server/server.h"
 
-/* Sequence numbers of commands that enter the log are 1, 2, 3... per connection (the session
- * table executes them strictly in that order); local reads never do and count apart, with the
- * top bit set so both kinds can wait in one reply queue. */
-#define LOCAL_READ_SEQ_BIT (1ull << 63)
-
 /* Encodes the command as a record of this connection into s->scratch. */
 static void encode_record(struct session *se, uint32_t argc, const uint8_t **argv, size_t *lens,
                           bool write, bool ordered)
 {
     struct server *s = se->server;
-    uint64_t seq = ordered ? ++se->next_seq : ++se->next_read_seq | LOCAL_READ_SEQ_BIT;
+    uint64_t seq = ordered ? ++se->next_seq : ++se->next_read_seq | SESSION_LOCAL_SEQ_BIT;
     session_track_replicated(se, seq, write);
     struct command_header h = {
         .origin = s->config.self, .client = se->conn->id, .seq = seq, .argc = argc};

@@ -82,10 +82,15 @@ static void section_replication(struct server *s, struct buf *b)
     line(b, "# Replication");
     line(b, "role:%s", st.role);
     line(b, "replica_id:%u", s->config.self);
+    line(b, "membership:%s", membership_state(&st));
     line(b, "leader_id:%u", st.leader);
     line(b, "ballot:%llu.%u", (unsigned long long)st.ballot.round, st.ballot.node);
-    line(b, "members:%zu", s->config.member_count);
+    line(b, "members:%zu", st.chain_length);
     line(b, "chain:%s", chain);
+    /* Appended directly: 64 addresses do not fit line()'s buffer. */
+    buf_append_str(b, "chain_addresses:");
+    membership_chain_addresses(s, &st, b);
+    buf_append(b, "\r\n", 2);
     line(b, "highest_accepted:%llu", (unsigned long long)st.highest_accepted);
     line(b, "highest_decided:%llu", (unsigned long long)st.highest_decided);
     line(b, "highest_executed:%llu", (unsigned long long)st.highest_executed);
@@ -104,16 +109,16 @@ static void section_cpu(struct buf *b)
     line(b, "used_cpu_user:%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
 }
 
+/* Every replica this one links to or hears from (ids outside --cluster included). */
 static void section_peers(struct server *s, struct buf *b)
 {
     struct peer_counters total = {0};
     line(b, "# Peers");
-    for (size_t i = 0; i < s->config.member_count; i++) {
-        node_id id = s->config.members[i].id;
-        if (id == s->config.self)
-            continue;
+    for (node_id id = 1; id <= CATENA_MAX_NODES; id++) {
         const struct peer_link *l = &s->runtime.peers.links[id];
         const struct peer_counters *c = &l->counters;
+        if (id == s->config.self || (!l->configured && c->messages_received == 0))
+            continue;
         line(b, "peer_%u:connected=%d,messages_sent=%llu,bytes_sent=%llu,messages_received=%llu,"
                 "bytes_received=%llu,dropped=%llu,connects=%llu",
              id, l->connected, (unsigned long long)c->messages_sent,
@@ -129,6 +134,10 @@ static void section_peers(struct server *s, struct buf *b)
     line(b, "peer_bytes_sent:%llu", (unsigned long long)total.bytes_sent);
     line(b, "peer_messages_received:%llu", (unsigned long long)total.messages_received);
     line(b, "peer_bytes_received:%llu", (unsigned long long)total.bytes_received);
+    line(b, "peer_messages_unroutable:%llu",
+         (unsigned long long)s->runtime.peers.unroutable_dropped);
+    line(b, "peer_messages_oversized:%llu",
+         (unsigned long long)s->runtime.peers.oversized_dropped);
 }
 
 static void section_keyspace(struct server *s, struct buf *b)
@@ -196,17 +205,26 @@ void info_catena_status(struct server *s, struct buf *out, int proto)
     char chain[CATENA_MAX_NODES * 4], ballot[48];
     chain_text(&st, chain, sizeof chain);
     snprintf(ballot, sizeof ballot, "%llu.%u", (unsigned long long)st.ballot.round, st.ballot.node);
-    resp_map(out, 10, proto);
+    struct buf addresses;
+    buf_init(&addresses);
+    membership_chain_addresses(s, &st, &addresses);
+    resp_map(out, 13, proto);
     resp_bulk_str(out, "id");
     resp_int(out, s->config.self);
     resp_bulk_str(out, "role");
     resp_bulk_str(out, st.role);
+    resp_bulk_str(out, "membership");
+    resp_bulk_str(out, membership_state(&st));
     resp_bulk_str(out, "leader");
     resp_int(out, st.leader);
     resp_bulk_str(out, "ballot");
     resp_bulk_str(out, ballot);
+    resp_bulk_str(out, "members");
+    resp_int(out, (int64_t)st.chain_length);
     resp_bulk_str(out, "chain");
     resp_bulk_str(out, chain);
+    resp_bulk_str(out, "chain_addresses");
+    resp_bulk(out, addresses.data, addresses.len);
     resp_bulk_str(out, "highest_accepted");
     resp_int(out, (int64_t)st.highest_accepted);
     resp_bulk_str(out, "highest_decided");
@@ -217,4 +235,5 @@ void info_catena_status(struct server *s, struct buf *out, int proto)
     resp_int(out, (int64_t)st.highest_acknowledged);
     resp_bulk_str(out, "log_instances");
     resp_int(out, (int64_t)st.log_instances);
+    buf_free(&addresses);
 }

@@ -1,6 +1,6 @@
 /* Commands this replica answers itself, without the log: connection handshakes that client
  * libraries send (HELLO, CLIENT, SELECT, COMMAND, CONFIG GET), PING/ECHO, INFO and the
- * CATENA.* administration commands. */
+ * CATENA.* administration commands (CATENA.ADD and CATENA.REMOVE live in membership.c). */
 #include "common/strint.h"
 #include "resp/reply.h"
 #include "server/dispatch.h"
@@ -8,6 +8,7 @@
 #include "server/server.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -254,16 +255,20 @@ static void cmd_config(struct session *se, uint32_t argc, const uint8_t *const *
     }
 }
 
+/* CATENA.MEMBERS: the current chain as this replica sees it, leader first, one
+ * "id host:port [leader] [myself]" line per member. */
 static void cmd_catena_members(struct session *se, struct buf *out)
 {
-    const struct server_config *c = &se->server->config;
-    resp_array(out, c->member_count);
-    for (size_t i = 0; i < c->member_count; i++) {
+    const struct server *s = se->server;
+    struct engine_status st = {0};
+    s->engine_ops->status(s->engine, &st);
+    resp_array(out, st.chain_length);
+    for (size_t i = 0; i < st.chain_length; i++) {
         char line[128];
-        const struct peer_address *m = &c->members[i];
-        snprintf(line, sizeof line, "%u %s:%u%s%s", m->id, m->host, m->port,
-                 m->id == se->server->leader ? " leader" : "",
-                 m->id == c->self ? " myself" : "");
+        node_id id = st.chain[i];
+        const struct peer_address *a = membership_address(s, id);
+        snprintf(line, sizeof line, "%u %s:%u%s%s", id, a ? a->host : "?", a ? a->port : 0,
+                 id == st.leader ? " leader" : "", id == s->config.self ? " myself" : "");
         resp_bulk_str(out, line);
     }
 }
@@ -294,6 +299,10 @@ static void cmd_readmode(struct session *se, uint32_t argc, const uint8_t *const
 void local_command_execute(struct session *se, const struct command_spec *spec, uint32_t argc,
                            const uint8_t *const *argv, const size_t *lens)
 {
+    if (spec->id == CMD_CATENA_ADD || spec->id == CMD_CATENA_REMOVE) {
+        membership_command(se, spec, argc, argv, lens); /* may answer later */
+        return;
+    }
     struct buf *out = session_local_begin(se);
     bool close_after = false;
     switch (spec->id) {

@@ -7,6 +7,7 @@
 #include "common/reader.h"
 #include "core/command.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void server_client_open(void *ctx, struct client_conn *c) { session_open(ctx, c); }
@@ -34,6 +35,7 @@ void server_release_reads_later(struct server *s, struct session *se)
 
 void server_forget_session(struct server *s, struct session *se)
 {
+    membership_forget_session(s, se);
     for (struct session **p = &s->release_head; *p; p = &(*p)->next_release)
         if (*p == se) {
             *p = se->next_release;
@@ -45,6 +47,8 @@ void server_forget_session(struct server *s, struct session *se)
 static void server_round_end(void *ctx)
 {
     struct server *s = ctx;
+    server_deliver_snapshots(s);
+    membership_expire_waits(s);
     while (s->release_head) {
         struct session *se = s->release_head;
         s->release_head = se->next_release;
@@ -67,10 +71,13 @@ static void server_round_end(void *ctx)
 
 static void *server_create_engine(struct server *s)
 {
-    struct engine_config ec = {.self = s->config.self, .seed = s->config.self};
+    struct engine_config ec = {
+        .self = s->config.self, .seed = s->config.self, .join = s->config.join};
     for (size_t i = 0; i < s->config.member_count; i++)
         ec.members[i] = s->config.members[i].id;
     ec.member_count = s->config.member_count;
+    const struct peer_address *me = config_member(&s->config, s->config.self);
+    snprintf(ec.self_address, sizeof ec.self_address, "%s:%u", me->host, me->port);
     s->engine_ops = &chainpaxos_engine_ops;
     return s->engine_ops->create(&ec);
 }
@@ -84,10 +91,12 @@ static int server_start_peers(struct server *s)
         .listen_host = me->host,
         .listen_port = me->port,
         .max_buffer_bytes = s->config.max_peer_buffer_bytes,
-        /* A frame holds at most one batch; a batch at most one oversized command beyond
-         * the batch limit. */
-        .max_frame_bytes = s->config.max_bulk_bytes * 2 + (64u << 20),
+        .max_frame_bytes = s->config.max_peer_frame_bytes,
     };
+    /* Never below one batch: at most one oversized command beyond the batch limit. */
+    size_t batch_bytes = s->config.max_bulk_bytes * 2 + (64u << 20);
+    if (pc.max_frame_bytes < batch_bytes)
+        pc.max_frame_bytes = batch_bytes < UINT32_MAX ? batch_bytes : UINT32_MAX;
     int rc = peer_set_start(&s->runtime.peers, &s->loop, &pc, runtime_on_peer_message,
                             &s->runtime);
     for (size_t i = 0; rc == 0 && i < s->config.member_count; i++) {
@@ -107,7 +116,12 @@ int server_start(struct server *s, const struct server_config *config)
     s->start_time_ms = uv_now(&s->loop);
     s->kv = kv_create();
     buf_init(&s->scratch);
+    membership_init(s);
     s->engine = server_create_engine(s);
+    if (!s->engine) {
+        log_error("the %s engine refused this configuration", chainpaxos_engine_ops.name);
+        return -1;
+    }
     runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
                  server_on_effect, s);
     s->runtime.on_round_end = server_round_end;
@@ -121,11 +135,11 @@ int server_start(struct server *s, const struct server_config *config)
     }
     if (rc != 0)
         return -1; /* the process exits: no handle needs closing */
-    log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)",
+    log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)%s",
              CATENA_VERSION, config->self, config->bind, config->port,
              config_member(config, config->self)->host,
              config_member(config, config->self)->port, config->member_count,
-             s->engine_ops->name);
+             s->engine_ops->name, config->join ? ", joining a running cluster" : "");
     return 0;
 }
 
@@ -135,6 +149,8 @@ void server_run(struct server *s)
     runtime_release(&s->runtime);
     s->engine_ops->destroy(s->engine);
     kv_destroy(s->kv);
+    membership_release(s);
+    server_free_snapshots(s);
     buf_free(&s->scratch);
     command_args_free(&s->exec_args);
     uv_loop_close(&s->loop);

@@ -9,6 +9,7 @@
 #include "kv/kv.h"
 #include "runtime/runtime.h"
 #include "server/config.h"
+#include "server/membership.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -17,6 +18,14 @@
 #define CATENA_REDIS_VERSION "7.0.0"
 
 struct session;
+
+/* A state machine snapshot taken for a joiner (EFFECT_SNAPSHOT), handed to the engine once the
+ * outbox is drained (ENGINE_EVENT_SNAPSHOT). */
+struct pending_snapshot {
+    instance_no instance;
+    struct buf bytes;
+    struct pending_snapshot *next;
+};
 
 struct server_stats {
     uint64_t commands_received;  /* requests parsed from clients */
@@ -42,6 +51,8 @@ struct server {
     struct buf scratch; /* command record encoding */
     struct session *release_head; /* sessions whose held reads may go to the engine */
     struct command_args exec_args; /* argument vectors of the command being executed */
+    struct server_membership membership;
+    struct pending_snapshot *snapshots; /* oldest first */
 };
 
 /* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step
@@ -55,7 +66,10 @@ int server_start(struct server *s, const struct server_config *config);
 /* Runs until SIGINT/SIGTERM; then releases everything. */
 void server_run(struct server *s);
 
-/* The runtime's callback for EXECUTE, LEADER and REJECT effects. */
+/* The runtime's callback for every effect but SEND. */
 void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e);
+/* Hands the snapshots taken during effect processing to the engine (never from inside a step). */
+void server_deliver_snapshots(struct server *s);
+void server_free_snapshots(struct server *s);
 
 #endif

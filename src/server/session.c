@@ -92,6 +92,13 @@ void session_track_replicated(struct session *se, uint64_t seq, bool write)
     se->writes_outstanding += write;
 }
 
+uint64_t session_track_deferred(struct session *se)
+{
+    uint64_t seq = ++se->next_read_seq | SESSION_LOCAL_SEQ_BIT;
+    session_track_replicated(se, seq, false);
+    return seq;
+}
+
 struct buf *session_local_begin(struct session *se)
 {
     if (se->queue_count == 0)

@@ -13,6 +13,12 @@
 
 struct server;
 
+/* Sequence numbers of commands that enter the log are 1, 2, 3... per connection (the session
+ * table executes them strictly in that order); replies that wait without entering the log
+ * (local reads, CATENA.ADD/REMOVE) count apart, with the top bit set so both kinds can wait
+ * in one reply queue. */
+#define SESSION_LOCAL_SEQ_BIT (1ull << 63)
+
 enum read_mode {
     READ_LINEARIZABLE, /* local linearizable read (ENGINE_EVENT_READ): the default */
     READ_CHAIN,        /* ordered through the log like a write */
@@ -35,7 +41,7 @@ struct session {
     char *name;
     char lib_name[64], lib_ver[64];
     uint64_t next_seq;      /* commands ordered through the log */
-    uint64_t next_read_seq; /* local reads */
+    uint64_t next_read_seq; /* local reads and other deferred local replies */
     struct pending_reply *queue; /* ring */
     size_t queue_head, queue_count, queue_cap;
     bool stop_reading; /* after QUIT or a protocol error */
@@ -57,6 +63,9 @@ void session_on_data(struct session *se);
 /* Reserves the reply slot of command `seq` (in request order); `write` if it is an ordered
  * write that later reads of this connection must observe. */
 void session_track_replicated(struct session *se, uint64_t seq, bool write);
+/* Reserves the reply slot of a local command answered later (CATENA.ADD waiting for its
+ * change); returns the seq for session_replicated_begin/done. */
+uint64_t session_track_deferred(struct session *se);
 /* Where to write the reply for the command just dispatched if it is answered now. The caller
  * appends its reply to the returned buffer, then calls session_local_done. */
 struct buf *session_local_begin(struct session *se);

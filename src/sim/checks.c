@@ -10,7 +10,7 @@
 
 void sim_exec_log_init(struct sim_exec_log *l, node_id node, uint32_t incarnation)
 {
-    *l = (struct sim_exec_log){.node = node, .incarnation = incarnation};
+    *l = (struct sim_exec_log){.node = node, .incarnation = incarnation, .agreed_start = true};
 }
 
 void sim_exec_log_free(struct sim_exec_log *l)
@@ -52,7 +52,7 @@ static bool sim_logs_agree(const struct sim_exec_log *a, const struct sim_exec_l
     instance_no lo = a->first > b->first ? a->first : b->first;
     instance_no hi_a = sim_exec_log_last(a), hi_b = sim_exec_log_last(b);
     instance_no hi = hi_a < hi_b ? hi_a : hi_b;
-    bool digests = a->first == 1 && b->first == 1;
+    bool digests = a->agreed_start && b->agreed_start;
     for (instance_no i = lo; i <= hi; i++) {
         size_t ia = (size_t)(i - a->first), ib = (size_t)(i - b->first);
         if (a->payloads[ia] != b->payloads[ib]) {

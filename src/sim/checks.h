@@ -18,6 +18,9 @@ struct sim_exec_log {
     node_id node;
     uint32_t incarnation;  /* 0 at start, +1 per restart */
     instance_no first;     /* first instance this incarnation executed (0: none yet) */
+    /* Its state before `first` is the agreed one: it started empty at instance 1, or installed
+     * a state transfer whose digest matched. Only such logs compare digests. */
+    bool agreed_start;
     size_t count;
     size_t cap;
     uint64_t *digests;     /* [i]: digest after instance first + i */

@@ -13,6 +13,7 @@
 #include "resp/reply.h"
 #include "sim/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,7 +165,7 @@ static void sim_replica_execute(struct sim *s, uint32_t r, instance_no i, const 
                       (unsigned long long)sim_exec_log_last(rep->log));
         return;
     }
-    if (rep->log->first == 1)
+    if (rep->log->agreed_start)
         sim_agree(s, r, i, payload, digest);
 }
 
@@ -212,6 +213,50 @@ static void sim_replica_reject(struct sim *s, uint32_t r, const uint8_t *data, s
         sim_reply_send(s, r, c);
 }
 
+static void sim_logs_add(struct sim *s, struct sim_exec_log *log)
+{
+    if (s->log_count == s->log_cap) {
+        s->log_cap = s->log_cap ? s->log_cap * 2 : 16;
+        s->logs = realloc(s->logs, s->log_cap * sizeof *s->logs);
+        CHECK(s->logs != NULL);
+    }
+    s->logs[s->log_count++] = log;
+}
+
+/* EFFECT_INSTALL: the state transfer replaces the state machine; it must be the state every
+ * replica had after the same instance. */
+static void sim_replica_install(struct sim *s, uint32_t r, instance_no i, const uint8_t *data,
+                                size_t len)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    char err[128];
+    struct kv *kv = kv_snapshot_read(data, len, err, sizeof err);
+    if (!kv) {
+        sim_violation(s, SIM_CHECK_EXECUTION, "replica %u: state transfer at instance %llu: %s",
+                      rep->id, (unsigned long long)i, err);
+        return;
+    }
+    kv_destroy(rep->kv);
+    rep->kv = kv;
+    rep->last_executed = i;
+    uint64_t digest = kv_digest(kv);
+    bool known = i < s->agreed_cap && s->agreed_node[i];
+    if (i > 0 && known && s->agreed_digest[i] != digest)
+        sim_violation(s, SIM_CHECK_DIGEST,
+                      "replica %u installed a state at instance %llu with digest %016llx, "
+                      "replica %u had %016llx",
+                      rep->id, (unsigned long long)i, (unsigned long long)digest,
+                      s->agreed_node[i], (unsigned long long)s->agreed_digest[i]);
+    /* A new execution log from i + 1 on. */
+    rep->log = malloc(sizeof *rep->log);
+    CHECK(rep->log != NULL);
+    sim_exec_log_init(rep->log, rep->id, rep->incarnation);
+    rep->log->agreed_start = i == 0 || known;
+    sim_logs_add(s, rep->log);
+    rep->removed = false;
+    sim_trace_event(s, SIM_TR_INSTALL, r, 0, i, digest, NULL, 0);
+}
+
 static void sim_replica_effects(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
@@ -244,6 +289,15 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             sim_trace_event(s, SIM_TR_MEMBERSHIP, r, e->node, e->instance,
                             e->len ? payload[0] : 0, NULL, 0);
             break;
+        case EFFECT_SNAPSHOT:
+            buf_clear(&rep->snapshot);
+            kv_snapshot_write(rep->kv, &rep->snapshot);
+            rep->snapshot_instance = e->instance;
+            rep->snapshot_ready = true;
+            break;
+        case EFFECT_INSTALL:
+            sim_replica_install(s, r, e->instance, payload, e->len);
+            break;
         }
     }
     outbox_clear(&s->out);
@@ -255,10 +309,18 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
     s->ops->step(s->replicas[r].engine, &ev, &s->out);
     sim_replica_effects(s, r);
     struct sim_replica *rep = &s->replicas[r];
+    if (rep->snapshot_ready) {
+        rep->snapshot_ready = false;
+        sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
+                                             .instance = rep->snapshot_instance,
+                                             .data = rep->snapshot.data,
+                                             .len = rep->snapshot.len});
+    }
     if (!rep->removed && !sim_replica_member(s, r)) {
         /* Removed: it will not execute the commands it still had in flight. As after a crash,
          * their outcome is unknown, and its clients are cut off. */
         rep->removed = true;
+        rep->left_at = s->now;
         sim_orphans_crash(s, r);
         while (rep->conn_count) {
             uint32_t client = rep->conns[rep->conn_count - 1].client;
@@ -351,22 +413,15 @@ void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t se
     sim_flush(s, r);
 }
 
-static void sim_logs_add(struct sim *s, struct sim_exec_log *log)
-{
-    if (s->log_count == s->log_cap) {
-        s->log_cap = s->log_cap ? s->log_cap * 2 : 16;
-        s->logs = realloc(s->logs, s->log_cap * sizeof *s->logs);
-        CHECK(s->logs != NULL);
-    }
-    s->logs[s->log_count++] = log;
-}
-
 void sim_replica_start(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
     struct engine_config config = s->config;
     config.self = rep->id;
     config.seed = s->opt.seed * 0x9e3779b97f4a7c15ull + r * 7919u + rep->incarnation;
+    /* A restarted replica lost everything (memory only): it rejoins with a state transfer. */
+    config.join = rep->incarnation > 0;
+    snprintf(config.self_address, sizeof config.self_address, "sim:%u", rep->id);
     rep->engine = s->ops->create(&config);
     CHECK(rep->engine != NULL);
     rep->kv = kv_create();
@@ -417,6 +472,7 @@ void sim_cluster_init(struct sim *s)
         rep->id = (node_id)(r + 1);
         buf_init(&rep->reply);
         buf_init(&rep->record);
+        buf_init(&rep->snapshot);
         sim_replica_start(s, r);
     }
 }
@@ -433,6 +489,7 @@ void sim_cluster_free(struct sim *s)
         command_args_free(&rep->args);
         buf_free(&rep->reply);
         buf_free(&rep->record);
+        buf_free(&rep->snapshot);
     }
     for (size_t i = 0; i < s->log_count; i++) {
         sim_exec_log_free(s->logs[i]);

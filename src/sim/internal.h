@@ -121,7 +121,13 @@ struct sim_replica {
     void *engine;
     struct kv *kv;
     bool up;
-    bool removed; /* removed from the configuration (it never comes back in this version) */
+    bool removed; /* outside the configuration (removed, or joining after a restart) */
+    uint64_t left_at; /* virtual time it last found itself outside (us) */
+    /* EFFECT_SNAPSHOT: the state serialized where the effect stood, handed back to the engine
+     * (ENGINE_EVENT_SNAPSHOT) once the outbox is drained. */
+    struct buf snapshot;
+    instance_no snapshot_instance;
+    bool snapshot_ready;
     uint64_t paused_until;
     uint32_t incarnation;
     struct sim_exec_log *log;
@@ -169,7 +175,7 @@ enum sim_trace_kind {
     SIM_TR_SEND, SIM_TR_DELIVER, SIM_TR_LOSS, SIM_TR_DUP, SIM_TR_PARTITION_DROP,
     SIM_TR_DOWN_DROP, SIM_TR_TICK, SIM_TR_REQUEST, SIM_TR_REPLY, SIM_TR_TIMEOUT,
     SIM_TR_EXECUTE, SIM_TR_READ, SIM_TR_REJECT, SIM_TR_LEADER, SIM_TR_FAULT, SIM_TR_PHASE,
-    SIM_TR_MEMBERSHIP,
+    SIM_TR_MEMBERSHIP, SIM_TR_INSTALL,
     SIM_TR_KINDS
 };
 

@@ -114,9 +114,10 @@ static void sim_probe_final(struct sim *s)
 {
     if (sim_clients_idle(s, true)) {
         /* A replica may learn that it was removed only now (NOT_MEMBER answers its next
-         * message): then it refuses the read, as it should. */
+         * message): then it refuses the read, as it should, even if it rejoins at once. */
         for (uint32_t k = 0; k < s->n; k++)
-            if (s->clients[s->client_count + k].final_failed && !s->replicas[k].removed) {
+            if (s->clients[s->client_count + k].final_failed &&
+                !s->replicas[k].removed && s->replicas[k].left_at < s->phase_start) {
                 sim_violation(s, SIM_CHECK_LIVENESS,
                               "a final read at replica %u did not complete", k + 1);
                 return;

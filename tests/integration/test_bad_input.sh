@@ -44,7 +44,9 @@ exec 4>&-
 expect_eq "$(cli 1 GET greeting)" "" "server still serves after the slow client"
 pass "a client that never reads is disconnected at --max-client-output"
 
-# Peers that do not belong are refused and logged; the cluster keeps working.
+# Peers of another cluster, or with an id outside 1-64, are refused and logged; a replica of
+# this cluster that is not in the configuration (one asking to join) is let in and logged; the
+# cluster keeps working.
 peer1="1=127.0.0.1:$((CATENA_PEER_BASE_PORT + 1))"
 "$CATENA_BIN" --id 2 --cluster "$peer1,2=127.0.0.1:$((CATENA_PEER_BASE_PORT + 90))" \
   --cluster-id intruders --port $((CATENA_BASE_PORT + 90)) >"$CATENA_DIR/intruder.log" 2>&1 &
@@ -52,12 +54,18 @@ intruder=$!
 "$CATENA_BIN" --id 9 --cluster "$peer1,9=127.0.0.1:$((CATENA_PEER_BASE_PORT + 91))" \
   --port $((CATENA_BASE_PORT + 91)) >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
+# A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id).
+printf '\x15\0\0\0CATN\x01\0\x41\0\0\0\x01\0\0\0\x06catena' \
+  >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
 sleep 1.5
 kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true
 grep -q "wrong cluster id" "$CATENA_DIR/replica-1.log" || fail "wrong cluster id not logged"
-grep -q "unknown node id" "$CATENA_DIR/replica-1.log" || fail "unknown node id not logged"
+grep -q "node 65 of cluster 'catena': invalid node id" "$CATENA_DIR/replica-1.log" ||
+  fail "invalid node id not logged"
+grep -q "link from replica 9 up (not in this replica's configuration)" \
+  "$CATENA_DIR/replica-1.log" || fail "replica 9, outside the configuration, not logged"
 expect_eq "$(cli 2 SET after-intruders ok)" "OK" "write after intruders"
-pass "peers with a wrong cluster id or unknown node id are refused and logged"
+pass "peers of another cluster or with an invalid id are refused, strangers logged"
 
 # Wrong flags: a clear message and a non-zero exit.
 check_flag_error() {

@@ -62,7 +62,8 @@ struct cp_node {
     size_t exec_cap;
     struct buf exec_data;
     uint64_t sends[16]; /* SEND effects by message type */
-    size_t membership_changes; /* EFFECT_MEMBERSHIP seen */
+    size_t membership_changes;
+    size_t state_transfers; /* EFFECT_SNAPSHOT and EFFECT_INSTALL */ /* EFFECT_MEMBERSHIP seen */
     uint64_t rejects;
     /* Local reads (cp_read): released, and released before this node had executed an
      * instance that was executed somewhere when the read was submitted (stale). */
@@ -291,6 +292,10 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             break;
         case EFFECT_MEMBERSHIP:
             cl->nodes[k].membership_changes++;
+            break;
+        case EFFECT_SNAPSHOT:
+        case EFFECT_INSTALL:
+            cl->nodes[k].state_transfers++;
             break;
         case EFFECT_READ: {
             /* The harness's read payload is the instance the read must observe. */

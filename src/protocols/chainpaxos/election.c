@@ -42,9 +42,11 @@ static void chain_send_prepares(struct chain_engine *c, const struct chain_prepa
 
 void chain_election_start(struct chain_engine *c)
 {
-    CHECK(c->promised.round < CHAIN_MAX_ROUND); /* every round this replica learned was bounded */
+    /* every round this replica learned was bounded */
+    CHECK(c->promised.round < CHAIN_MAX_ROUND && c->own_round < CHAIN_MAX_ROUND);
+    uint64_t round = c->promised.round > c->own_round ? c->promised.round : c->own_round;
     struct chain_prepare p = {
-        .ballot = {.round = c->promised.round + 1, .node = c->self},
+        .ballot = {.round = round + 1, .node = c->self},
         .from = c->ack + 1, /* everything <= ack is chosen and held by every member */
     };
     c->role = CHAIN_CANDIDATE;
@@ -73,8 +75,10 @@ static void chain_election_resend(struct chain_engine *c)
 
 void chain_election_tick(struct chain_engine *c)
 {
-    /* A replica whose removal it accepted would not even promise itself. */
-    if (c->removed || !chain_in_latest_config(c, c->self))
+    /* A replica whose removal it accepted would not even promise itself. One that joined
+     * holds a state, not the log, up to log.base - 1: it cannot re-propose what lies between
+     * ack and that until ack passes it. */
+    if (c->removed || !chain_in_latest_config(c, c->self) || c->ack + 1 < c->log.base)
         return;
     if (!c->election_started && c->self_index == 0) {
         c->election_started = true;

@@ -51,7 +51,7 @@ bool chain_voters_satisfied(const struct chain_engine *c);
  * (rejoining is a later step, membership §6). */
 void chain_leave(struct chain_engine *c);
 /* A member says this replica is not in its configuration of instance config_instance. */
-void chain_recv_not_member(struct chain_engine *c, instance_no config_instance);
+void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member *m);
 /* Executes the membership value of instance i: new configuration, EFFECT_MEMBERSHIP. */
 void chain_execute_change(struct chain_engine *c, instance_no i, const struct chain_entry *e);
 
@@ -82,12 +82,20 @@ void chain_send_promise(struct chain_engine *c, node_id to, struct ballot ballot
 void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_reject *m);
 /* ACCEPT of the held instance i with its stored ballot and counter and the current ack/gc. */
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
+void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m);
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
 /* Follower only: the leader is never self here. */
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
 void chain_send_alive(struct chain_engine *c, node_id to);
 void chain_send_not_member(struct chain_engine *c, node_id to);
+void chain_send_change_request(struct chain_engine *c, node_id to,
+                               const struct chain_change *m);
+void chain_send_state_request(struct chain_engine *c, node_id to);
+void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m);
+/* Sends the next hop every instance of the current ballot from `first` on (at most
+ * CHAIN_RETRANSMIT_MAX_INSTANCES). */
+void chain_send_from(struct chain_engine *c, instance_no first);
 /* Resends the instances above ack accepted with the current ballot, oldest first, to the next
  * hop (at most CHAIN_RETRANSMIT_MAX_INSTANCES). */
 void chain_resend_outstanding(struct chain_engine *c);
@@ -176,5 +184,27 @@ void chain_inflight_tick(struct chain_engine *c);
 /* ---- timers (timers.c) ---- */
 
 void chain_tick(struct chain_engine *c);
+
+/* join.c */
+bool chain_is_retired(const struct chain_engine *c, node_id id);
+/* Keeps the retired set in step with an executed change. */
+void chain_retired_update(struct chain_engine *c, const struct chain_change *change);
+void chain_join_tick(struct chain_engine *c);
+void chain_recv_change_request(struct chain_engine *c, node_id from,
+                               const struct chain_change *change);
+/* ENGINE_EVENT_CHANGE. */
+void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t len);
+void chain_propose_wanted_change(struct chain_engine *c);
+/* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
+void chain_ask_state(struct chain_engine *c, node_id joiner);
+void chain_recv_state_request(struct chain_engine *c, node_id from);
+/* ENGINE_EVENT_SNAPSHOT: sends STATE, then the instances after it. */
+void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
+                          size_t len);
+void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_state *m);
+/* A replica outside the configuration takes only STATE and NOT_MEMBER; an ACCEPT means it was
+ * added and waits for its state (STATE_REQUEST). */
+void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t *data,
+                            size_t len);
 
 #endif

@@ -175,15 +175,19 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     c->prev_n = c->n;
     c->config_instance = i;
     chain_config_set(c, next, n);
+    chain_retired_update(c, &change);
     size_t start = outbox_begin(c->out);
     buf_put_u8(&c->out->arena, change.op == CHAIN_OP_REMOVE ? MEMBERSHIP_REMOVED
                                                              : MEMBERSHIP_ADDED);
     buf_append(&c->out->arena, change.address, change.address_len);
     outbox_end(c->out, EFFECT_MEMBERSHIP, change.node, i, start);
     if (c->removed) {
-        chain_leave(c); /* falsely suspected, or out of reach */
+        chain_leave(c); /* falsely suspected, or out of reach, or an operator's decision */
+        c->joining = !(change.flags & CHAIN_CHANGE_OPERATOR);
         return;
     }
+    if (change.op == CHAIN_OP_ADD && change.node != c->self && chain_next_hop(c) == change.node)
+        chain_ask_state(c, change.node); /* this replica precedes the new member */
     if (chain_member_index(c, c->leader) < 0) {
         /* The leader was removed: nobody leads until the next election. */
         c->leader = NODE_NONE;
@@ -212,13 +216,14 @@ void chain_leave(struct chain_engine *c)
     chain_fifo_pop(&c->reads, chain_fifo_size(&c->reads));
 }
 
-void chain_recv_not_member(struct chain_engine *c, instance_no config_instance)
+void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member *m)
 {
     /* Only a configuration newer than this replica's own can have removed it (an older one
      * may simply not have added it yet). */
-    if (config_instance <= c->config_instance) {
+    if (m->config_instance <= c->config_instance) {
         chain_dropped(c);
         return;
     }
     chain_leave(c);
+    c->joining = !m->retired;
 }

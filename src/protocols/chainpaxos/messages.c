@@ -1,6 +1,7 @@
 /* Encoding and validating decoding of the ChainPaxos messages (layout in messages.h). */
 #include "protocols/chainpaxos/messages.h"
 
+#include "common/check.h"
 #include "core/command.h"
 
 /* ---- encoding ---------------------------------------------------------------------------- */
@@ -298,24 +299,112 @@ bool chain_msg_decode_alive(const uint8_t *data, size_t len)
     return chain_open(data, len, CHAIN_MSG_ALIVE, &r) && chain_done(&r);
 }
 
-void chain_msg_put_not_member(struct buf *out, instance_no config_instance)
+void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m)
 {
     buf_put_u8(out, CHAIN_MSG_NOT_MEMBER);
-    buf_put_u64(out, config_instance);
+    buf_put_u64(out, m->config_instance);
+    buf_put_u8(out, m->retired);
 }
 
-bool chain_msg_decode_not_member(const uint8_t *data, size_t len, instance_no *config_instance)
+bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m)
 {
     struct reader r;
     if (!chain_open(data, len, CHAIN_MSG_NOT_MEMBER, &r))
         return false;
-    *config_instance = reader_u64(&r);
-    return chain_done(&r) && *config_instance >= 1 && *config_instance <= CHAIN_MAX_INSTANCE;
+    m->config_instance = reader_u64(&r);
+    uint8_t retired = reader_u8(&r);
+    m->retired = retired == 1;
+    return chain_done(&r) && retired <= 1 && m->config_instance >= 1 &&
+           m->config_instance <= CHAIN_MAX_INSTANCE;
+}
+
+void chain_msg_put_change_request(struct buf *out, const struct chain_change *m)
+{
+    buf_put_u8(out, CHAIN_MSG_CHANGE_REQUEST);
+    chain_change_put(out, m);
+}
+
+bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m)
+{
+    return len >= 1 && data[0] == CHAIN_MSG_CHANGE_REQUEST &&
+           chain_change_decode(data + 1, len - 1, m);
+}
+
+void chain_msg_put_state_request(struct buf *out) { buf_put_u8(out, CHAIN_MSG_STATE_REQUEST); }
+
+bool chain_msg_decode_state_request(const uint8_t *data, size_t len)
+{
+    struct reader r;
+    return chain_open(data, len, CHAIN_MSG_STATE_REQUEST, &r) && chain_done(&r);
+}
+
+static void chain_put_nodes(struct buf *out, const node_id *nodes, size_t n)
+{
+    buf_put_u8(out, (uint8_t)n);
+    for (size_t k = 0; k < n; k++)
+        buf_put_u32(out, nodes[k]);
+}
+
+/* A list of distinct, valid ids; members must not be empty. */
+static bool chain_read_nodes(struct reader *r, node_id *nodes, size_t *n, bool nonempty)
+{
+    *n = reader_u8(r);
+    if (r->failed || *n > CATENA_MAX_NODES || (nonempty && *n == 0))
+        return false;
+    for (size_t k = 0; k < *n; k++) {
+        nodes[k] = reader_u32(r);
+        if (nodes[k] == NODE_NONE)
+            return false;
+        for (size_t j = 0; j < k; j++)
+            if (nodes[j] == nodes[k])
+                return false;
+    }
+    return !r->failed;
+}
+
+void chain_msg_put_state(struct buf *out, const struct chain_state *m)
+{
+    buf_put_u8(out, CHAIN_MSG_STATE);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->instance);
+    buf_put_u64(out, m->ack);
+    buf_put_u64(out, m->gc);
+    buf_put_u64(out, m->fence);
+    buf_put_u64(out, m->config_instance);
+    chain_put_nodes(out, m->members, m->n);
+    chain_put_nodes(out, m->prev, m->prev_n);
+    chain_put_nodes(out, m->retired, m->retired_count);
+    CHECK(m->state_len <= UINT32_MAX); /* the caller refuses bigger states */
+    buf_put_u32(out, (uint32_t)m->state_len);
+    buf_append(out, m->state, m->state_len);
+}
+
+bool chain_msg_decode_state(const uint8_t *data, size_t len, struct chain_state *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_STATE, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->instance = reader_u64(&r);
+    m->ack = reader_u64(&r);
+    m->gc = reader_u64(&r);
+    m->fence = reader_u64(&r);
+    m->config_instance = reader_u64(&r);
+    if (!chain_read_nodes(&r, m->members, &m->n, true) ||
+        !chain_read_nodes(&r, m->prev, &m->prev_n, false) ||
+        !chain_read_nodes(&r, m->retired, &m->retired_count, false))
+        return false;
+    m->state_len = reader_u32(&r);
+    m->state = reader_bytes(&r, m->state_len);
+    /* gc <= ack <= instance: what the sender knows of its chain, up to its own state. */
+    return chain_done(&r) && m->instance <= CHAIN_MAX_INSTANCE && m->gc <= m->ack && m->ack <= m->instance &&
+           m->config_instance <= m->instance;
 }
 
 void chain_change_put(struct buf *out, const struct chain_change *m)
 {
     buf_put_u8(out, m->op);
+    buf_put_u8(out, m->flags);
     buf_put_u32(out, m->node);
     buf_put_u32(out, m->anchor);
     buf_put_u16(out, (uint16_t)m->address_len);
@@ -326,11 +415,12 @@ bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m
 {
     struct reader r = reader_make(body, len);
     m->op = reader_u8(&r);
+    m->flags = reader_u8(&r);
     m->node = reader_u32(&r);
     m->anchor = reader_u32(&r);
     m->address_len = reader_u16(&r);
     m->address = reader_bytes(&r, m->address_len);
-    if (!chain_done(&r) || m->node == NODE_NONE)
+    if (!chain_done(&r) || m->node == NODE_NONE || (m->flags & ~CHAIN_CHANGE_OPERATOR))
         return false;
     if (m->op == CHAIN_OP_REMOVE)
         return m->address_len == 0 && m->anchor == NODE_NONE;

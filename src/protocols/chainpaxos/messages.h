@@ -6,7 +6,9 @@
  *   ballot   u64 round, u32 node                                   (12 bytes)
  *   value    u8 kind, u32 length, length bytes of body
  *            kind 0 NOOP: length 0; kind 1 BATCH: u32 count >= 1, then exactly count command
- *            records (core/command.h); kind 2 MEMBERSHIP: u8 op (1 REMOVE, 2 ADD), u32 node
+ *            records (core/command.h); kind 2 MEMBERSHIP: u8 op (1 REMOVE, 2 ADD), u8 flags
+ *            (1 OPERATOR: asked for by an operator; a replica an operator removed stays out
+ *            until an operator adds it again), u32 node
  *            (not 0), u32 anchor (ADD: the new member goes just before this one in the ring,
  *            or last if it is not a member; REMOVE: 0), u16 address length, address bytes
  *            (REMOVE: none; ADD: 1..255, opaque to the engine: the new member's host:port).
@@ -21,8 +23,16 @@
  *   7 READ_NUDGE      u64 slot
  *   8 REMOVE_REQUEST  u32 node: the sender suspects `node` (its successor); to the leader
  *   9 ALIVE           (nothing): answer to a repeated or early ACCEPT from the predecessor
- *  10 NOT_MEMBER      u64 config instance: answer to a message from a replica that is not a
- *                     member of the sender's configuration (executed at that instance)
+ *  10 NOT_MEMBER      u64 config instance, u8 retired: answer to a message from a replica that
+ *                     is not a member of the sender's configuration (executed at that
+ *                     instance); retired 1 if an operator removed it (it must not ask to rejoin)
+ *  11 CHANGE_REQUEST  a MEMBERSHIP value body: a change for the leader to propose (an
+ *                     operator's, passed on by the replica that took it, or a JOIN: an ADD of
+ *                     the sender itself, sent by a replica outside the configuration)
+ *  12 STATE_REQUEST   (nothing): a joining replica got an ACCEPT before its state transfer
+ *  13 STATE           ballot, u64 instance, u64 ack, u64 gc, u64 fence, u64 config instance,
+ *                     3 x (u8 count, count x u32 node): members, previous members, retired;
+ *                     u32 length, state bytes (the state machine as of `instance`)
  *
  * Decoders never trust the input: they return false when the bytes are short, too long, of an
  * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input
@@ -49,6 +59,9 @@ enum chain_msg_type {
     CHAIN_MSG_REMOVE_REQUEST = 8,
     CHAIN_MSG_ALIVE = 9,
     CHAIN_MSG_NOT_MEMBER = 10,
+    CHAIN_MSG_CHANGE_REQUEST = 11,
+    CHAIN_MSG_STATE_REQUEST = 12,
+    CHAIN_MSG_STATE = 13,
 };
 
 enum chain_value_kind {
@@ -61,6 +74,8 @@ enum chain_membership_op {
     CHAIN_OP_REMOVE = 1,
     CHAIN_OP_ADD = 2,
 };
+
+enum { CHAIN_CHANGE_OPERATOR = 1 };
 
 #define CHAIN_MAX_ADDRESS 255
 
@@ -131,10 +146,27 @@ struct chain_read_nudge {
 /* A MEMBERSHIP value body, decoded. */
 struct chain_change {
     uint8_t op; /* enum chain_membership_op */
+    uint8_t flags; /* CHAIN_CHANGE_OPERATOR or 0 */
     node_id node;
     node_id anchor;         /* ADD only */
     const uint8_t *address; /* ADD only */
     size_t address_len;
+};
+
+/* NOT_MEMBER, decoded. */
+struct chain_not_member {
+    instance_no config_instance;
+    bool retired;
+};
+
+/* STATE (state transfer to a joining replica), decoded; state points into the message. */
+struct chain_state {
+    struct ballot ballot;
+    instance_no instance, ack, gc, fence, config_instance;
+    node_id members[CATENA_MAX_NODES], prev[CATENA_MAX_NODES], retired[CATENA_MAX_NODES];
+    size_t n, prev_n, retired_count;
+    const uint8_t *state;
+    size_t state_len;
 };
 
 struct chain_accept_ack {
@@ -163,7 +195,10 @@ void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m)
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
-void chain_msg_put_not_member(struct buf *out, instance_no config_instance);
+void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m);
+void chain_msg_put_change_request(struct buf *out, const struct chain_change *m);
+void chain_msg_put_state_request(struct buf *out);
+void chain_msg_put_state(struct buf *out, const struct chain_state *m);
 /* A MEMBERSHIP value body (not a message). */
 void chain_change_put(struct buf *out, const struct chain_change *m);
 /* batch: u32 count + records (a BATCH body). */
@@ -184,7 +219,10 @@ bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_r
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);
 bool chain_msg_decode_alive(const uint8_t *data, size_t len);
-bool chain_msg_decode_not_member(const uint8_t *data, size_t len, instance_no *config_instance);
+bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m);
+bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m);
+bool chain_msg_decode_state_request(const uint8_t *data, size_t len);
+bool chain_msg_decode_state(const uint8_t *data, size_t len, struct chain_state *m);
 /* True iff body is a well-formed MEMBERSHIP value body. */
 bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m);
 

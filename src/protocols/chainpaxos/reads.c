@@ -49,6 +49,10 @@ void chain_release_reads(struct chain_engine *c)
  * for the next tick. Neither happens while client batches flow: they carry the same facts. */
 static void chain_reads_flush_leader(struct chain_engine *c)
 {
+    /* Not while re-proposals run (a NOOP would shift every recovered value by one instance)
+     * nor while the stop rule holds: the reads wait for those proposals instead. */
+    if (!chain_may_propose(c))
+        return;
     if (c->barrier_slot >= c->next_instance) {
         c->barrier_instance = c->next_instance;
         chain_propose(c, CHAIN_VALUE_NOOP, NULL);

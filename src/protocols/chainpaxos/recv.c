@@ -16,7 +16,9 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_forward forward;
         struct chain_read_nudge nudge;
         node_id suspect;
-        instance_no config_instance;
+        struct chain_not_member not_member;
+        struct chain_change change;
+        struct chain_state state;
     } m;
     switch (chain_msg_type(data, len)) {
     case CHAIN_MSG_PREPARE:
@@ -60,9 +62,25 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         chain_recv_alive(c, from);
         return true;
     case CHAIN_MSG_NOT_MEMBER:
-        if (!chain_msg_decode_not_member(data, len, &m.config_instance))
+        if (!chain_msg_decode_not_member(data, len, &m.not_member))
             return false;
-        chain_recv_not_member(c, m.config_instance);
+        chain_recv_not_member(c, &m.not_member);
+        return true;
+    case CHAIN_MSG_CHANGE_REQUEST:
+        if (!chain_msg_decode_change_request(data, len, &m.change))
+            return false;
+        chain_recv_change_request(c, from, &m.change);
+        return true;
+    case CHAIN_MSG_STATE_REQUEST:
+        if (!chain_msg_decode_state_request(data, len))
+            return false;
+        chain_recv_state_request(c, from);
+        return true;
+    case CHAIN_MSG_STATE:
+        /* This replica was removed without learning it (bypassed), then added again. */
+        if (!chain_msg_decode_state(data, len, &m.state))
+            return false;
+        chain_recv_state(c, from, &m.state);
         return true;
     case CHAIN_MSG_READ_NUDGE:
         if (!chain_msg_decode_read_nudge(data, len, &m.nudge))
@@ -78,15 +96,23 @@ void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *dat
 {
     /* The engine never sends to itself through the outbox, so "from self" is as foreign as an
      * unknown id. */
-    if (c->removed || from == c->self || (len > 0 && data == NULL)) {
+    if (from == c->self || (len > 0 && data == NULL)) {
         chain_dropped(c);
         return;
     }
-    if (chain_member_index(c, from) < 0) {
+    if (c->removed) {
+        chain_recv_as_outsider(c, from, data, len);
+        return;
+    }
+    uint8_t type = chain_msg_type(data, len);
+    /* A replica an accepted ADD brings in is one already: the replica before it executed the
+     * ADD and passes it ACCEPTs, which it acknowledges, before this one executes it. */
+    if (chain_member_index(c, from) < 0 && !chain_in_latest_config(c, from) &&
+        type != CHAIN_MSG_CHANGE_REQUEST) {
         /* A replica that was removed and does not know it yet (it was bypassed): tell it, so
          * it stops acting as a member. Ids the runtime does not know never get here. */
         chain_dropped(c);
-        if (c->config_instance > 0 && chain_msg_type(data, len) != CHAIN_MSG_NOT_MEMBER)
+        if (c->config_instance > 0 && type != CHAIN_MSG_NOT_MEMBER)
             chain_send_not_member(c, from);
         return;
     }

@@ -14,6 +14,7 @@ enum chain_verdict {
     CHAIN_FRESH,     /* store it */
     CHAIN_DUPLICATE, /* already accepted with this ballot, or already collected */
     CHAIN_GAP,       /* an earlier instance is missing: wait for the retransmission */
+    CHAIN_HELD,      /* below the log: executed here, part of the state (join.c): pass it on */
 };
 
 /* Stale ballots are dropped, higher ones adopted. False if the ACCEPT must be dropped.
@@ -44,8 +45,12 @@ static enum chain_verdict chain_accept_classify(const struct chain_engine *c,
                                                 const struct chain_accept *m)
 {
     instance_no i = m->instance;
+    /* Collected (executed by the whole chain), or received with a state transfer. A new
+     * leader re-proposes from its ack on, which may lie below a joined replica's state: the
+     * chosen value is the only one a correct leader re-proposes, so the replica, which holds
+     * its effect, passes it on like an acceptor, or the chain would stop here. */
     if (i < c->log.base)
-        return CHAIN_DUPLICATE; /* collected: executed by the whole chain */
+        return i <= c->installed_at ? CHAIN_HELD : CHAIN_DUPLICATE;
     const struct chain_entry *e = chain_log_get(&c->log, i);
     if (e && ballot_eq(e->ballot, m->ballot))
         return CHAIN_DUPLICATE;
@@ -112,6 +117,20 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
 
 /* Step 7: a non-tail passes the ACCEPT on with the updated ack and gc; the tail acknowledges
  * to the leader with the ack that came with the ACCEPT (what the whole chain has processed). */
+static void chain_pass_on_held(struct chain_engine *c, const struct chain_accept *m)
+{
+    if (chain_is_tail(c)) {
+        struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
+        chain_send_accept_ack(c, c->leader, &a);
+        return;
+    }
+    struct chain_accept next = *m;
+    next.counter = (uint16_t)(m->counter + 1);
+    next.ack = m->instance > c->fence ? c->read_ack : c->ack;
+    next.gc = c->gc;
+    chain_send_accept(c, chain_next_hop(c), &next);
+}
+
 static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m, node_id next_before)
 {
     if (chain_is_tail(c)) {
@@ -154,18 +173,22 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
     }
     chain_decide(c);
-    if (c->removed) {
+    if (c->removed || c->leader == NODE_NONE) {
+        /* Executed its own removal, or the leader's: nobody to pass anything on to. */
         chain_collect(c);
-        return verdict == CHAIN_FRESH; /* executed its own removal: nothing more to do */
+        return verdict == CHAIN_FRESH;
     }
     /* A repeated or early ACCEPT is the predecessor retransmitting: tell it this replica is
      * alive, so it looks further down the chain for the fault (monitor.c). */
-    if (verdict != CHAIN_FRESH && from != c->self && c->now_ms >= c->alive_next_ms) {
+    if (verdict != CHAIN_FRESH && verdict != CHAIN_HELD && from != c->self &&
+        c->now_ms >= c->alive_next_ms) {
         c->alive_next_ms = c->now_ms + c->retransmit_ms / 4;
         chain_send_alive(c, from);
     }
     if (verdict == CHAIN_FRESH)
         chain_pass_on(c, m, next_before);
+    else if (verdict == CHAIN_HELD && from != c->self)
+        chain_pass_on_held(c, m);
     else if (verdict == CHAIN_DUPLICATE && chain_is_tail(c))
         chain_pass_on(c, m, next_before); /* the previous ACCEPT_ACK may have been lost */
     else

@@ -15,10 +15,11 @@ void chain_recv_prepare(struct chain_engine *c, node_id from, const struct chain
 {
     /* A candidate runs with its own ballot: anything else is forged or corrupt. Round 0 is
      * "no ballot"; huge rounds would let the next candidate's round + 1 overflow. A member
-     * promises only to a member of the configuration its log leads to: a replica whose
-     * removal it accepted cannot lead it (membership §2). */
+     * promises only to a member of both its configuration and the one its log leads to: a
+     * replica whose removal it accepted cannot lead it (membership §2), nor one whose ADD it
+     * has not executed yet. */
     if (m->ballot.node != from || m->ballot.round == 0 || m->ballot.round >= CHAIN_MAX_ROUND ||
-        !chain_in_latest_config(c, from)) {
+        chain_member_index(c, from) < 0 || !chain_in_latest_config(c, from)) {
         chain_dropped(c);
         return;
     }

@@ -69,6 +69,13 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
     chain_send_end(c, to, 0, start);
 }
 
+void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_accept(&c->out->arena, m);
+    chain_send_end(c, to, m->instance, start);
+}
+
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
 {
     const struct chain_entry *e = chain_log_get(&c->log, i);
@@ -85,9 +92,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .fence = c->fence,
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
     };
-    size_t start = chain_send_begin(c, to);
-    chain_msg_put_accept(&c->out->arena, &m);
-    chain_send_end(c, to, i, start);
+    chain_send_accept(c, to, &m);
 }
 
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m)
@@ -134,24 +139,52 @@ void chain_send_alive(struct chain_engine *c, node_id to)
 
 void chain_send_not_member(struct chain_engine *c, node_id to)
 {
+    struct chain_not_member m = {.config_instance = c->config_instance,
+                                 .retired = chain_is_retired(c, to)};
     size_t start = chain_send_begin(c, to);
-    chain_msg_put_not_member(&c->out->arena, c->config_instance);
+    chain_msg_put_not_member(&c->out->arena, &m);
     chain_send_end(c, to, 0, start);
+}
+
+void chain_send_change_request(struct chain_engine *c, node_id to, const struct chain_change *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_change_request(&c->out->arena, m);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_state_request(struct chain_engine *c, node_id to)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_state_request(&c->out->arena);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_state(&c->out->arena, m);
+    chain_send_end(c, to, m->instance, start);
+}
+
+void chain_send_from(struct chain_engine *c, instance_no first)
+{
+    node_id next = chain_next_hop(c);
+    instance_no last = first + CHAIN_RETRANSMIT_MAX_INSTANCES - 1;
+    if (last > c->highest_accepted)
+        last = c->highest_accepted;
+    for (instance_no i = first; i <= last; i++) {
+        const struct chain_entry *e = chain_log_get(&c->log, i);
+        if (e && ballot_eq(e->ballot, c->promised))
+            chain_send_entry(c, next, i);
+    }
 }
 
 void chain_resend_outstanding(struct chain_engine *c)
 {
     if (c->planted_bugs & ENGINE_BUG_NO_RETRANSMIT)
         return;
-    node_id next = chain_next_hop(c);
-    instance_no last = c->ack + CHAIN_RETRANSMIT_MAX_INSTANCES;
-    if (last > c->highest_accepted)
-        last = c->highest_accepted;
-    for (instance_no i = c->ack + 1; i <= last; i++) {
-        const struct chain_entry *e = chain_log_get(&c->log, i);
-        if (e && ballot_eq(e->ballot, c->promised))
-            chain_send_entry(c, next, i);
-    }
+    chain_send_from(c, c->ack + 1);
     if (c->role == CHAIN_LEADER)
         c->sent_gc = c->gc; /* resent instances carry their own (older) acks, the current gc */
 }

@@ -12,6 +12,7 @@
 #include "core/types.h"
 #include "protocols/chainpaxos/fifo.h"
 #include "protocols/chainpaxos/log.h"
+#include "protocols/chainpaxos/messages.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,10 +64,30 @@ struct chain_engine {
     /* A membership value accepted here and not executed yet (0: none); while it is a REMOVE,
      * its target is "pending removal" and the chain goes around it. */
     instance_no pending_change;
-    bool removed; /* this replica executed its own removal: it takes no part any more */
+    bool removed; /* outside the configuration (removed, or not added yet): takes no part */
+    /* Replicas an operator removed: they stay out until an operator adds them again (a JOIN
+     * of theirs is refused). Part of the configuration; the oldest is forgotten when full. */
+    node_id retired[CATENA_MAX_NODES];
+    size_t retired_count;
+
+    /* ---- joining and state transfer (join.c) ---- */
+    bool joining;        /* removed (not by an operator) or new: asks to be added */
+    uint64_t join_next_ms; /* when to send the next JOIN */
+    instance_no installed_at; /* the last state transfer's instance (0: none) */
+    uint8_t self_address[CHAIN_MAX_ADDRESS];
+    size_t self_address_len;
+    /* Leader: one change asked for (an operator's, or a JOIN), proposed once the stop rule
+     * allows; a newer request replaces it. */
+    bool change_wanted;
+    struct chain_change wanted;
+    uint8_t wanted_address[CHAIN_MAX_ADDRESS];
+    /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when. */
+    node_id state_for;
+    uint64_t state_asked_ms;
 
     /* ---- the step in progress ---- */
     uint64_t now_ms;     /* time of the latest event; never goes backwards */
+    bool clock_started;  /* the first event arrived (timers start there) */
     struct outbox *out;  /* effects of the current step */
     struct buf scratch;  /* encoding space for messages the engine hands itself */
     struct buf batch;    /* a sealed batch on its way into the log or a FORWARD */
@@ -136,6 +157,7 @@ struct chain_engine {
 
     /* ---- candidate ---- */
     bool election_started;     /* members[0] starts phase 1 on its first tick, once */
+    uint64_t own_round; /* a round it ran with and forgot on rejoining (join.c): never reused */
     instance_no candidate_from; /* first instance of the PREPARE: ack + 1 when it was sent */
     /* Phase 1 needs a majority of each configuration the candidate's log can produce from
      * candidate_from on (joint quorums): conf(from), and the one its pending change makes. */

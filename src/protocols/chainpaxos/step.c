@@ -5,6 +5,7 @@
 #include "protocols/chainpaxos/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static bool chain_config_valid(const struct engine_config *config)
 {
@@ -19,7 +20,7 @@ static bool chain_config_valid(const struct engine_config *config)
                 return false;
         self_found |= config->members[k] == config->self;
     }
-    return self_found;
+    return self_found || config->join;
 }
 
 static uint64_t chain_or_u64(uint64_t v, uint64_t fallback) { return v ? v : fallback; }
@@ -34,6 +35,17 @@ static void *chain_create(const struct engine_config *config)
     c->self = config->self;
     c->leader = NODE_NONE;
     chain_config_set(c, config->members, config->member_count);
+    size_t address_len = strnlen(config->self_address, sizeof config->self_address);
+    if (address_len <= CHAIN_MAX_ADDRESS) {
+        memcpy(c->self_address, config->self_address, address_len);
+        c->self_address_len = address_len;
+    }
+    if (config->join) {
+        /* Whatever it held is gone: it takes part only after a state transfer. */
+        c->removed = true;
+        c->joining = true;
+    }
+    c->state_for = NODE_NONE;
     c->retransmit_ms = chain_or_u64(config->retransmit_ms, CHAINPAXOS_DEFAULT_RETRANSMIT_MS);
     c->noop_interval_ms =
         chain_or_u64(config->noop_interval_ms, CHAINPAXOS_DEFAULT_NOOP_INTERVAL_MS);
@@ -85,6 +97,11 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
     /* Time never goes backwards inside the engine, whatever the caller passes. */
     if (event->now_ms > c->now_ms)
         c->now_ms = event->now_ms;
+    if (!c->clock_started) {
+        /* The caller's clock need not start at 0: timers run from the first event. */
+        c->clock_started = true;
+        c->leader_heard_ms = c->ack_progress_ms = c->successor_heard_ms = c->now_ms;
+    }
     switch (event->type) {
     case ENGINE_EVENT_MESSAGE:
         chain_recv_message(c, event->from, event->data, event->len);
@@ -101,6 +118,12 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
         break;
     case ENGINE_EVENT_READ:
         chain_read(c, event->data, event->len);
+        break;
+    case ENGINE_EVENT_CHANGE:
+        chain_operator_change(c, event->data, event->len);
+        break;
+    case ENGINE_EVENT_SNAPSHOT:
+        chain_snapshot_ready(c, event->instance, event->data, event->len);
         break;
     }
     c->out = NULL;
@@ -135,6 +158,7 @@ static void chain_status(const void *engine, struct engine_status *s)
         .chain_length = c->removed ? 0 : c->n,
         .messages_dropped = c->messages_dropped,
         .reads_waiting = chain_fifo_size(&c->reads),
+        .membership = !c->removed ? "member" : c->joining ? "joining" : "removed",
     };
     /* The chain is the ring read from the leader (from the first member while none is known). */
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;

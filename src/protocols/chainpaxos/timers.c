@@ -49,8 +49,10 @@ static void chain_retransmit_tick(struct chain_engine *c)
 
 void chain_tick(struct chain_engine *c)
 {
-    if (c->removed)
-        return; /* takes no part any more (membership §6: rejoining comes later) */
+    if (c->removed) {
+        chain_join_tick(c); /* takes no part, but may ask to be added */
+        return;
+    }
     chain_election_tick(c);
     chain_noop_tick(c);
     chain_retransmit_tick(c);

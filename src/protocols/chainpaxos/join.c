@@ -1,0 +1,275 @@
+/* Joining, rejoining and operators' membership changes (docs/protocols/chainpaxos-membership.md
+ * §5, §6).
+ *
+ * A replica outside the configuration (new, restarted without its state, or removed by
+ * failure detection) sends JOIN, an ADD of itself, to the members it knows. The leader
+ * proposes it once the stop rule allows: ADD at the tail (just before the leader on the ring),
+ * or, if the replica is still a member, first a REMOVE of its old self (whatever it promised
+ * and accepted is gone with its state). When a replica executes an ADD that makes the joiner
+ * its next hop, it asks its state machine for a snapshot (EFFECT_SNAPSHOT), sends it with its
+ * configuration in a STATE message, then forwards everything it accepted after it. The joiner
+ * installs the state and is an ordinary member from then on. Nothing is decided without it
+ * meanwhile only in the sense that the ack waits for the new tail: decisions need a quorum
+ * of the first replicas of the chain, as always. */
+#include "common/check.h"
+#include "protocols/chainpaxos/internal.h"
+
+#include <string.h>
+
+bool chain_is_retired(const struct chain_engine *c, node_id id)
+{
+    return chain_list_index(c->retired, c->retired_count, id) >= 0;
+}
+
+void chain_retired_update(struct chain_engine *c, const struct chain_change *change)
+{
+    int at = chain_list_index(c->retired, c->retired_count, change->node);
+    if (at >= 0) {
+        memmove(c->retired + at, c->retired + at + 1,
+                (c->retired_count - (size_t)at - 1) * sizeof *c->retired);
+        c->retired_count--;
+    }
+    if (change->op != CHAIN_OP_REMOVE || !(change->flags & CHAIN_CHANGE_OPERATOR))
+        return;
+    if (c->retired_count == CATENA_MAX_NODES) {
+        memmove(c->retired, c->retired + 1, (CATENA_MAX_NODES - 1) * sizeof *c->retired);
+        c->retired_count--;
+    }
+    c->retired[c->retired_count++] = change->node;
+}
+
+/* ---- asking for a change ------------------------------------------------------------------- */
+
+static void chain_want_change(struct chain_engine *c, const struct chain_change *change)
+{
+    c->wanted = *change;
+    memcpy(c->wanted_address, change->address, change->address_len);
+    c->wanted.address = c->wanted_address;
+    c->change_wanted = true;
+}
+
+void chain_join_tick(struct chain_engine *c)
+{
+    if (!c->removed || !c->joining || c->self_address_len == 0 || c->now_ms < c->join_next_ms)
+        return;
+    c->join_next_ms = c->now_ms + c->leader_timeout_ms / 2;
+    struct chain_change join = {.op = CHAIN_OP_ADD, .node = c->self,
+                                .address = c->self_address, .address_len = c->self_address_len};
+    /* The leader may be any of them, and this replica may not know which. */
+    for (size_t k = 0; k < c->n; k++)
+        if (c->members[k] != c->self)
+            chain_send_change_request(c, c->members[k], &join);
+}
+
+void chain_recv_change_request(struct chain_engine *c, node_id from,
+                               const struct chain_change *change)
+{
+    /* A JOIN comes from the replica it adds; an operator's request from the member that took
+     * it. A REMOVE that is not an operator's goes through monitoring (REMOVE_REQUEST). */
+    bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
+    bool join = !operator && change->op == CHAIN_OP_ADD && change->node == from;
+    if (c->role != CHAIN_LEADER || (!join && !(operator && chain_member_index(c, from) >= 0))) {
+        chain_dropped(c);
+        return;
+    }
+    chain_want_change(c, change);
+}
+
+void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t len)
+{
+    struct reader r = reader_make(data, len);
+    struct chain_change change = {.flags = CHAIN_CHANGE_OPERATOR};
+    change.op = reader_u8(&r);
+    change.node = reader_u32(&r);
+    change.address_len = reader_left(&r);
+    change.address = reader_bytes(&r, change.address_len);
+    bool add = change.op == ENGINE_CHANGE_ADD;
+    if (r.failed || change.node == NODE_NONE || c->removed ||
+        (add ? change.address_len == 0 || change.address_len > CHAIN_MAX_ADDRESS
+             : change.op != ENGINE_CHANGE_REMOVE || change.address_len != 0)) {
+        chain_dropped(c);
+        return;
+    }
+    change.op = add ? CHAIN_OP_ADD : CHAIN_OP_REMOVE;
+    if (c->role == CHAIN_LEADER)
+        chain_want_change(c, &change);
+    else if (c->leader != NODE_NONE)
+        chain_send_change_request(c, c->leader, &change);
+}
+
+/* Leader: the wanted change, as it must be proposed now (false: nothing to propose). */
+static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *change)
+{
+    *change = c->wanted;
+    c->change_wanted = false;
+    bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
+    bool member = chain_member_index(c, change->node) >= 0;
+    if (change->op == CHAIN_OP_REMOVE)
+        return member && c->n >= 2;
+    if (!member) {
+        if ((!operator && chain_is_retired(c, change->node)) || c->n == CATENA_MAX_NODES)
+            return false;
+        change->anchor = c->self; /* just before the leader on the ring: the tail */
+        return true;
+    }
+    /* A JOIN from a member: it restarted and lost its state. Its old self leaves first; its
+     * next JOIN adds it back. */
+    if (operator || change->node == c->self || c->n < 2)
+        return false;
+    *change = (struct chain_change){.op = CHAIN_OP_REMOVE, .node = change->node};
+    return true;
+}
+
+void chain_propose_wanted_change(struct chain_engine *c)
+{
+    struct chain_change change;
+    if (!c->change_wanted || c->pending_change || !chain_may_propose(c) ||
+        !chain_wanted_proposal(c, &change))
+        return;
+    buf_clear(&c->batch);
+    chain_change_put(&c->batch, &change);
+    chain_propose(c, CHAIN_VALUE_MEMBERSHIP, &c->batch);
+}
+
+/* ---- the joiner's predecessor -------------------------------------------------------------- */
+
+void chain_ask_state(struct chain_engine *c, node_id joiner)
+{
+    c->state_for = joiner;
+    c->state_asked_ms = c->now_ms;
+    outbox_push(c->out, EFFECT_SNAPSHOT, joiner, c->highest_executed, NULL, 0);
+}
+
+void chain_recv_state_request(struct chain_engine *c, node_id from)
+{
+    if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from) {
+        chain_dropped(c);
+        return;
+    }
+    if (from == c->monitored)
+        c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
+    /* A state transfer may take a while: ask again only if the last one seems lost. */
+    if (c->state_for != from || c->now_ms - c->state_asked_ms >= c->leader_timeout_ms)
+        chain_ask_state(c, from);
+}
+
+void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
+                          size_t len)
+{
+    node_id to = c->state_for;
+    if (c->removed || to == NODE_NONE || c->leader == NODE_NONE || chain_next_hop(c) != to ||
+        instance > c->highest_executed || len > UINT32_MAX) {
+        chain_dropped(c);
+        return;
+    }
+    if (c->config_instance > instance) {
+        /* The configuration changed after the snapshot's instance: take a new one, so that
+         * state and configuration describe the same point. */
+        chain_ask_state(c, to);
+        return;
+    }
+    struct chain_state m = {
+        .ballot = c->promised,
+        .instance = instance,
+        .ack = c->ack < instance ? c->ack : instance,
+        .fence = c->fence,
+        .config_instance = c->config_instance,
+        .n = c->n,
+        .prev_n = c->prev_n,
+        .retired_count = c->retired_count,
+        .state = data,
+        .state_len = len,
+    };
+    m.gc = c->gc < m.ack ? c->gc : m.ack;
+    memcpy(m.members, c->members, c->n * sizeof *c->members);
+    memcpy(m.prev, c->prev_members, c->prev_n * sizeof *c->prev_members);
+    memcpy(m.retired, c->retired, c->retired_count * sizeof *c->retired);
+    chain_send_state(c, to, &m);
+    /* Then everything this replica accepted after the snapshot, in order. */
+    chain_send_from(c, instance + 1);
+}
+
+/* ---- the joiner ---------------------------------------------------------------------------- */
+
+void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_state *m)
+{
+    (void)from;
+    /* Only a configuration newer than its own can have added this replica back. A member
+     * gets a STATE when it was removed without learning it (the chain went around it). */
+    if (chain_list_index(m->members, m->n, c->self) < 0 ||
+        m->config_instance <= c->config_instance || m->ballot.round >= CHAIN_MAX_ROUND ||
+        chain_list_index(m->members, m->n, m->ballot.node) < 0) {
+        chain_dropped(c);
+        return;
+    }
+    if (!c->removed)
+        chain_leave(c); /* what it held as a member (role, reads) ends here */
+    memcpy(c->prev_members, m->prev, m->prev_n * sizeof *m->prev);
+    c->prev_n = m->prev_n;
+    c->config_instance = m->config_instance;
+    memcpy(c->retired, m->retired, m->retired_count * sizeof *m->retired);
+    c->retired_count = m->retired_count;
+    chain_config_set(c, m->members, m->n);
+    c->joining = false;
+    c->pending_change = 0;
+    /* A promise this replica made to another before it left still binds it: it keeps the
+     * higher ballot. Its own candidacy it abandoned when it left (nobody else proposes with
+     * that ballot, and its log is replaced): it forgets it, or it would refuse the chain. Its
+     * next candidacy still runs with a higher round, so no ballot is used twice. */
+    if (c->promised.node == c->self && ballot_cmp(c->promised, m->ballot) > 0) {
+        if (c->promised.round > c->own_round)
+            c->own_round = c->promised.round;
+        c->promised = (struct ballot){0};
+    }
+    if (ballot_cmp(m->ballot, c->promised) > 0) {
+        chain_adopt_ballot(c, m->ballot);
+    } else if (ballot_eq(m->ballot, c->promised)) {
+        c->leader = m->ballot.node;
+        c->leader_index = (size_t)chain_member_index(c, c->leader);
+        outbox_push(c->out, EFFECT_LEADER, c->leader, 0, NULL, 0);
+    }
+    instance_no e = m->instance;
+    outbox_push(c->out, EFFECT_INSTALL, NODE_NONE, e, m->state, m->state_len);
+    chain_log_reset(&c->log, e + 1);
+    c->highest_accepted = c->highest_executed = c->settled = e;
+    c->installed_at = e;
+    c->ack = c->read_ack = m->ack;
+    c->gc = m->gc;
+    c->fence = ballot_eq(m->ballot, c->promised) ? m->fence : CHAIN_FENCE_UNKNOWN;
+    c->leader_heard_ms = c->ack_progress_ms = c->successor_heard_ms = c->now_ms;
+    c->monitored = NODE_NONE;
+    chain_election_delay(c);
+}
+
+void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t *data,
+                            size_t len)
+{
+    union {
+        struct chain_state state;
+        struct chain_not_member not_member;
+    } m;
+    switch (chain_msg_type(data, len)) {
+    case CHAIN_MSG_STATE:
+        if (chain_msg_decode_state(data, len, &m.state)) {
+            chain_recv_state(c, from, &m.state);
+            return;
+        }
+        break;
+    case CHAIN_MSG_NOT_MEMBER:
+        if (chain_msg_decode_not_member(data, len, &m.not_member)) {
+            c->joining = !m.not_member.retired;
+            return;
+        }
+        break;
+    case CHAIN_MSG_ACCEPT:
+        /* This replica was added (it is someone's next hop) and its state has not arrived. */
+        if (c->now_ms >= c->alive_next_ms) {
+            c->alive_next_ms = c->now_ms + c->retransmit_ms;
+            chain_send_state_request(c, from);
+        }
+        break;
+    default:
+        break;
+    }
+    chain_dropped(c);
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Membership changes on real processes: CATENA.REMOVE and CATENA.ADD of a running replica (it
+# catches up on the writes it missed), then a fourth replica started with --join.
+source "$(dirname "$0")/lib.sh" "$1"
+cluster_start 3
+
+peer_port() { echo $((CATENA_PEER_BASE_PORT + $1)); }
+# info I FIELD: a field of INFO replication on replica I.
+info() { cli "$1" INFO replication | tr -d '\r' | sed -n "s/^$2://p"; }
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s; false once SECONDS have passed.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+is_member() { [ "$(info "$1" membership)" = member ]; }
+# check_keys I PREFIX N: replica I reads PREFIX:1..N back as v1..vN (local reads).
+check_keys() {
+  local i=$1 prefix=$2 n=$3 k got
+  got=$(for ((k = 1; k <= n; k++)); do echo "GET $prefix:$k"; done | cli "$i" | paste -sd' ')
+  expect_eq "$got" "$(seq 1 "$n" | sed 's/^/v/' | paste -sd' ')" "$prefix keys on replica $i"
+}
+write_keys() {
+  local i=$1 prefix=$2 n=$3
+  expect_eq "$(seq 1 "$n" | awk -v p="$prefix" '{print "SET " p ":" $1 " v" $1}' | cli "$i" |
+    sort -u)" "OK" "writing $prefix keys through replica $i"
+}
+
+# Bad arguments, removing a non-member and adding a member are refused at once.
+expect_eq "$(cli 1 CATENA.REMOVE 9)" "ERR replica 9 is not a member" "remove a non-member"
+expect_eq "$(cli 1 CATENA.REMOVE x)" "ERR 'x' is not a replica id (1-64)" "remove x"
+expect_eq "$(cli 1 CATENA.ADD 127.0.0.1:"$(peer_port 2)")" "ERR replica 2 is already a member" \
+  "add a member"
+expect_eq "$(cli 1 CATENA.ADD nowhere)" "ERR 'nowhere' is not a peer address (host:port)" \
+  "add a malformed address"
+cli 1 CATENA.ADD 127.0.0.1:1 | grep -q "give its id .* or start that replica with --join" ||
+  fail "adding an unknown address must ask for the id"
+pass "bad membership changes are refused with clear errors"
+
+# (a) Remove replica 3, keep writing, add it back: it must hold every key.
+write_keys 1 before 50
+expect_eq "$(cli 1 CATENA.REMOVE 3)" "OK" "CATENA.REMOVE 3"
+expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "2" "members after the removal"
+cli 1 CATENA.MEMBERS | grep -q "^3 " && fail "replica 3 is still listed: $(cli 1 CATENA.MEMBERS)"
+write_keys 2 during 50
+pass "replica 3 removed; the two others still take writes"
+
+expect_eq "$(cli 1 CATENA.ADD 127.0.0.1:"$(peer_port 3)")" "OK" "CATENA.ADD replica 3"
+wait_until 15 is_member 3 ||
+  fail "replica 3 is '$(info 3 membership)', not a member, 15 s after CATENA.ADD"
+check_keys 3 before 50
+check_keys 3 during 50
+expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "3" "members after adding 3 back"
+pass "replica 3 added back; its local reads return the keys written while it was out"
+
+# (b) A fourth replica joins: the three running ones were started knowing only 1-3.
+cluster="1=127.0.0.1:$(peer_port 1),2=127.0.0.1:$(peer_port 2),3=127.0.0.1:$(peer_port 3)"
+cluster+=",4=127.0.0.1:$(peer_port 4)"
+"$CATENA_BIN" --id 4 --cluster "$cluster" --port "$(port 4)" --join \
+  >"$CATENA_DIR/replica-4.log" 2>&1 &
+echo $! >"$CATENA_DIR/replica-4.pid"
+CLUSTER_SIZE=4 # stopped with the others on exit
+wait_until 20 is_member 4 ||
+  fail "replica 4 is '$(info 4 membership)', not a member, 20 s after starting with --join"
+check_keys 4 before 50
+check_keys 4 during 50
+expect_eq "$(cli 4 SET via4 yes)" "OK" "SET through the joined replica"
+expect_eq "$(cli 1 GET via4)" "yes" "GET via4 on replica 1"
+expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "4" "members after the join"
+pass "replica 4 joined with --join, serves the data and takes writes"
