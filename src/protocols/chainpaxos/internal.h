@@ -24,6 +24,8 @@
 /* Index of `id` in members[] (or in list[0..n)), or -1 if it is not there. */
 int chain_member_index(const struct chain_engine *c, node_id id);
 int chain_list_index(const node_id *list, size_t n, node_id id);
+/* Removes list[at]; returns the new length. */
+size_t chain_list_remove(node_id *list, size_t n, size_t at);
 /* Writes to `to` the configuration `from` (n members) with `change` applied; returns its size.
  * A change that cannot apply (remove a non-member or the last one, add a member) is a no-op. */
 size_t chain_change_apply(const node_id *from, size_t n, const struct chain_change *change,
@@ -83,6 +85,15 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
 /* ACCEPT of the held instance i with its stored ballot and counter and the current ack/gc. */
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
 void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m);
+/* The ack an ACCEPT for instance i carries on: `ordered` above the fence; at a re-proposed
+ * instance (<= fence) nobody learns an ordered ack, so the fact is passed on: a new leader's
+ * ack from the old ballot settles the replicas that lack it (recv_accept.c), which could
+ * otherwise never take the first re-proposal. */
+static inline instance_no chain_carried_ack(const struct chain_engine *c, instance_no i,
+                                            instance_no ordered)
+{
+    return i > c->fence ? ordered : c->ack;
+}
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
 /* Follower only: the leader is never self here. */
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);

@@ -24,17 +24,12 @@ bool chain_is_retired(const struct chain_engine *c, node_id id)
 void chain_retired_update(struct chain_engine *c, const struct chain_change *change)
 {
     int at = chain_list_index(c->retired, c->retired_count, change->node);
-    if (at >= 0) {
-        memmove(c->retired + at, c->retired + at + 1,
-                (c->retired_count - (size_t)at - 1) * sizeof *c->retired);
-        c->retired_count--;
-    }
+    if (at >= 0)
+        c->retired_count = chain_list_remove(c->retired, c->retired_count, (size_t)at);
     if (change->op != CHAIN_OP_REMOVE || !(change->flags & CHAIN_CHANGE_OPERATOR))
         return;
-    if (c->retired_count == CATENA_MAX_NODES) {
-        memmove(c->retired, c->retired + 1, (CATENA_MAX_NODES - 1) * sizeof *c->retired);
-        c->retired_count--;
-    }
+    if (c->retired_count == CATENA_MAX_NODES)
+        c->retired_count = chain_list_remove(c->retired, c->retired_count, 0); /* the oldest */
     c->retired[c->retired_count++] = change->node;
 }
 

@@ -26,6 +26,12 @@ int chain_list_index(const node_id *list, size_t n, node_id id)
     return -1;
 }
 
+size_t chain_list_remove(node_id *list, size_t n, size_t at)
+{
+    memmove(list + at, list + at + 1, (n - at - 1) * sizeof *list);
+    return n - 1;
+}
+
 size_t chain_change_apply(const node_id *from, size_t n, const struct chain_change *change,
                           node_id *to)
 {
@@ -35,8 +41,7 @@ size_t chain_change_apply(const node_id *from, size_t n, const struct chain_chan
         /* Removing a non-member, or the last member, changes nothing (ref §12 C8, C12). */
         if (at < 0 || n == 1)
             return n;
-        memmove(to + at, to + at + 1, (n - (size_t)at - 1) * sizeof *to);
-        return n - 1;
+        return chain_list_remove(to, n, (size_t)at);
     }
     if (at >= 0 || n == CATENA_MAX_NODES)
         return n; /* already a member, or no room: nothing changes */

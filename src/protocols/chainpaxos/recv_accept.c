@@ -117,16 +117,23 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
 
 /* Step 7: a non-tail passes the ACCEPT on with the updated ack and gc; the tail acknowledges
  * to the leader with the ack that came with the ACCEPT (what the whole chain has processed). */
+/* The tail acknowledges to the leader with the ack that came with the ACCEPT (what the whole
+ * chain has processed). */
+static void chain_ack_as_tail(struct chain_engine *c, const struct chain_accept *m)
+{
+    struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
+    chain_send_accept_ack(c, c->leader, &a);
+}
+
 static void chain_pass_on_held(struct chain_engine *c, const struct chain_accept *m)
 {
     if (chain_is_tail(c)) {
-        struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
-        chain_send_accept_ack(c, c->leader, &a);
+        chain_ack_as_tail(c, m);
         return;
     }
     struct chain_accept next = *m;
     next.counter = (uint16_t)(m->counter + 1);
-    next.ack = m->instance > c->fence ? c->read_ack : c->ack;
+    next.ack = chain_carried_ack(c, m->instance, c->read_ack);
     next.gc = c->gc;
     chain_send_accept(c, chain_next_hop(c), &next);
 }
@@ -134,8 +141,7 @@ static void chain_pass_on_held(struct chain_engine *c, const struct chain_accept
 static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m, node_id next_before)
 {
     if (chain_is_tail(c)) {
-        struct chain_accept_ack a = {.ballot = m->ballot, .instance = m->instance, .ack = m->ack};
-        chain_send_accept_ack(c, c->leader, &a);
+        chain_ack_as_tail(c, m);
     } else if (chain_next_hop(c) != next_before) {
         /* This ACCEPT started a bypass (or ended one): the new next hop may lack everything
          * the old one swallowed. */

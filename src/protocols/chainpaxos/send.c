@@ -84,10 +84,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .ballot = e->ballot,
         .instance = i,
         .counter = e->counter,
-        /* At a re-proposed instance (<= fence) nobody learns an ordered ack, so the fact is
-         * passed on: a new leader's ack from the old ballot settles the replicas that lack it
-         * (recv_accept.c), which could otherwise never take the first re-proposal. */
-        .ack = i > c->fence ? e->ack_out : c->ack,
+        .ack = chain_carried_ack(c, i, e->ack_out),
         .gc = c->gc,
         .fence = c->fence,
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
