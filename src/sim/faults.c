@@ -155,6 +155,30 @@ static void sim_partition(struct sim *s, const struct sim_plan_item *it, int del
         }
 }
 
+/* A crash loses the replica's whole state (there is no durable storage yet). Paxos survives
+ * that only while a majority of the configuration keeps its state: a crash that would leave
+ * fewer members holding state than a quorum is outside the fault model, and is skipped. The
+ * configuration is the one of the up member that executed the most. */
+static bool sim_crash_allowed(const struct sim *s, uint32_t victim)
+{
+    size_t config = 0, holding = 0;
+    instance_no most = 0;
+    bool victim_holds = false;
+    for (uint32_t r = 0; r < s->n; r++) {
+        if (!sim_replica_member(s, r))
+            continue;
+        struct engine_status st;
+        s->ops->status(s->replicas[r].engine, &st);
+        holding++;
+        victim_holds |= r == victim;
+        if (config == 0 || st.highest_executed > most) {
+            most = st.highest_executed;
+            config = st.chain_length;
+        }
+    }
+    return holding - victim_holds >= config / 2 + 1;
+}
+
 void sim_faults_apply(struct sim *s, uint64_t index)
 {
     const struct sim_plan_item *it = &s->plan[index];
@@ -175,7 +199,7 @@ void sim_faults_apply(struct sim *s, uint64_t index)
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, it->until, 4, NULL, 0);
         break;
     case SIM_PLAN_CRASH:
-        if (!s->replicas[it->node].up)
+        if (!s->replicas[it->node].up || !sim_crash_allowed(s, it->node))
             break;
         s->res->faults[SIM_FAULT_CRASH]++;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 5, NULL, 0);

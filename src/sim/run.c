@@ -331,6 +331,28 @@ void sim_replay_command(const struct sim_options *o, char *out, size_t size)
 #undef SIM_ADD
 }
 
+/* Where each replica stands at the end of a failed run (with --trace). */
+static void sim_print_replicas(const struct sim *s, FILE *out)
+{
+    for (uint32_t r = 0; r < s->n; r++) {
+        if (!s->replicas[r].up) {
+            fprintf(out, "  n%u: down\n", r + 1);
+            continue;
+        }
+        struct engine_status st;
+        s->ops->status(s->replicas[r].engine, &st);
+        fprintf(out,
+                "  n%u: %s %s leader=n%u ballot=%" PRIu64 ".%u accepted=%" PRIu64
+                " executed=%" PRIu64 " ack=%" PRIu64 " gc=%" PRIu64 " chain=",
+                r + 1, st.membership, st.role, st.leader, st.ballot.round, st.ballot.node,
+                st.highest_accepted, st.highest_executed, st.highest_acknowledged,
+                st.gc_horizon);
+        for (size_t k = 0; k < st.chain_length; k++)
+            fprintf(out, "%sn%u", k ? "," : "", st.chain[k]);
+        fprintf(out, "\n");
+    }
+}
+
 static void sim_report(const struct sim *s)
 {
     FILE *out = s->opt.log;
@@ -357,6 +379,8 @@ static void sim_report(const struct sim *s)
     else
         fprintf(out, "  %s\n", r->message);
     fprintf(out, "  replay: %s%s\n", cmd, s->opt.trace ? " --trace" : "");
+    if (s->opt.trace)
+        sim_print_replicas(s, out);
     if (r->verdict == SIM_VIOLATION && s->opt.trace)
         sim_trace_print(s, out, s->opt.trace_at_us ? s->opt.trace_at_us : r->violation_time_us,
                         s->opt.trace_events ? s->opt.trace_events : 200);

@@ -28,6 +28,9 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     c->settled = c->ack;
     c->fence = CHAIN_FENCE_UNKNOWN;
     c->leader_heard_ms = c->now_ms;
+    /* The next hop is watched afresh: a silence measured under the old ballot (or while this
+     * replica ran for leadership, when nothing is watched) says nothing about the new chain. */
+    c->monitored = NODE_NONE;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {
