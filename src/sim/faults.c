@@ -157,26 +157,25 @@ static void sim_partition(struct sim *s, const struct sim_plan_item *it, int del
 
 /* A crash loses the replica's whole state (there is no durable storage yet). Paxos survives
  * that only while a majority of the configuration keeps its state: a crash that would leave
- * fewer members holding state than a quorum is outside the fault model, and is skipped. The
- * configuration is the one of the up member that executed the most. */
+ * fewer of its members holding state than a quorum is outside the fault model, and is
+ * skipped. The configuration is the one of the up member that executed the most; a member
+ * holds state if it is up and believes itself a member. */
 static bool sim_crash_allowed(const struct sim *s, uint32_t victim)
 {
-    size_t config = 0, holding = 0;
-    instance_no most = 0;
-    bool victim_holds = false;
+    struct engine_status config = {0}, st;
     for (uint32_t r = 0; r < s->n; r++) {
         if (!sim_replica_member(s, r))
             continue;
-        struct engine_status st;
         s->ops->status(s->replicas[r].engine, &st);
-        holding++;
-        victim_holds |= r == victim;
-        if (config == 0 || st.highest_executed > most) {
-            most = st.highest_executed;
-            config = st.chain_length;
-        }
+        if (config.chain_length == 0 || st.highest_executed > config.highest_executed)
+            config = st;
     }
-    return holding - victim_holds >= config / 2 + 1;
+    size_t holding = 0;
+    for (size_t k = 0; k < config.chain_length; k++) {
+        uint32_t r = config.chain[k] - 1;
+        holding += r != victim && sim_replica_member(s, r);
+    }
+    return holding >= config.chain_length / 2 + 1;
 }
 
 void sim_faults_apply(struct sim *s, uint64_t index)

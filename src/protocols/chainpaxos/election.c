@@ -78,8 +78,20 @@ void chain_election_tick(struct chain_engine *c)
     /* A replica whose removal it accepted would not even promise itself. One that joined
      * holds a state, not the log, up to log.base - 1: it cannot re-propose what lies between
      * ack and that until ack passes it. */
-    if (c->removed || !chain_in_latest_config(c, c->self) || c->ack + 1 < c->log.base)
+    if (c->removed || !chain_in_latest_config(c, c->self))
         return;
+    bool silent = c->now_ms - c->leader_heard_ms >= c->leader_timeout_ms + c->election_delay_ms;
+    if (c->ack + 1 < c->log.base) {
+        /* Cannot run, but a long silence may mean the chain went around this replica and
+         * removed it: a member answers a non-member's ALIVE with NOT_MEMBER. */
+        if (silent) {
+            c->leader_heard_ms = c->now_ms;
+            for (size_t k = 0; k < c->n; k++)
+                if (c->members[k] != c->self)
+                    chain_send_alive(c, c->members[k]);
+        }
+        return;
+    }
     if (!c->election_started && c->self_index == 0) {
         c->election_started = true;
         if (c->leader == NODE_NONE) {
@@ -89,8 +101,7 @@ void chain_election_tick(struct chain_engine *c)
     }
     if (c->role == CHAIN_CANDIDATE && c->now_ms - c->last_prepare_ms >= c->retransmit_ms)
         chain_election_resend(c);
-    if (c->role != CHAIN_LEADER &&
-        c->now_ms - c->leader_heard_ms >= c->leader_timeout_ms + c->election_delay_ms)
+    if (c->role != CHAIN_LEADER && silent)
         chain_election_start(c);
 }
 

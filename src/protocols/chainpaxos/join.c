@@ -108,8 +108,11 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
         return true;
     }
     /* A JOIN from a member: it restarted and lost its state. Its old self leaves first; its
-     * next JOIN adds it back. */
-    if (operator || change->node == c->self || c->n < 2)
+     * next JOIN adds it back. Unless the member was just added: its JOINs from before it got
+     * its state may still be on their way (a restarted replica keeps sending them). */
+    bool just_added = change->node == c->last_added &&
+                      c->now_ms - c->last_added_ms < 2 * c->leader_timeout_ms;
+    if (operator || change->node == c->self || c->n < 2 || just_added)
         return false;
     *change = (struct chain_change){.op = CHAIN_OP_REMOVE, .node = change->node};
     return true;

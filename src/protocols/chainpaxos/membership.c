@@ -191,6 +191,10 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
         c->joining = !(change.flags & CHAIN_CHANGE_OPERATOR);
         return;
     }
+    if (change.op == CHAIN_OP_ADD) {
+        c->last_added = change.node;
+        c->last_added_ms = c->now_ms;
+    }
     if (change.op == CHAIN_OP_ADD && change.node != c->self && chain_next_hop(c) == change.node)
         chain_ask_state(c, change.node); /* this replica precedes the new member */
     if (chain_member_index(c, c->leader) < 0) {

@@ -81,6 +81,10 @@ struct chain_engine {
     bool change_wanted;
     struct chain_change wanted;
     uint8_t wanted_address[CHAIN_MAX_ADDRESS];
+    /* The last replica an executed ADD brought in, and when: JOINs it sent before it got its
+     * state may still arrive, and must not pass for a restart (join.c). */
+    node_id last_added;
+    uint64_t last_added_ms;
     /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when. */
     node_id state_for;
     uint64_t state_asked_ms;
