@@ -155,12 +155,19 @@ static void sim_partition(struct sim *s, const struct sim_plan_item *it, int del
         }
 }
 
-/* A crash loses the replica's whole state (there is no durable storage yet). Paxos survives
- * that only while a majority of the configuration keeps its state: a crash that would leave
- * fewer of its members holding state than a quorum is outside the fault model, and is
- * skipped. The configuration is the one of the up member that executed the most; a member
- * holds state if it is up and believes itself a member. */
-static bool sim_crash_allowed(const struct sim *s, uint32_t victim)
+/* ---- the fault model -------------------------------------------------------------------
+ *
+ * A crash loses the replica's whole state (there is no durable storage yet): until it is
+ * removed and added back with a state transfer, it is a member whose votes are lost, a fault
+ * that lasts. Paxos promises progress only while at most f = (n - 1) / 2 members of the
+ * configuration are faulty at once, so once a crash is involved, faults are counted: a
+ * member is faulty while it is down, restarted and not back, paused, or cut off from a
+ * majority by partitions. A crash, or a partition or pause while a member has lost its state,
+ * that would make more than f faulty is outside the model and is skipped. (Without lost state
+ * every fault heals and nothing is counted.) The configuration is the one of the up member
+ * that executed the most. */
+
+static struct engine_status sim_latest_config(const struct sim *s)
 {
     struct engine_status config = {0}, st;
     for (uint32_t r = 0; r < s->n; r++) {
@@ -170,35 +177,82 @@ static bool sim_crash_allowed(const struct sim *s, uint32_t victim)
         if (config.chain_length == 0 || st.highest_executed > config.highest_executed)
             config = st;
     }
-    size_t holding = 0;
-    for (size_t k = 0; k < config.chain_length; k++) {
-        uint32_t r = config.chain[k] - 1;
-        holding += r != victim && sim_replica_member(s, r);
+    return config;
+}
+
+static bool sim_cut_off(const struct sim *s, uint32_t r)
+{
+    size_t out = 1, in = 1;
+    for (uint32_t x = 0; x < s->n; x++)
+        if (x != r) {
+            out += s->net.links[r][x].blocked == 0;
+            in += s->net.links[x][r].blocked == 0;
+        }
+    return out < s->n / 2 + 1 || in < s->n / 2 + 1;
+}
+
+/* Counts the configuration's faulty members (`crashing` counts as lost state, unless
+ * SIM_MAX_NODES); sets *lost if one has lost its state. */
+static size_t sim_faulty(const struct sim *s, const struct engine_status *config,
+                         uint32_t crashing, bool *lost)
+{
+    size_t faulty = 0;
+    *lost = false;
+    for (size_t k = 0; k < config->chain_length; k++) {
+        uint32_t r = config->chain[k] - 1;
+        bool amnesic = r == crashing || !sim_replica_member(s, r);
+        *lost |= amnesic;
+        faulty += amnesic || s->replicas[r].paused_until > s->now || sim_cut_off(s, r);
     }
-    return holding >= config.chain_length / 2 + 1;
+    return faulty;
+}
+
+/* True if the fault just applied (or `crashing`, about to be) keeps the run within the
+ * model. */
+static bool sim_within_model(const struct sim *s, uint32_t crashing)
+{
+    struct engine_status config = sim_latest_config(s);
+    bool lost;
+    size_t faulty = sim_faulty(s, &config, crashing, &lost);
+    return !lost || faulty <= (config.chain_length - 1) / 2;
 }
 
 void sim_faults_apply(struct sim *s, uint64_t index)
 {
-    const struct sim_plan_item *it = &s->plan[index];
+    struct sim_plan_item *it = &s->plan[index];
     switch (it->kind) {
     case SIM_PLAN_PARTITION_START:
-        s->res->faults[SIM_FAULT_PARTITION]++;
         sim_partition(s, it, +1);
+        if (!sim_within_model(s, SIM_MAX_NODES)) {
+            sim_partition(s, it, -1);
+            it->skipped = true;
+            break;
+        }
+        s->res->faults[SIM_FAULT_PARTITION]++;
         sim_trace_event(s, SIM_TR_FAULT, 0, 0, it->side, it->one_way, NULL, 0);
         break;
-    case SIM_PLAN_PARTITION_END:
+    case SIM_PLAN_PARTITION_END: {
+        const struct sim_plan_item *start = it - 1; /* planned as a pair */
+        if (start->skipped)
+            break;
         sim_partition(s, it, -1);
         sim_trace_event(s, SIM_TR_FAULT, 0, 0, it->side, 2 + it->one_way, NULL, 0);
         break;
-    case SIM_PLAN_PAUSE:
-        s->res->faults[SIM_FAULT_PAUSE]++;
-        if (it->until > s->replicas[it->node].paused_until)
+    }
+    case SIM_PLAN_PAUSE: {
+        uint64_t before = s->replicas[it->node].paused_until;
+        if (it->until > before)
             s->replicas[it->node].paused_until = it->until;
+        if (!sim_within_model(s, SIM_MAX_NODES)) {
+            s->replicas[it->node].paused_until = before;
+            break;
+        }
+        s->res->faults[SIM_FAULT_PAUSE]++;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, it->until, 4, NULL, 0);
         break;
+    }
     case SIM_PLAN_CRASH:
-        if (!s->replicas[it->node].up || !sim_crash_allowed(s, it->node))
+        if (!s->replicas[it->node].up || !sim_within_model(s, it->node))
             break;
         s->res->faults[SIM_FAULT_CRASH]++;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 5, NULL, 0);

@@ -102,6 +102,7 @@ struct sim_plan_item {
     uint64_t side;   /* partitions: bitmask of replicas on one side */
     bool one_way;    /* partitions: only side -> others is cut */
     uint64_t until;  /* pauses */
+    bool skipped;    /* outside the fault model when its time came (faults.c) */
 };
 
 /* ---- replicas (cluster.c) --------------------------------------------------------------- */

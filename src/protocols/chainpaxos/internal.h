@@ -205,6 +205,9 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
                                const struct chain_change *change);
 /* ENGINE_EVENT_CHANGE. */
 void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t len);
+/* Leader: the wanted change is a JOIN from a member (it restarted and lost its state), not
+ * one sent before its state transfer by a replica just added. */
+bool chain_wanted_restart(const struct chain_engine *c);
 void chain_propose_wanted_change(struct chain_engine *c);
 /* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
 void chain_ask_state(struct chain_engine *c, node_id joiner);

@@ -95,6 +95,7 @@ void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t l
 /* Leader: the wanted change, as it must be proposed now (false: nothing to propose). */
 static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *change)
 {
+    bool restart = chain_wanted_restart(c);
     *change = c->wanted;
     c->change_wanted = false;
     bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
@@ -110,12 +111,18 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     /* A JOIN from a member: it restarted and lost its state. Its old self leaves first; its
      * next JOIN adds it back. Unless the member was just added: its JOINs from before it got
      * its state may still be on their way (a restarted replica keeps sending them). */
-    bool just_added = change->node == c->last_added &&
-                      c->now_ms - c->last_added_ms < 2 * c->leader_timeout_ms;
-    if (operator || change->node == c->self || c->n < 2 || just_added)
+    if (!restart || c->n < 2)
         return false;
     *change = (struct chain_change){.op = CHAIN_OP_REMOVE, .node = change->node};
     return true;
+}
+
+bool chain_wanted_restart(const struct chain_engine *c)
+{
+    const struct chain_change *w = &c->wanted;
+    return c->change_wanted && !(w->flags & CHAIN_CHANGE_OPERATOR) && w->op == CHAIN_OP_ADD &&
+           w->node != c->self && chain_member_index(c, w->node) >= 0 &&
+           !(w->node == c->last_added && c->now_ms - c->last_added_ms < 2 * c->leader_timeout_ms);
 }
 
 void chain_propose_wanted_change(struct chain_engine *c)

@@ -97,6 +97,11 @@ void chain_flush(struct chain_engine *c)
 {
     if (c->role == CHAIN_LEADER) {
         chain_recover(c);
+        /* A member that restarted without its state is a failure known for sure: it leaves
+         * first. Removing a suspect before it could leave the restarted one in a smaller
+         * configuration whose majority it breaks. Monitoring reports a real suspect again. */
+        if (chain_wanted_restart(c))
+            c->remove_wanted = NODE_NONE;
         if (c->remove_wanted != NODE_NONE && chain_may_propose(c))
             chain_propose_removal(c);
         chain_propose_wanted_change(c);
