@@ -24,7 +24,7 @@ bool sim_exec_log_append(struct sim_exec_log *l, instance_no instance, uint64_t 
                          uint64_t digest)
 {
     if (l->count == 0) {
-        if (instance == 0)
+        if (instance == 0 || (l->installed && instance != l->installed + 1))
             return false;
         l->first = instance;
     } else if (instance != sim_exec_log_last(l) + 1) {

@@ -21,6 +21,7 @@ struct sim_exec_log {
     /* Its state before `first` is the agreed one: it started empty at instance 1, or installed
      * a state transfer whose digest matched. Only such logs compare digests. */
     bool agreed_start;
+    instance_no installed; /* the state it started from: 0, or a state transfer's instance */
     size_t count;
     size_t cap;
     uint64_t *digests;     /* [i]: digest after instance first + i */
@@ -35,7 +36,7 @@ bool sim_exec_log_append(struct sim_exec_log *l, instance_no instance, uint64_t 
                          uint64_t digest);
 static inline instance_no sim_exec_log_last(const struct sim_exec_log *l)
 {
-    return l->count ? l->first + l->count - 1 : 0;
+    return l->count ? l->first + l->count - 1 : l->installed;
 }
 
 /* Every two logs agree, at every instance both executed, on the payload and on the digest.

@@ -252,6 +252,7 @@ static void sim_replica_install(struct sim *s, uint32_t r, instance_no i, const 
     CHECK(rep->log != NULL);
     sim_exec_log_init(rep->log, rep->id, rep->incarnation);
     rep->log->agreed_start = i == 0 || known;
+    rep->log->installed = i;
     sim_logs_add(s, rep->log);
     rep->removed = false;
     sim_trace_event(s, SIM_TR_INSTALL, r, 0, i, digest, NULL, 0);
