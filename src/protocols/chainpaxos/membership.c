@@ -136,22 +136,19 @@ bool chain_in_latest_config(const struct chain_engine *c, node_id id)
 
 void chain_voters(struct chain_engine *c)
 {
-    /* conf(from), from = ack + 1: `members` unless the last executed change is above ack, in
-     * which case it is the change's only possible instance above ack and conf(from) is the
-     * configuration before it. */
-    bool executed_above = c->config_instance > c->ack;
-    const node_id *c0 = executed_above ? c->prev_members : c->members;
-    size_t n0 = executed_above ? c->prev_n : c->n;
-    memcpy(c->voters[0], c0, n0 * sizeof *c0);
-    c->voter_count[0] = n0;
+    /* Phase 1 has nothing to learn about the instances this replica executed: they are
+     * decided, and it holds their chosen values (from ack + 1 on, in its log; any promise
+     * reporting them with a higher ballot reports the same value). It needs majorities only
+     * of the configurations of the instances after highest_executed: `members` (the stop
+     * rule makes it conf(i) for every instance not executed yet), and the one its pending
+     * change makes. A replica whose state was lost can thus no longer block an election
+     * when the configuration it belonged to is behind the executed instances. */
+    memcpy(c->voters[0], c->members, c->n * sizeof *c->members);
+    c->voter_count[0] = c->n;
     c->voter_sets = 1;
     struct chain_change change;
-    if (executed_above) {
-        memcpy(c->voters[1], c->members, c->n * sizeof *c->members);
-        c->voter_count[1] = c->n;
-        c->voter_sets = 2;
-    } else if (chain_pending_change(c, &change)) {
-        c->voter_count[1] = chain_change_apply(c0, n0, &change, c->voters[1]);
+    if (chain_pending_change(c, &change)) {
+        c->voter_count[1] = chain_change_apply(c->members, c->n, &change, c->voters[1]);
         c->voter_sets = 2;
     }
 }

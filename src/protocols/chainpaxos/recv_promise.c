@@ -2,12 +2,21 @@
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
-/* Keeps, per instance, the value reported with the highest ballot. */
-static void chain_promise_merge(struct chain_engine *c, const struct chain_promised *p)
+/* Keeps, per instance, the value reported with the highest ballot; for an instance this
+ * replica executed, its own value, which is the chosen one. (Phase 1 needs no majority of the
+ * configurations of executed instances, see chain_voters: the promises need not include one
+ * that reports the chosen ballot, and a higher ballot reported may belong to a value that was
+ * not chosen.) */
+static void chain_promise_merge(struct chain_engine *c, node_id from,
+                                const struct chain_promised *p)
 {
     struct chain_entry *e = chain_log_get(&c->recovered, p->instance);
-    if (e && ballot_cmp(p->ballot, e->ballot) <= 0)
+    if (p->instance <= c->highest_executed) {
+        if (from != c->self)
+            return;
+    } else if (e && ballot_cmp(p->ballot, e->ballot) <= 0) {
         return;
+    }
     e = chain_log_put(&c->recovered, p->instance);
     e->ballot = p->ballot;
     e->kind = p->value.kind;
@@ -49,7 +58,7 @@ void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain
     for (uint32_t k = 0; k < m->count; k++) {
         struct chain_promised p;
         chain_msg_next_promised(&r, &p);
-        chain_promise_merge(c, &p);
+        chain_promise_merge(c, from, &p);
     }
     if (chain_list_index(c->promisers, c->promiser_count, from) < 0) {
         CHECK(c->promiser_count < sizeof c->promisers / sizeof c->promisers[0]);
