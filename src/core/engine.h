@@ -95,6 +95,10 @@ struct engine_status {
     size_t log_instances;             /* instances held in memory */
     node_id chain[CATENA_MAX_NODES];  /* current chain order, leader first */
     size_t chain_length;
+    /* The configuration this replica's log leads to: the members with the membership change
+     * it accepted and has not executed yet applied (the chain itself while there is none). */
+    node_id next_members[CATENA_MAX_NODES];
+    size_t next_member_count;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
     size_t reads_waiting;      /* local reads not yet released */
     /* "member", "joining" (asking to be added, or waiting for its state transfer) or

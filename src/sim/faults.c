@@ -159,26 +159,13 @@ static void sim_partition(struct sim *s, const struct sim_plan_item *it, int del
  *
  * A crash loses the replica's whole state (there is no durable storage yet): until it is
  * removed and added back with a state transfer, it is a member whose votes are lost, a fault
- * that lasts. Paxos promises progress only while at most f = (n - 1) / 2 members of the
+ * that lasts. Paxos promises progress only while at most f = (n - 1) / 2 members of a
  * configuration are faulty at once, so once a crash is involved, faults are counted: a
  * member is faulty while it is down, restarted and not back, paused, or cut off from a
  * majority by partitions. A crash, or a partition or pause while a member has lost its state,
- * that would make more than f faulty is outside the model and is skipped. (Without lost state
- * every fault heals and nothing is counted.) The configuration is the one of the up member
- * that executed the most. */
-
-static struct engine_status sim_latest_config(const struct sim *s)
-{
-    struct engine_status config = {0}, st;
-    for (uint32_t r = 0; r < s->n; r++) {
-        if (!sim_replica_member(s, r))
-            continue;
-        s->ops->status(s->replicas[r].engine, &st);
-        if (config.chain_length == 0 || st.highest_executed > config.highest_executed)
-            config = st;
-    }
-    return config;
-}
+ * that would make more than f faulty in some configuration is outside the model and is
+ * skipped. The configurations are those of every member, and those their logs lead to (a
+ * change in flight). Without lost state every fault heals and nothing is counted. */
 
 static bool sim_cut_off(const struct sim *s, uint32_t r)
 {
@@ -191,30 +178,35 @@ static bool sim_cut_off(const struct sim *s, uint32_t r)
     return out < s->n / 2 + 1 || in < s->n / 2 + 1;
 }
 
-/* Counts the configuration's faulty members (`crashing` counts as lost state, unless
- * SIM_MAX_NODES); sets *lost if one has lost its state. */
-static size_t sim_faulty(const struct sim *s, const struct engine_status *config,
-                         uint32_t crashing, bool *lost)
+/* True if the configuration (ids) has lost no state, or no more than f faulty members;
+ * `crashing` (unless SIM_MAX_NODES) counts as having lost its state. */
+static bool sim_config_ok(const struct sim *s, const node_id *ids, size_t n, uint32_t crashing)
 {
     size_t faulty = 0;
-    *lost = false;
-    for (size_t k = 0; k < config->chain_length; k++) {
-        uint32_t r = config->chain[k] - 1;
+    bool lost = false;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t r = ids[k] - 1;
         bool amnesic = r == crashing || !sim_replica_member(s, r);
-        *lost |= amnesic;
+        lost |= amnesic;
         faulty += amnesic || s->replicas[r].paused_until > s->now || sim_cut_off(s, r);
     }
-    return faulty;
+    return !lost || faulty <= (n - 1) / 2;
 }
 
 /* True if the fault just applied (or `crashing`, about to be) keeps the run within the
  * model. */
 static bool sim_within_model(const struct sim *s, uint32_t crashing)
 {
-    struct engine_status config = sim_latest_config(s);
-    bool lost;
-    size_t faulty = sim_faulty(s, &config, crashing, &lost);
-    return !lost || faulty <= (config.chain_length - 1) / 2;
+    struct engine_status st;
+    for (uint32_t r = 0; r < s->n; r++) {
+        if (!sim_replica_member(s, r))
+            continue;
+        s->ops->status(s->replicas[r].engine, &st);
+        if (!sim_config_ok(s, st.chain, st.chain_length, crashing) ||
+            !sim_config_ok(s, st.next_members, st.next_member_count, crashing))
+            return false;
+    }
+    return true;
 }
 
 void sim_faults_apply(struct sim *s, uint64_t index)

@@ -165,6 +165,13 @@ static void chain_status(const void *engine, struct engine_status *s)
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;
     for (size_t k = 0; k < s->chain_length; k++)
         s->chain[k] = c->members[(first + k) % c->n];
+    struct chain_change change;
+    if (c->removed)
+        s->next_member_count = 0;
+    else if (chain_pending_change(c, &change))
+        s->next_member_count = chain_change_apply(c->members, c->n, &change, s->next_members);
+    else
+        memcpy(s->next_members, c->members, (s->next_member_count = c->n) * sizeof *c->members);
 }
 
 const struct engine_ops chainpaxos_engine_ops = {
