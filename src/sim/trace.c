@@ -120,6 +120,15 @@ void sim_describe_message(const uint8_t *data, size_t len, char *out, size_t siz
         }
         break;
     }
+    case CHAIN_MSG_QUORUM_ACK: {
+        struct chain_quorum_ack m;
+        if (chain_msg_decode_quorum_ack(data, len, &m)) {
+            snprintf(out, size, "QUORUM_ACK b=%" PRIu64 ".%u i=%" PRIu64, m.ballot.round,
+                     m.ballot.node, m.instance);
+            return;
+        }
+        break;
+    }
     case CHAIN_MSG_FORWARD: {
         struct chain_forward m;
         if (chain_msg_decode_forward(data, len, &m)) {

@@ -89,12 +89,18 @@ void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_ac
  * instance (<= fence) nobody learns an ordered ack, so the fact is passed on: a new leader's
  * ack from the old ballot settles the replicas that lack it (recv_accept.c), which could
  * otherwise never take the first re-proposal. */
+/* The decided instance an ACCEPT carries: what this replica knows to be chosen. */
+static inline instance_no chain_carried_decided(const struct chain_engine *c)
+{
+    return c->decided > c->highest_executed ? c->decided : c->highest_executed;
+}
 static inline instance_no chain_carried_ack(const struct chain_engine *c, instance_no i,
                                             instance_no ordered)
 {
     return i > c->fence ? ordered : c->ack;
 }
 void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chain_accept_ack *m);
+void chain_send_quorum_ack(struct chain_engine *c, node_id to, const struct chain_quorum_ack *m);
 /* Follower only: the leader is never self here. */
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
@@ -126,6 +132,9 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
                        struct buf *steal);
 /* Leader only (others ignore it). */
 void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack *m);
+void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack *m);
+/* Follower: reports quorum_ack_due to the leader (QUORUM_ACK), at flushes and ticks. */
+void chain_report_quorum(struct chain_engine *c);
 void chain_recv_forward(struct chain_engine *c, const struct chain_forward *m);
 
 /* ---- phase 1 (election.c) ---- */

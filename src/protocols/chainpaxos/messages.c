@@ -63,6 +63,7 @@ void chain_msg_put_accept(struct buf *out, const struct chain_accept *m)
     buf_put_u64(out, m->ack);
     buf_put_u64(out, m->gc);
     buf_put_u64(out, m->fence);
+    buf_put_u64(out, m->decided);
     chain_put_value(out, &m->value);
 }
 
@@ -72,6 +73,13 @@ void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m)
     chain_put_ballot(out, m->ballot);
     buf_put_u64(out, m->instance);
     buf_put_u64(out, m->ack);
+}
+
+void chain_msg_put_quorum_ack(struct buf *out, const struct chain_quorum_ack *m)
+{
+    buf_put_u8(out, CHAIN_MSG_QUORUM_ACK);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->instance);
 }
 
 void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len)
@@ -232,6 +240,7 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
     m->ack = reader_u64(&r);
     m->gc = reader_u64(&r);
     m->fence = reader_u64(&r);
+    m->decided = reader_u64(&r);
     if (r.failed || !chain_read_value(&r, &m->value))
         return false;
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
@@ -245,6 +254,16 @@ bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_a
     m->ballot = chain_read_ballot(&r);
     m->instance = reader_u64(&r);
     m->ack = reader_u64(&r);
+    return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
+}
+
+bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_quorum_ack *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_QUORUM_ACK, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->instance = reader_u64(&r);
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
 }
 

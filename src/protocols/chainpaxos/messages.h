@@ -62,6 +62,7 @@ enum chain_msg_type {
     CHAIN_MSG_CHANGE_REQUEST = 11,
     CHAIN_MSG_STATE_REQUEST = 12,
     CHAIN_MSG_STATE = 13,
+    CHAIN_MSG_QUORUM_ACK = 14,
 };
 
 enum chain_value_kind {
@@ -89,8 +90,9 @@ enum { CHAIN_CHANGE_OPERATOR = 1 };
 #define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 #define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
 #define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
-#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8)
 #define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
+#define CHAIN_QUORUM_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 
 /* A value as it travels: kind plus body bytes (for BATCH: u32 count + records). */
 struct chain_value {
@@ -134,6 +136,10 @@ struct chain_accept {
      * ACCEPT of a ballot): the ack carried by an instance <= fence says nothing about the
      * order of older proposals, so reads never rely on it (docs/protocols/chainpaxos.md §6). */
     instance_no fence;
+    /* The leader's decided instance (every instance <= it is chosen) when it proposed or
+     * replicas last heard it: a replica that holds the ballot's values up to it may execute
+     * them without waiting for the whole chain's ack (§5.3). */
+    instance_no decided;
     struct chain_value value;
 };
 
@@ -175,6 +181,13 @@ struct chain_accept_ack {
     instance_no ack; /* the ack that came to the tail with this instance's ACCEPT */
 };
 
+/* QUORUM_ACK: the replica where an instance's counter reached the quorum tells the leader
+ * that the first Q replicas of the chain accepted every instance <= `instance` in `ballot`. */
+struct chain_quorum_ack {
+    struct ballot ballot;
+    instance_no instance;
+};
+
 struct chain_forward {
     uint8_t hops;
     uint32_t count;
@@ -192,6 +205,7 @@ void chain_msg_put_promised(struct buf *out, instance_no instance, struct ballot
 void chain_msg_put_reject(struct buf *out, const struct chain_reject *m);
 void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
 void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
+void chain_msg_put_quorum_ack(struct buf *out, const struct chain_quorum_ack *m);
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
@@ -215,6 +229,7 @@ void chain_msg_next_promised(struct reader *r, struct chain_promised *e);
 bool chain_msg_decode_reject(const uint8_t *data, size_t len, struct chain_reject *m);
 bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accept *m);
 bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
+bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_quorum_ack *m);
 bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m);
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);

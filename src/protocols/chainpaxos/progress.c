@@ -27,6 +27,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
      * order, before anything may be accepted after them. */
     c->settled = c->ack;
     c->fence = CHAIN_FENCE_UNKNOWN;
+    c->decided = c->ack;
+    c->quorum_ack_due = 0;
     c->leader_heard_ms = c->now_ms;
     /* The next hop is watched afresh: a silence measured under the old ballot (or while this
      * replica ran for leadership, when nothing is watched) says nothing about the new chain. */
@@ -101,9 +103,10 @@ void chain_decide(struct chain_engine *c)
         struct chain_entry *e = chain_log_get(&c->log, i);
         /* The log has no gaps up to highest_accepted and only collects executed instances. */
         CHECK(e != NULL);
-        /* Evidence that Q replicas accepted this value in one ballot: a counter >= Q on a chain
-         * path, or an ack (the whole chain accepted it). */
-        if (i > c->ack && e->counter < c->quorum)
+        /* Evidence that this value is chosen: an ack (the whole chain accepted it), a counter
+         * >= Q on a chain path, or the decided instance of the ballot it was accepted in. */
+        bool decided = i <= c->decided && ballot_eq(e->ballot, c->promised);
+        if (i > c->ack && e->counter < c->quorum && !decided)
             break;
         chain_execute(c, i, e);
     }

@@ -57,14 +57,15 @@ static bool chain_recovering(const struct chain_engine *c)
 
 bool chain_may_propose(const struct chain_engine *c)
 {
-    return c->role == CHAIN_LEADER && c->ack >= c->stop_until && !chain_recovering(c);
+    return c->role == CHAIN_LEADER && c->highest_executed >= c->stop_until &&
+           !chain_recovering(c);
 }
 
 /* Re-proposes what phase 1 recovered, in order, pausing after a membership value until it is
  * acknowledged (membership §1: a new leader obeys the stop rule too). */
 static void chain_recover(struct chain_engine *c)
 {
-    while (chain_recovering(c) && c->ack >= c->stop_until) {
+    while (chain_recovering(c) && c->highest_executed >= c->stop_until) {
         instance_no i = c->recover_next++;
         struct chain_entry *e = chain_log_get(&c->recovered, i);
         if (e && e->kind != CHAIN_VALUE_NOOP)
@@ -111,6 +112,7 @@ void chain_flush(struct chain_engine *c)
         }
         return;
     }
+    chain_report_quorum(c);
     while (c->pending_count > 0 && chain_can_send(c)) {
         chain_seal(c);
         chain_send_forward(c, c->leader, 0, c->batch.data, c->batch.len);
@@ -155,6 +157,7 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
         .ack = c->ack,
         .gc = c->gc,
         .fence = c->fence,
+        .decided = chain_carried_decided(c),
         .value = {.kind = kind, .body = body ? body->data : NULL, .len = body ? body->len : 0},
     };
     if (kind == CHAIN_VALUE_BATCH)

@@ -134,6 +134,7 @@ static void chain_pass_on_held(struct chain_engine *c, const struct chain_accept
     struct chain_accept next = *m;
     next.counter = (uint16_t)(m->counter + 1);
     next.ack = chain_carried_ack(c, m->instance, c->read_ack);
+    next.decided = chain_carried_decided(c);
     next.gc = c->gc;
     chain_send_accept(c, chain_next_hop(c), &next);
 }
@@ -162,9 +163,18 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
     c->fence = m->fence; /* one value per ballot */
     instance_no ack_before = c->ack;
     node_id next_before = chain_next_hop(c);
-    /* ack and gc are facts about the chain, true whatever happens to this instance: learn them
-     * first, even from a gap or a duplicate (the gap rule needs the new ack, see above). */
+    /* ack, gc and decided are facts, true whatever happens to this instance: learn them first,
+     * even from a gap or a duplicate (the gap rule needs the new ack, see above). What they
+     * decide executes before this instance is stored: a membership change decided at m must
+     * be executed here before anything after m is accepted (the stop rule). */
     chain_learn(c, m->ack, m->gc);
+    if (m->decided > c->decided)
+        c->decided = m->decided;
+    chain_decide(c);
+    if (c->removed) {
+        chain_collect(c); /* executed its own removal */
+        return false;
+    }
     enum chain_verdict verdict = chain_accept_classify(c, m);
     /* Progress proves a working leader; repeats do not (replicas resend old instances to each
      * other for as long as the chain is stuck, whether or not its leader is alive). */
@@ -177,6 +187,10 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         if (m->instance > c->fence)
             chain_learn_ordered(c, m->ack);
         chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
+        /* The quorum point: the leader learns the decision from here, not from the tail. */
+        if (from != c->self && (size_t)m->counter + 1 == c->quorum &&
+            m->instance > c->quorum_ack_due)
+            c->quorum_ack_due = m->instance;
     }
     chain_decide(c);
     if (c->removed || c->leader == NODE_NONE) {

@@ -1,4 +1,5 @@
-/* ACCEPT_ACK at the leader (docs/protocols/chainpaxos.md §5.4). */
+/* ACCEPT_ACK from the tail and QUORUM_ACK from the quorum point, at the leader
+ * (docs/protocols/chainpaxos.md §5.4). */
 #include "protocols/chainpaxos/internal.h"
 
 void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack *m)
@@ -19,4 +20,31 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
     chain_learn_ordered(c, m->instance);
     chain_decide(c);
     chain_collect(c);
+}
+
+void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack *m)
+{
+    if (c->role != CHAIN_LEADER || !ballot_eq(m->ballot, c->promised) ||
+        m->instance > c->highest_accepted) {
+        chain_dropped(c);
+        return;
+    }
+    /* The first Q replicas of this ballot's chain accepted every instance <= m->instance
+     * (each takes them in order): all chosen. The leader executes them without waiting for
+     * the rest of the chain, so a slow or new tail does not hold its clients back. */
+    if (m->instance > c->decided)
+        c->decided = m->instance;
+    chain_decide(c);
+}
+
+void chain_report_quorum(struct chain_engine *c)
+{
+    if (c->quorum_ack_due == 0 || c->removed || c->role != CHAIN_FOLLOWER ||
+        c->leader == NODE_NONE || chain_is_tail(c)) {
+        c->quorum_ack_due = 0; /* nobody to tell, or the tail's ACCEPT_ACK tells it */
+        return;
+    }
+    struct chain_quorum_ack q = {.ballot = c->promised, .instance = c->quorum_ack_due};
+    c->quorum_ack_due = 0;
+    chain_send_quorum_ack(c, c->leader, &q);
 }

@@ -87,6 +87,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .ack = chain_carried_ack(c, i, e->ack_out),
         .gc = c->gc,
         .fence = c->fence,
+        .decided = chain_carried_decided(c),
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
     };
     chain_send_accept(c, to, &m);
@@ -102,6 +103,13 @@ void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chai
     }
     size_t start = chain_send_begin(c, to);
     chain_msg_put_accept_ack(&c->out->arena, m);
+    chain_send_end(c, to, m->instance, start);
+}
+
+void chain_send_quorum_ack(struct chain_engine *c, node_id to, const struct chain_quorum_ack *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_quorum_ack(&c->out->arena, m);
     chain_send_end(c, to, m->instance, start);
 }
 

@@ -120,6 +120,14 @@ struct chain_engine {
      * and reads are released only once every instance <= fence is executed: the values the
      * ballot's leader recovered include every write completed under older ballots. */
     instance_no fence;
+    /* Every instance <= decided is chosen (learned from ACCEPTs, and at the leader from
+     * QUORUM_ACK): an instance <= decided held with ballot `promised` holds the chosen value,
+     * as a ballot's leader proposes the chosen value wherever there is one. Reset when a
+     * higher ballot is adopted. */
+    instance_no decided;
+    /* Follower: highest instance whose counter reached the quorum here, to report to the
+     * leader at the next flush (0: nothing to report). */
+    instance_no quorum_ack_due;
     /* gc: every replica of the chain executed every instance <= gc. Kept <= ack. */
     instance_no gc;
     /* Every instance <= settled is <= ack or was accepted with ballot `promised`. An ACCEPT for

@@ -53,6 +53,7 @@ void chain_tick(struct chain_engine *c)
         chain_join_tick(c); /* takes no part, but may ask to be added */
         return;
     }
+    chain_report_quorum(c);
     chain_election_tick(c);
     chain_noop_tick(c);
     chain_retransmit_tick(c);
