@@ -133,7 +133,10 @@ static void chain_pass_on_held(struct chain_engine *c, const struct chain_accept
     }
     struct chain_accept next = *m;
     next.counter = (uint16_t)(m->counter + 1);
-    next.ack = chain_carried_ack(c, m->instance, c->read_ack);
+    /* Above the fence the ack travels as it came: this replica's own ordered ack was learned
+     * after the instance was proposed, and would release reads early down the chain (a read
+     * would miss a write the instance's successors already completed). */
+    next.ack = chain_carried_ack(c, m->instance, m->ack);
     next.decided = chain_carried_decided(c);
     next.gc = c->gc;
     chain_send_accept(c, chain_next_hop(c), &next);
