@@ -28,14 +28,22 @@ static bool chain_has_promised(const struct chain_engine *c, node_id id)
     return chain_list_index(c->promisers, c->promiser_count, id) >= 0;
 }
 
-/* PREPARE p to every voter (each once, over both voter sets) that has not promised yet. */
+/* True if `to` is in a voter set before set s (it was sent the PREPARE already). */
+static bool chain_voter_before(const struct chain_engine *c, size_t s, node_id to)
+{
+    for (size_t t = 0; t < s; t++)
+        if (chain_list_index(c->voters[t], c->voter_count[t], to) >= 0)
+            return true;
+    return false;
+}
+
+/* PREPARE p to every voter (each once, over all voter sets) that has not promised yet. */
 static void chain_send_prepares(struct chain_engine *c, const struct chain_prepare *p)
 {
     for (size_t s = 0; s < c->voter_sets && c->role == CHAIN_CANDIDATE; s++)
         for (size_t k = 0; k < c->voter_count[s] && c->role == CHAIN_CANDIDATE; k++) {
             node_id to = c->voters[s][k];
-            bool repeated = s == 1 && chain_list_index(c->voters[0], c->voter_count[0], to) >= 0;
-            if (to != c->self && !repeated && !chain_has_promised(c, to))
+            if (to != c->self && !chain_voter_before(c, s, to) && !chain_has_promised(c, to))
                 chain_send_prepare(c, to, p);
         }
 }

@@ -46,7 +46,8 @@ bool chain_may_acknowledge(const struct chain_engine *c, instance_no i);
 /* True if `id` is a member of the configuration this replica's log leads to (members with the
  * pending change applied): acceptors promise only to such candidates. */
 bool chain_in_latest_config(const struct chain_engine *c, node_id id);
-/* Candidate: fills voters[] with the configurations whose majorities phase 1 needs. */
+/* Candidate: fills voters[] with the configurations whose majorities phase 1 needs; again after
+ * every promise (the changes it reports add configurations). */
 void chain_voters(struct chain_engine *c);
 bool chain_voters_satisfied(const struct chain_engine *c);
 /* This replica is no longer a member: it stops taking part, and refuses reads and commands

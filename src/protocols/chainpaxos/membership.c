@@ -137,24 +137,36 @@ bool chain_in_latest_config(const struct chain_engine *c, node_id id)
 void chain_voters(struct chain_engine *c)
 {
     /* Phase 1 has nothing to learn about the instances this replica executed: they are
-     * decided, and it holds their chosen values (from ack + 1 on, in its log; any promise
-     * reporting them with a higher ballot reports the same value). It needs majorities only
-     * of the configurations of the instances after highest_executed: `members` (the stop
-     * rule makes it conf(i) for every instance not executed yet), and the one its pending
-     * change makes. A replica whose state was lost can thus no longer block an election
-     * when the configuration it belonged to is behind the executed instances. */
+     * decided, and it holds their chosen values (from ack + 1 on, in its log; recv_promise.c).
+     * It needs a majority of every configuration the instances after highest_executed can be
+     * in: `members` (the stop rule makes it conf(i) for the first instances not executed),
+     * then the configuration each membership value the merged promises hold makes, in
+     * instance order. A change chosen in a configuration is reported by its majority, which
+     * then shows the next configuration whose majority is needed, and so on: a member that
+     * missed several changes (the stop rule waits for a change's decision, not for the whole
+     * chain) cannot win with a majority of an old configuration alone. */
     memcpy(c->voters[0], c->members, c->n * sizeof *c->members);
     c->voter_count[0] = c->n;
     c->voter_sets = 1;
-    struct chain_change change;
-    if (chain_pending_change(c, &change)) {
-        c->voter_count[1] = chain_change_apply(c->members, c->n, &change, c->voters[1]);
-        c->voter_sets = 2;
+    c->voters_overflow = false;
+    for (instance_no i = c->highest_executed + 1; i <= c->recovered_max; i++) {
+        struct chain_change change;
+        if (!chain_entry_change(chain_log_get(&c->recovered, i), &change))
+            continue;
+        if (c->voter_sets == CHAIN_MAX_VOTER_SETS) {
+            c->voters_overflow = true; /* never satisfied: another candidate will do */
+            return;
+        }
+        size_t s = c->voter_sets++;
+        c->voter_count[s] =
+            chain_change_apply(c->voters[s - 1], c->voter_count[s - 1], &change, c->voters[s]);
     }
 }
 
 bool chain_voters_satisfied(const struct chain_engine *c)
 {
+    if (c->voters_overflow)
+        return false;
     for (size_t s = 0; s < c->voter_sets; s++) {
         size_t votes = 0;
         for (size_t k = 0; k < c->promiser_count; k++)

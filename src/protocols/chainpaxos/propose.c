@@ -55,6 +55,9 @@ static bool chain_recovering(const struct chain_engine *c)
     return c->recover_next <= c->recover_last;
 }
 
+/* The stop rule waits for the change's decision (executed here), not for the whole chain's
+ * ack: a dead tail would otherwise block the removal that follows. A member past the quorum
+ * point may then miss several changes; phase 1 copes (chain_voters). */
 bool chain_may_propose(const struct chain_engine *c)
 {
     return c->role == CHAIN_LEADER && c->highest_executed >= c->stop_until &&
@@ -62,7 +65,7 @@ bool chain_may_propose(const struct chain_engine *c)
 }
 
 /* Re-proposes what phase 1 recovered, in order, pausing after a membership value until it is
- * acknowledged (membership §1: a new leader obeys the stop rule too). */
+ * decided (membership §1: a new leader obeys the stop rule too). */
 static void chain_recover(struct chain_engine *c)
 {
     while (chain_recovering(c) && c->highest_executed >= c->stop_until) {

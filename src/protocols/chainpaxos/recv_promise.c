@@ -60,6 +60,7 @@ void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain
         chain_msg_next_promised(&r, &p);
         chain_promise_merge(c, from, &p);
     }
+    chain_voters(c);
     if (chain_list_index(c->promisers, c->promiser_count, from) < 0) {
         CHECK(c->promiser_count < sizeof c->promisers / sizeof c->promisers[0]);
         c->promisers[c->promiser_count++] = from;

@@ -32,6 +32,9 @@ struct chain_read {
     instance_no slot;
 };
 
+/* Configurations a candidate needs a majority of: its own and one per change it recovers. */
+#define CHAIN_MAX_VOTER_SETS 8
+
 enum chain_role {
     CHAIN_FOLLOWER,  /* follows `leader` (or nobody yet) */
     CHAIN_CANDIDATE, /* ran phase 1 with ballot `promised`, waiting for Q promises */
@@ -146,7 +149,7 @@ struct chain_engine {
     instance_no sent_gc;             /* highest gc sent down the chain */
     uint64_t last_proposal_ms;       /* time of the last proposal (heartbeat NOOP timer) */
     /* The stop rule: a membership value was proposed at stop_until; nothing more is proposed
-     * until ack >= stop_until. */
+     * until it is decided (highest_executed >= stop_until). */
     instance_no stop_until;
     node_id remove_wanted; /* a member to remove once proposing is allowed (NODE_NONE: none) */
     /* Recovery after phase 1: instances recover_next..recover_last are re-proposed (values
@@ -173,9 +176,10 @@ struct chain_engine {
     instance_no candidate_from; /* first instance of the PREPARE: ack + 1 when it was sent */
     /* Phase 1 needs a majority of each configuration the candidate's log can produce from
      * candidate_from on (joint quorums): conf(from), and the one its pending change makes. */
-    node_id voters[2][CATENA_MAX_NODES];
-    size_t voter_count[2];
-    size_t voter_sets;                      /* 1 or 2 */
+    node_id voters[CHAIN_MAX_VOTER_SETS][CATENA_MAX_NODES];
+    size_t voter_count[CHAIN_MAX_VOTER_SETS];
+    size_t voter_sets;
+    bool voters_overflow; /* more changes than voter sets: cannot win */
     node_id promisers[2 * CATENA_MAX_NODES]; /* who promised the current ballot */
     size_t promiser_count;
     uint64_t last_prepare_ms;
