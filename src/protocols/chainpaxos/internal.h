@@ -51,7 +51,7 @@ bool chain_in_latest_config(const struct chain_engine *c, node_id id);
 void chain_voters(struct chain_engine *c);
 bool chain_voters_satisfied(const struct chain_engine *c);
 /* This replica is no longer a member: it stops taking part, and refuses reads and commands
- * (rejoining is a later step, membership §6). */
+ * (a joining one asks to be added back, membership §6). */
 void chain_leave(struct chain_engine *c);
 /* A member says this replica is not in its configuration of instance config_instance. */
 void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member *m);
@@ -65,13 +65,13 @@ void chain_dropped(struct chain_engine *c);
 /* Adopts ballot b > promised: follows b.node (EFFECT_LEADER if it changes) and steps down if
  * this replica led or ran for another ballot. */
 void chain_adopt_ballot(struct chain_engine *c, struct ballot b);
-/* Learns an ack and a gc value (§5.3 step 5, §5.4): both only grow; gc never exceeds ack. */
+/* Learns an ack and a gc value (§5.3 step 3, §5.4): both only grow; gc never exceeds ack. */
 void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc);
 /* Learns an ack carried in order (an ACCEPT taken as fresh, or ACCEPT_ACK at the leader):
  * read_ack grows, never beyond ack. */
 void chain_learn_ordered(struct chain_engine *c, instance_no ack);
 /* Decides and executes, in order, every instance after highest_executed that is <= ack or whose
- * counter reached Q (§5.3 step 6). */
+ * counter reached Q, or that is <= decided and held in the current ballot (§5.3 steps 4, 8). */
 void chain_decide(struct chain_engine *c);
 /* Drops from the log every instance <= min(gc, highest_executed) (§5.5). */
 void chain_collect(struct chain_engine *c);

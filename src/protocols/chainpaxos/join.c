@@ -1,5 +1,5 @@
 /* Joining, rejoining and operators' membership changes (docs/protocols/chainpaxos-membership.md
- * §5, §6).
+ * §6).
  *
  * A replica outside the configuration (new, restarted without its state, or removed by
  * failure detection) sends JOIN, an ADD of itself, to the members it knows. The leader

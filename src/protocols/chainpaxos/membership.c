@@ -1,9 +1,10 @@
 /* Configurations, the chain they define, and membership changes
- * (docs/protocols/chainpaxos-membership.md §1, §2, §4).
+ * (docs/protocols/chainpaxos-membership.md §1-§4, §6).
  *
  * `members` is the configuration after every executed change. Thanks to the stop rule it is
  * conf(i) for every instance this replica has not executed: a change decided at m is executed
- * by a replica before it accepts anything after m (the first ACCEPT after m carries ack >= m).
+ * by a replica before it accepts anything after m (the first ACCEPT after m carries
+ * decided >= m).
  * At most one change is therefore accepted and not executed (`pending_change`), and it is the
  * replica's highest accepted instance. */
 #include "common/check.h"

@@ -134,11 +134,11 @@ struct chain_accept {
     instance_no gc;
     /* The last instance the ballot's leader re-proposed after its phase 1 (the same in every
      * ACCEPT of a ballot): the ack carried by an instance <= fence says nothing about the
-     * order of older proposals, so reads never rely on it (docs/protocols/chainpaxos.md §6). */
+     * order of older proposals, so reads never rely on it (docs/protocols/chainpaxos.md §5.8). */
     instance_no fence;
-    /* The leader's decided instance (every instance <= it is chosen) when it proposed or
-     * replicas last heard it: a replica that holds the ballot's values up to it may execute
-     * them without waiting for the whole chain's ack (§5.3). */
+    /* The sender's decided instance (every instance <= it is chosen: max of what it learned
+     * and what it executed): a replica that holds the ballot's values up to it may execute them
+     * without waiting for the whole chain's ack (docs/protocols/chainpaxos.md §5.3). */
     instance_no decided;
     struct chain_value value;
 };

@@ -84,7 +84,7 @@ static void chain_recover(struct chain_engine *c)
 
 /* A removal asked for by monitoring, once nothing else is in flight. Only with three members or
  * more: the chain can then go around the suspect while the REMOVE is decided, and the members
- * left still make a quorum (§4); a two-member cluster waits for its member to come back. */
+ * left still make a quorum (membership §4); a two-member cluster waits for its member to come back. */
 static void chain_propose_removal(struct chain_engine *c)
 {
     node_id id = c->remove_wanted;

@@ -1,4 +1,4 @@
-/* Local linearizable reads (docs/protocols/chainpaxos.md §6).
+/* Local linearizable reads (docs/protocols/chainpaxos.md §5.8).
  *
  * A read arriving at a replica attaches to k = highest_accepted + 1, the first instance this
  * replica has not accepted, and is released once this replica's ack covers k, after every

@@ -1,12 +1,12 @@
 /* ACCEPT at any replica, the leader's own proposals included (docs/protocols/chainpaxos.md
  * §5.3).
  *
- * "settled": the doc's gap rule (step 2) only refuses i > highest_accepted + 1. After a ballot
+ * "settled": the doc's gap rule (step 5) only refuses i > highest_accepted + 1. After a ballot
  * change that is not enough: a replica may hold instance j from an old ballot, miss the new
  * leader's ACCEPT for j (a broken link), and then take the new ballot's j + 1. The tail's ack
  * for j + 1 would then make it decide its stale value for j. So an ACCEPT(b, i) is also a gap
  * unless every instance below i is <= ack (chosen, held by everyone) or was accepted with b:
- * i - 1 <= settled. With a single ballot (this version's stable leader) the two rules agree. */
+ * i - 1 <= settled. With a single ballot the two rules agree. */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
@@ -115,8 +115,6 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
     chain_extend_settled(c);
 }
 
-/* Step 7: a non-tail passes the ACCEPT on with the updated ack and gc; the tail acknowledges
- * to the leader with the ack that came with the ACCEPT (what the whole chain has processed). */
 /* The tail acknowledges to the leader with the ack that came with the ACCEPT (what the whole
  * chain has processed). */
 static void chain_ack_as_tail(struct chain_engine *c, const struct chain_accept *m)
