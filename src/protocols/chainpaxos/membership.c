@@ -80,6 +80,7 @@ void chain_config_set(struct chain_engine *c, const node_id *members, size_t n)
     memmove(c->members, members, n * sizeof *members);
     c->n = n;
     c->quorum = n / 2 + 1;
+    c->skip_depth = 0;
     int self = chain_member_index(c, c->self);
     c->removed = self < 0;
     c->self_index = self >= 0 ? (size_t)self : 0;
@@ -103,14 +104,38 @@ static node_id chain_bypassed(const struct chain_engine *c)
 node_id chain_next_hop(const struct chain_engine *c)
 {
     CHECK(!c->removed);
-    node_id next = c->members[(c->self_index + 1) % c->n];
-    if (next != NODE_NONE && next == chain_bypassed(c))
-        next = c->members[(c->self_index + 2) % c->n];
-    return next;
+    node_id bypassed = chain_bypassed(c);
+    size_t skip = c->skip_depth;
+    for (size_t k = 1; k < c->n; k++) {
+        node_id next = c->members[(c->self_index + k) % c->n];
+        if (next == bypassed)
+            continue;
+        if (next == c->leader || skip == 0)
+            return next; /* never past the leader: the chain ends there */
+        skip--;
+    }
+    return c->members[(c->self_index + 1) % c->n]; /* alone */
+}
+
+/* Replicas from the leader to this one, inclusive, on the chain (the bypassed one left out):
+ * the counter an instance has here when no replica before skipped a suspect. */
+static size_t chain_position(const struct chain_engine *c)
+{
+    node_id bypassed = chain_bypassed(c);
+    size_t count = 1;
+    for (size_t k = c->leader_index; c->members[k] != c->self; k = (k + 1) % c->n)
+        count += c->members[k] != bypassed;
+    return count;
 }
 
 bool chain_may_acknowledge(const struct chain_engine *c, instance_no i)
 {
+    /* A replica that skips a suspect, or the tail of a chain where one was skipped (the
+     * instance's counter is short), cannot speak for the suspect, which does not hold it: no
+     * acknowledgement (the leader still learns decisions through QUORUM_ACK). */
+    const struct chain_entry *e = chain_log_get(&c->log, i);
+    if (c->skip_depth > 0 || (e && e->counter < chain_position(c)))
+        return false;
     /* A replica that is the tail only because the chain goes around its successor speaks for
      * the chain only about the REMOVE and what follows: an ack of the REMOVE's instance means
      * it was chosen, so the suspect really leaves; an ack of an earlier instance, without the

@@ -41,21 +41,52 @@ void chain_monitor_tick(struct chain_engine *c)
         chain_want_removal(c, next);
     else
         chain_send_remove_request(c, c->leader, next);
+    /* Until the suspect's removal executes, ACCEPTs go around it: the replicas after it still
+     * count towards the quorum, so the removal (or the one pending) can be decided even if a
+     * second member of the chain failed. Only while the next hop after it is not the leader. */
+    if (c->skip_depth + 2 < c->n) {
+        c->skip_depth++;
+        chain_resend_outstanding(c);
+    }
 }
 
 void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id)
 {
-    /* Only the suspect's predecessor on the ring knows: anything else is stale or forged. */
-    int at = chain_member_index(c, from);
-    if (c->role != CHAIN_LEADER || at < 0 || c->members[((size_t)at + 1) % c->n] != id) {
+    /* Only a member can report, and only another member (its successor, or one after it that
+     * it skips); the leader is watched through elections instead. */
+    if (c->role != CHAIN_LEADER || chain_member_index(c, from) < 0 || id == from ||
+        id == c->self || chain_member_index(c, id) < 0) {
         chain_dropped(c);
         return;
     }
     chain_want_removal(c, id);
 }
 
+/* True if `id` lies strictly between this replica and its next hop on the ring: skipped. */
+static bool chain_is_skipped(const struct chain_engine *c, node_id id)
+{
+    if (c->skip_depth == 0 || c->removed)
+        return false;
+    node_id next = chain_next_hop(c);
+    for (size_t k = 1; k < c->n; k++) {
+        node_id m = c->members[(c->self_index + k) % c->n];
+        if (m == next)
+            return false;
+        if (m == id)
+            return true;
+    }
+    return false;
+}
+
 void chain_recv_alive(struct chain_engine *c, node_id from)
 {
+    if (chain_is_skipped(c, from)) {
+        /* A skipped suspect is alive after all: the chain goes through it again. */
+        c->skip_depth = 0;
+        c->monitored = NODE_NONE;
+        chain_resend_outstanding(c);
+        return;
+    }
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms;
 }

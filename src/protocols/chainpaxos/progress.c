@@ -33,6 +33,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     /* The next hop is watched afresh: a silence measured under the old ballot (or while this
      * replica ran for leadership, when nothing is watched) says nothing about the new chain. */
     c->monitored = NODE_NONE;
+    c->skip_depth = 0;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {

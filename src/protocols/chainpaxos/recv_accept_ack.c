@@ -40,7 +40,8 @@ void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack
 void chain_report_quorum(struct chain_engine *c)
 {
     if (c->quorum_ack_due == 0 || c->removed || c->role != CHAIN_FOLLOWER ||
-        c->leader == NODE_NONE || chain_is_tail(c)) {
+        c->leader == NODE_NONE ||
+        (chain_is_tail(c) && chain_may_acknowledge(c, c->quorum_ack_due))) {
         c->quorum_ack_due = 0; /* nobody to tell, or the tail's ACCEPT_ACK tells it */
         return;
     }

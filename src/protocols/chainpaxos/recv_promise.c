@@ -72,6 +72,18 @@ void chain_recv_promise(struct chain_engine *c, node_id from, const struct chain
 void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_reject *m)
 {
     (void)from;
+    /* A ballot of this replica's own that it abandoned when it rejoined (join.c) still binds
+     * a member that promised it: that member refuses the current leader's chain. Only the
+     * leader can move the cluster past it: pass the news on (it steps down, and the next
+     * election runs above that ballot). */
+    if (m->promised.node == c->self && ballot_eq(m->refused, c->promised) &&
+        ballot_cmp(m->promised, c->promised) > 0 && m->promised.round < CHAIN_MAX_ROUND &&
+        c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && c->leader != c->self) {
+        if (m->promised.round > c->own_round)
+            c->own_round = m->promised.round;
+        chain_send_reject(c, c->leader, m);
+        return;
+    }
     /* Only news about this replica's own ballot counts: a higher ballot than the one it runs
      * or leads with (a candidate's PREPARE was refused, or a deposed leader's ACCEPT). The
      * replica follows it: a candidate yields instead of duelling, a deposed leader steps down

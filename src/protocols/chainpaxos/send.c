@@ -69,11 +69,27 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
     chain_send_end(c, to, 0, start);
 }
 
-void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
+static void chain_send_accept_to(struct chain_engine *c, node_id to, const struct chain_accept *m)
 {
     size_t start = chain_send_begin(c, to);
     chain_msg_put_accept(&c->out->arena, m);
     chain_send_end(c, to, m->instance, start);
+}
+
+void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
+{
+    chain_send_accept_to(c, to, m);
+    /* Suspects skipped on the way to the next hop get a copy too: a live one answers the
+     * repeats with ALIVE, which ends the skip (monitor.c). */
+    if (c->skip_depth == 0 || c->removed || to != chain_next_hop(c))
+        return;
+    for (size_t k = 1; k < c->n; k++) {
+        node_id skipped = c->members[(c->self_index + k) % c->n];
+        if (skipped == to)
+            break;
+        if (skipped != c->self)
+            chain_send_accept_to(c, skipped, m);
+    }
 }
 
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)

@@ -163,6 +163,9 @@ struct chain_engine {
     uint64_t leader_heard_ms;
     uint64_t election_delay_ms; /* grows with the distance from the leader, plus jitter */
     node_id monitored;          /* the next hop this replica watches */
+    /* Suspected members right after this one (the pending removal aside) that ACCEPTs skip
+     * until the configuration or the ballot changes (monitor.c). */
+    size_t skip_depth;
     uint64_t successor_heard_ms;
     uint64_t alive_next_ms;     /* ALIVE is sent at most once per retransmit_ms / 4 */
 
