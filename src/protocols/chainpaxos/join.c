@@ -147,7 +147,11 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
 
 void chain_recv_state_request(struct chain_engine *c, node_id from)
 {
-    if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from) {
+    /* Only to a replica an executed ADD brought in: one that restarted without its state
+     * while still a member must be removed first (what it promised and accepted is gone),
+     * then added; it gets its state then. */
+    if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
+        (from != c->last_added && from != c->state_for)) {
         chain_dropped(c);
         return;
     }

@@ -26,6 +26,9 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     /* Instances above ack were accepted in older ballots: the new leader overwrites them, in
      * order, before anything may be accepted after them. */
     c->settled = c->ack;
+    /* Below the log it holds no value that could be stale: executed, or a state transfer. */
+    if (c->settled < c->log.base - 1)
+        c->settled = c->log.base - 1;
     c->fence = CHAIN_FENCE_UNKNOWN;
     c->decided = c->ack;
     c->quorum_ack_due = 0;
