@@ -56,6 +56,8 @@ void chain_join_tick(struct chain_engine *c)
             chain_send_change_request(c, c->members[k], &join);
 }
 
+static bool chain_serve_state(struct chain_engine *c, node_id from);
+
 void chain_recv_change_request(struct chain_engine *c, node_id from,
                                const struct chain_change *change)
 {
@@ -63,6 +65,10 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
      * it. A REMOVE that is not an operator's goes through monitoring (REMOVE_REQUEST). */
     bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
     bool join = !operator && change->op == CHAIN_OP_ADD && change->node == from;
+    /* A JOIN from a replica already added is one still waiting for its state (it gets no
+     * ACCEPT to ask for it with while nobody leads): its predecessor sends it. */
+    if (join && chain_member_index(c, from) >= 0 && chain_serve_state(c, from))
+        return;
     if (c->role != CHAIN_LEADER || (!join && !(operator && chain_member_index(c, from) >= 0))) {
         chain_dropped(c);
         return;
@@ -145,21 +151,26 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
     outbox_push(c->out, EFFECT_SNAPSHOT, joiner, c->highest_executed, NULL, 0);
 }
 
-void chain_recv_state_request(struct chain_engine *c, node_id from)
+/* Sends `from` its state if this replica precedes it and an executed ADD brought it in: one
+ * that restarted without its state while still a member must be removed first (what it
+ * promised and accepted is gone), then added; it gets its state then. False if not. */
+static bool chain_serve_state(struct chain_engine *c, node_id from)
 {
-    /* Only to a replica an executed ADD brought in: one that restarted without its state
-     * while still a member must be removed first (what it promised and accepted is gone),
-     * then added; it gets its state then. */
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
-        (from != c->last_added && from != c->state_for)) {
-        chain_dropped(c);
-        return;
-    }
+        (from != c->last_added && from != c->state_for))
+        return false;
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
     /* A state transfer may take a while: ask again only if the last one seems lost. */
     if (c->state_for != from || c->now_ms - c->state_asked_ms >= c->leader_timeout_ms)
         chain_ask_state(c, from);
+    return true;
+}
+
+void chain_recv_state_request(struct chain_engine *c, node_id from)
+{
+    if (!chain_serve_state(c, from))
+        chain_dropped(c);
 }
 
 void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
