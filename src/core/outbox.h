@@ -24,9 +24,9 @@ enum effect_type {
      * local state: every EXECUTE it must observe has already been emitted. */
     EFFECT_READ,
     /* The membership changed at log position `instance` (executed there, right after its
-     * EXECUTE): payload = u8 MEMBERSHIP_REMOVED or MEMBERSHIP_ADDED, then the new member's
-     * address (host:port, empty for a removal); `node` is the member. The new chain is in the
-     * engine's status. */
+     * EXECUTE): payload = u8 MEMBERSHIP_REMOVED, MEMBERSHIP_ADDED or MEMBERSHIP_MOVED (to the
+     * tail), then the new member's address (host:port, empty otherwise); `node` is the
+     * member. The new chain is in the engine's status. */
     EFFECT_MEMBERSHIP,
     /* A joining replica needs the state: serialize the state machine now (it reflects exactly
      * the EXECUTEs emitted before this effect, up to `instance`) and give the bytes back with
@@ -38,7 +38,7 @@ enum effect_type {
     EFFECT_INSTALL,
 };
 
-enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2 };
+enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2, MEMBERSHIP_MOVED = 3 };
 
 struct effect {
     enum effect_type type;

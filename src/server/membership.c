@@ -259,7 +259,9 @@ void membership_on_effect(struct server *s, instance_no instance, node_id node,
     uint8_t kind = len ? payload[0] : 0;
     if (kind == MEMBERSHIP_ADDED && len > 1)
         learn_address(s, node, payload + 1, len - 1);
-    const char *what = kind == MEMBERSHIP_REMOVED ? "removed" : "added";
+    const char *what = kind == MEMBERSHIP_REMOVED ? "removed"
+                       : kind == MEMBERSHIP_MOVED ? "moved to the tail (it fell behind)"
+                                                  : "added";
     const struct peer_address *a = kind == MEMBERSHIP_ADDED ? membership_address(s, node) : NULL;
     if (a)
         log_info("membership changed at instance %llu: replica %u %s at %s:%u",

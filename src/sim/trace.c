@@ -284,7 +284,10 @@ static void sim_trace_print_rec(FILE *out, const struct sim_trace_rec *r)
         break;
     case SIM_TR_MEMBERSHIP:
         fprintf(out, "%12s  n%u        member    n%u %s at i=%" PRIu64 "\n", when, n, r->peer,
-                r->b == MEMBERSHIP_REMOVED ? "removed" : "added", r->a);
+                r->b == MEMBERSHIP_REMOVED ? "removed"
+                : r->b == MEMBERSHIP_MOVED ? "moved"
+                                           : "added",
+                r->a);
         break;
     case SIM_TR_INSTALL:
         fprintf(out, "%12s  n%u        install   state at i=%" PRIu64 " digest=%016" PRIx64 "\n",

@@ -9,6 +9,10 @@
 #include "protocols/chainpaxos/messages.h"
 #include "protocols/chainpaxos/state.h"
 
+/* A follower that stays this many instances behind the leader (as the first such replica of
+ * the chain) in CHAIN_SLOW_REPORTS PROGRESS reports in a row is moved to the tail. */
+#define CHAIN_SLOW_BACKLOG 256
+#define CHAIN_SLOW_REPORTS 3
 /* Proposals travel in at most this many instances per retransmission period (§5.6). */
 #define CHAIN_RETRANSMIT_MAX_INSTANCES 1024
 /* A candidate refuses a PROMISE whose entries end further than this beyond its first instance:
@@ -106,6 +110,7 @@ void chain_send_quorum_ack(struct chain_engine *c, node_id to, const struct chai
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m);
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
 void chain_send_alive(struct chain_engine *c, node_id to);
+void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m);
 void chain_send_not_member(struct chain_engine *c, node_id to);
 void chain_send_change_request(struct chain_engine *c, node_id to,
                                const struct chain_change *m);
@@ -162,6 +167,12 @@ void chain_monitor_tick(struct chain_engine *c);
 void chain_want_removal(struct chain_engine *c, node_id id);
 void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id);
 void chain_recv_alive(struct chain_engine *c, node_id from);
+/* Follower tick: PROGRESS to the leader every retransmit_ms. */
+void chain_progress_tick(struct chain_engine *c);
+/* Leader: records a follower's backlog and decides when it is slow enough to move. */
+void chain_recv_progress(struct chain_engine *c, node_id from, const struct chain_progress *m);
+/* Leader flush: proposes the move of a member that fell behind to the tail. */
+void chain_propose_move(struct chain_engine *c);
 
 /* ---- commands, batches, proposals (propose.c) ---- */
 

@@ -44,6 +44,16 @@ size_t chain_change_apply(const node_id *from, size_t n, const struct chain_chan
             return n;
         return chain_list_remove(to, n, (size_t)at);
     }
+    if (change->op == CHAIN_OP_MOVE) {
+        /* The same members in another order: out of its place, back in before the anchor. */
+        if (at < 0 || chain_list_index(from, n, change->anchor) < 0)
+            return n;
+        n = chain_list_remove(to, n, (size_t)at);
+        size_t pos = (size_t)chain_list_index(to, n, change->anchor);
+        memmove(to + pos + 1, to + pos, (n - pos) * sizeof *to);
+        to[pos] = change->node;
+        return n + 1;
+    }
     if (at >= 0 || n == CATENA_MAX_NODES)
         return n; /* already a member, or no room: nothing changes */
     int anchor = chain_list_index(from, n, change->anchor);
@@ -155,7 +165,7 @@ bool chain_is_tail(const struct chain_engine *c)
 bool chain_in_latest_config(const struct chain_engine *c, node_id id)
 {
     struct chain_change change;
-    if (chain_pending_change(c, &change) && change.node == id)
+    if (chain_pending_change(c, &change) && change.node == id && change.op != CHAIN_OP_MOVE)
         return change.op == CHAIN_OP_ADD;
     return chain_member_index(c, id) >= 0;
 }
@@ -218,7 +228,8 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     chain_retired_update(c, &change);
     size_t start = outbox_begin(c->out);
     buf_put_u8(&c->out->arena, change.op == CHAIN_OP_REMOVE ? MEMBERSHIP_REMOVED
-                                                             : MEMBERSHIP_ADDED);
+                               : change.op == CHAIN_OP_ADD  ? MEMBERSHIP_ADDED
+                                                            : MEMBERSHIP_MOVED);
     buf_append(&c->out->arena, change.address, change.address_len);
     outbox_end(c->out, EFFECT_MEMBERSHIP, change.node, i, start);
     if (c->removed) {
@@ -232,6 +243,8 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     }
     if (change.op == CHAIN_OP_ADD && change.node != c->self && chain_next_hop(c) == change.node)
         chain_ask_state(c, change.node); /* this replica precedes the new member */
+    if (change.op == CHAIN_OP_MOVE && c->role == CHAIN_LEADER)
+        chain_resend_outstanding(c); /* the next hop may have changed */
     if (chain_member_index(c, c->leader) < 0) {
         /* The leader was removed: nobody leads until the next election. */
         c->leader = NODE_NONE;

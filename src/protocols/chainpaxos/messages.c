@@ -267,6 +267,23 @@ bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_q
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
 }
 
+void chain_msg_put_progress(struct buf *out, const struct chain_progress *m)
+{
+    buf_put_u8(out, CHAIN_MSG_PROGRESS);
+    chain_put_ballot(out, m->ballot);
+    buf_put_u64(out, m->accepted);
+}
+
+bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_progress *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_PROGRESS, &r))
+        return false;
+    m->ballot = chain_read_ballot(&r);
+    m->accepted = reader_u64(&r);
+    return chain_done(&r) && m->accepted <= CHAIN_MAX_INSTANCE;
+}
+
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m)
 {
     struct reader r;
@@ -443,5 +460,7 @@ bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m
         return false;
     if (m->op == CHAIN_OP_REMOVE)
         return m->address_len == 0 && m->anchor == NODE_NONE;
+    if (m->op == CHAIN_OP_MOVE)
+        return m->address_len == 0 && m->anchor != NODE_NONE && m->anchor != m->node;
     return m->op == CHAIN_OP_ADD && m->address_len >= 1 && m->address_len <= CHAIN_MAX_ADDRESS;
 }

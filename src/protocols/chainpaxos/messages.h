@@ -63,6 +63,7 @@ enum chain_msg_type {
     CHAIN_MSG_STATE_REQUEST = 12,
     CHAIN_MSG_STATE = 13,
     CHAIN_MSG_QUORUM_ACK = 14,
+    CHAIN_MSG_PROGRESS = 15,
 };
 
 enum chain_value_kind {
@@ -74,6 +75,7 @@ enum chain_value_kind {
 enum chain_membership_op {
     CHAIN_OP_REMOVE = 1,
     CHAIN_OP_ADD = 2,
+    CHAIN_OP_MOVE = 3, /* a member moves to just before `anchor` (to the tail: the leader) */
 };
 
 enum { CHAIN_CHANGE_OPERATOR = 1 };
@@ -154,7 +156,7 @@ struct chain_change {
     uint8_t op; /* enum chain_membership_op */
     uint8_t flags; /* CHAIN_CHANGE_OPERATOR or 0 */
     node_id node;
-    node_id anchor;         /* ADD only */
+    node_id anchor;         /* ADD and MOVE */
     const uint8_t *address; /* ADD only */
     size_t address_len;
 };
@@ -188,6 +190,13 @@ struct chain_quorum_ack {
     instance_no instance;
 };
 
+/* PROGRESS: a follower's highest accepted instance in `ballot`, sent to the leader every
+ * retransmit_ms, so that it can measure each replica's backlog (monitor.c). */
+struct chain_progress {
+    struct ballot ballot;
+    instance_no accepted;
+};
+
 struct chain_forward {
     uint8_t hops;
     uint32_t count;
@@ -206,6 +215,7 @@ void chain_msg_put_reject(struct buf *out, const struct chain_reject *m);
 void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
 void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
 void chain_msg_put_quorum_ack(struct buf *out, const struct chain_quorum_ack *m);
+void chain_msg_put_progress(struct buf *out, const struct chain_progress *m);
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
@@ -230,6 +240,7 @@ bool chain_msg_decode_reject(const uint8_t *data, size_t len, struct chain_rejec
 bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accept *m);
 bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
 bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_quorum_ack *m);
+bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_progress *m);
 bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m);
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);

@@ -3,6 +3,8 @@
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
+#include <string.h>
+
 void chain_dropped(struct chain_engine *c) { c->messages_dropped++; }
 
 static void chain_step_down(struct chain_engine *c)
@@ -37,6 +39,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
      * replica ran for leadership, when nothing is watched) says nothing about the new chain. */
     c->monitored = NODE_NONE;
     c->skip_depth = 0;
+    memset(c->backlog, 0, sizeof c->backlog);
+    c->move_wanted = NODE_NONE;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {

@@ -109,6 +109,7 @@ void chain_flush(struct chain_engine *c)
         if (c->remove_wanted != NODE_NONE && chain_may_propose(c))
             chain_propose_removal(c);
         chain_propose_wanted_change(c);
+        chain_propose_move(c);
         while (c->pending_count > 0 && chain_may_propose(c)) {
             chain_seal(c);
             chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);

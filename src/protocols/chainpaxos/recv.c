@@ -14,6 +14,7 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_accept accept;
         struct chain_accept_ack accept_ack;
         struct chain_quorum_ack quorum_ack;
+        struct chain_progress progress;
         struct chain_forward forward;
         struct chain_read_nudge nudge;
         node_id suspect;
@@ -51,6 +52,11 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         if (!chain_msg_decode_quorum_ack(data, len, &m.quorum_ack))
             return false;
         chain_recv_quorum_ack(c, &m.quorum_ack);
+        return true;
+    case CHAIN_MSG_PROGRESS:
+        if (!chain_msg_decode_progress(data, len, &m.progress))
+            return false;
+        chain_recv_progress(c, from, &m.progress);
         return true;
     case CHAIN_MSG_FORWARD:
         if (!chain_msg_decode_forward(data, len, &m.forward))

@@ -156,10 +156,19 @@ static void chain_pass_on(struct chain_engine *c, const struct chain_accept *m, 
 bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_accept *m,
                        struct buf *steal)
 {
-    /* A counter counts replicas on one path of the ring: it cannot reach N before the tail. */
-    if (m->counter >= c->n || !chain_accept_ballot(c, from, m->ballot)) {
+    if (!chain_accept_ballot(c, from, m->ballot)) {
         chain_dropped(c);
         return false;
+    }
+    /* A counter counts the replicas that accepted on the way here: fewer than N. An instance
+     * resent after the chain's order changed (a MOVE, a bypass that ended) carries the count
+     * of its old path, which may include this replica: that many did accept, so the count is
+     * kept, but never beyond N - 1 others. */
+    struct chain_accept capped;
+    if (m->counter >= c->n) {
+        capped = *m;
+        capped.counter = (uint16_t)(c->n - 1);
+        m = &capped;
     }
     c->fence = m->fence; /* one value per ballot */
     instance_no ack_before = c->ack;

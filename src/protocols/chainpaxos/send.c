@@ -158,6 +158,13 @@ void chain_send_alive(struct chain_engine *c, node_id to)
     chain_send_end(c, to, 0, start);
 }
 
+void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_progress(&c->out->arena, m);
+    chain_send_end(c, to, 0, start);
+}
+
 void chain_send_not_member(struct chain_engine *c, node_id to)
 {
     struct chain_not_member m = {.config_instance = c->config_instance,

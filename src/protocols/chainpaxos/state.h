@@ -152,6 +152,16 @@ struct chain_engine {
      * until it is decided (highest_executed >= stop_until). */
     instance_no stop_until;
     node_id remove_wanted; /* a member to remove once proposing is allowed (NODE_NONE: none) */
+    node_id move_wanted;   /* a member that fell behind, to move to the tail (NODE_NONE: none) */
+    /* Each follower's last PROGRESS, its lag behind this leader then, and how many reports in
+     * a row found it the first replica of the chain that fell behind (monitor.c). */
+    struct chain_backlog {
+        node_id node;
+        instance_no lag;
+        uint64_t at_ms;
+        uint8_t strikes;
+    } backlog[CATENA_MAX_NODES];
+    uint64_t progress_next_ms; /* follower: when to send the next PROGRESS */
     /* Recovery after phase 1: instances recover_next..recover_last are re-proposed (values
      * from `recovered`) before anything else, pausing at membership values (stop rule). */
     instance_no recover_next, recover_last;

@@ -59,6 +59,7 @@ static void *chain_create(const struct engine_config *config)
     rng_seed(&c->rng, config->seed);
     chain_election_delay(c);
     c->remove_wanted = NODE_NONE;
+    c->move_wanted = NODE_NONE;
     c->recover_next = 1; /* nothing to recover */
     c->planted_bugs = config->planted_bugs;
     chain_fifo_init(&c->reads, sizeof(struct chain_read));
