@@ -42,3 +42,15 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 pass() { echo "ok - $*"; }
+# info I FIELD: a field of INFO (any section) on replica I.
+info() { cli "$1" INFO everything | tr -d '\r' | sed -n "s/^$2://p"; }
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s; false once SECONDS have passed.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+pid_of() { cat "$CATENA_DIR/replica-$1.pid"; }

@@ -9,21 +9,9 @@
 source "$(dirname "$0")/lib.sh" "$1"
 cluster_start 3
 
-# info I FIELD: a field of INFO (any section) on replica I.
-info() { cli "$1" INFO everything | tr -d '\r' | sed -n "s/^$2://p"; }
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s; false once SECONDS have passed.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.05
-  done
-}
 now_us() { echo "${EPOCHREALTIME/./}"; }
 # lines FILE: a client's output in $CATENA_DIR, progress lines (ended by \r) split.
 lines() { tr '\r' '\n' <"$CATENA_DIR/$1"; }
-pid_of() { cat "$CATENA_DIR/replica-$1.pid"; }
 
 leader=$(info 1 leader_id)
 for i in 2 3; do expect_eq "$(info "$i" leader_id)" "$leader" "leader seen by replica $i"; done

@@ -5,17 +5,6 @@ source "$(dirname "$0")/lib.sh" "$1"
 cluster_start 3
 
 peer_port() { echo $((CATENA_PEER_BASE_PORT + $1)); }
-# info I FIELD: a field of INFO replication on replica I.
-info() { cli "$1" INFO replication | tr -d '\r' | sed -n "s/^$2://p"; }
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s; false once SECONDS have passed.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 is_member() { [ "$(info "$1" membership)" = member ]; }
 # check_keys I PREFIX N: replica I reads PREFIX:1..N back as v1..vN (local reads).
 check_keys() {
