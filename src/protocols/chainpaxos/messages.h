@@ -184,7 +184,7 @@ struct chain_accept_ack {
 };
 
 /* QUORUM_ACK: the replica where an instance's counter reached the quorum tells the leader
- * that the first Q replicas of the chain accepted every instance <= `instance` in `ballot`. */
+ * that every instance <= `instance` (what it executed) is chosen. */
 struct chain_quorum_ack {
     struct ballot ballot;
     instance_no instance;

@@ -33,7 +33,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
         c->settled = c->log.base - 1;
     c->fence = CHAIN_FENCE_UNKNOWN;
     c->decided = c->ack;
-    c->quorum_ack_due = 0;
+    c->quorum_ack_due = false;
     c->leader_heard_ms = c->now_ms;
     /* The next hop is watched afresh: a silence measured under the old ballot (or while this
      * replica ran for leadership, when nothing is watched) says nothing about the new chain. */

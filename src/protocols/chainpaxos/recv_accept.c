@@ -198,9 +198,20 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
             chain_learn_ordered(c, m->ack);
         chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
         /* The quorum point: the leader learns the decision from here, not from the tail. */
-        if (from != c->self && (size_t)m->counter + 1 == c->quorum &&
-            m->instance > c->quorum_ack_due)
-            c->quorum_ack_due = m->instance;
+        if (from != c->self && (size_t)m->counter + 1 == c->quorum)
+            c->quorum_ack_due = true;
+    }
+    /* The same instance again along a longer path (a predecessor skips a suspect but still
+     * sends it copies, which it passes on): more replicas accepted it than counted here. */
+    bool recounted = false;
+    if (verdict == CHAIN_DUPLICATE && from != c->self) {
+        struct chain_entry *e = chain_log_get(&c->log, m->instance);
+        if (e && ballot_eq(e->ballot, m->ballot) && (size_t)m->counter + 1 > e->counter) {
+            if (e->counter < c->quorum && (size_t)m->counter + 1 >= c->quorum)
+                c->quorum_ack_due = true;
+            e->counter = (uint16_t)(m->counter + 1);
+            recounted = true;
+        }
     }
     chain_decide(c);
     if (c->removed || c->leader == NODE_NONE) {
@@ -215,7 +226,7 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         c->alive_next_ms = c->now_ms + c->retransmit_ms / 4;
         chain_send_alive(c, from);
     }
-    if (verdict == CHAIN_FRESH)
+    if (verdict == CHAIN_FRESH || recounted)
         chain_pass_on(c, m, next_before);
     else if (verdict == CHAIN_HELD && from != c->self)
         chain_pass_on_held(c, m);

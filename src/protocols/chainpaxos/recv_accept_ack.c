@@ -29,9 +29,9 @@ void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack
         chain_dropped(c);
         return;
     }
-    /* The first Q replicas of this ballot's chain accepted every instance <= m->instance
-     * (each takes them in order): all chosen. The leader executes them without waiting for
-     * the rest of the chain, so a slow or new tail does not hold its clients back. */
+    /* The sender executed every instance <= m->instance: all chosen. The leader executes them
+     * without waiting for the rest of the chain, so a slow or new tail does not hold its
+     * clients back. */
     if (m->instance > c->decided)
         c->decided = m->instance;
     chain_decide(c);
@@ -39,13 +39,14 @@ void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack
 
 void chain_report_quorum(struct chain_engine *c)
 {
-    if (c->quorum_ack_due == 0 || c->removed || c->role != CHAIN_FOLLOWER ||
-        c->leader == NODE_NONE ||
-        (chain_is_tail(c) && chain_may_acknowledge(c, c->quorum_ack_due))) {
-        c->quorum_ack_due = 0; /* nobody to tell, or the tail's ACCEPT_ACK tells it */
-        return;
-    }
-    struct chain_quorum_ack q = {.ballot = c->promised, .instance = c->quorum_ack_due};
-    c->quorum_ack_due = 0;
+    /* What it reports is what it executed: every instance up to it is chosen, whatever path
+     * each took (instances may reach it along different paths while a suspect is skipped). */
+    instance_no executed = c->highest_executed;
+    bool due = c->quorum_ack_due;
+    c->quorum_ack_due = false;
+    if (!due || executed == 0 || c->removed || c->role != CHAIN_FOLLOWER ||
+        c->leader == NODE_NONE || (chain_is_tail(c) && chain_may_acknowledge(c, executed)))
+        return; /* nobody to tell, or the tail's ACCEPT_ACK tells it */
+    struct chain_quorum_ack q = {.ballot = c->promised, .instance = executed};
     chain_send_quorum_ack(c, c->leader, &q);
 }

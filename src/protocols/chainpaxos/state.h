@@ -128,9 +128,9 @@ struct chain_engine {
      * as a ballot's leader proposes the chosen value wherever there is one. Reset when a
      * higher ballot is adopted. */
     instance_no decided;
-    /* Follower: highest instance whose counter reached the quorum here, to report to the
-     * leader at the next flush (0: nothing to report). */
-    instance_no quorum_ack_due;
+    /* Follower: an instance's counter reached the quorum here; the leader gets a QUORUM_ACK
+     * of highest_executed at the next flush. */
+    bool quorum_ack_due;
     /* gc: every replica of the chain executed every instance <= gc. Kept <= ack. */
     instance_no gc;
     /* Every instance <= settled is <= ack or was accepted with ballot `promised`. An ACCEPT for
