@@ -93,10 +93,29 @@ static void conn_write_cb(uv_write_t *req, int status)
         client_conn_close(c);
 }
 
+/* Closes a client whose unread replies (waiting here, and handed to the socket but not
+ * written) exceed --max-client-output; true if it did. */
+static bool conn_over_limit(struct client_conn *c)
+{
+    struct client_listener *l = c->listener;
+    size_t unread = c->out.len + (c->write_in_flight ? c->writing.len : 0);
+    if (unread <= l->max_output_bytes)
+        return false;
+    l->output_limit_closes++;
+    log_warn("client %s closed: %zu reply bytes unread (limit --max-client-output)",
+             c->peer_address, unread);
+    client_conn_close(c);
+    return true;
+}
+
 /* Tries a direct write first (most replies fit the socket buffer); queues the rest. */
 static void conn_flush(struct client_conn *c)
 {
     struct client_listener *l = c->listener;
+    /* A client that does not read keeps a write in flight forever: replies pile up behind it,
+     * and must be counted there too, or they grow without bound. */
+    if (c->write_in_flight && conn_over_limit(c))
+        return;
     if (c->write_in_flight || c->out.len == 0) {
         if (!c->write_in_flight && c->close_after_flush)
             client_conn_close(c);
@@ -117,13 +136,8 @@ static void conn_flush(struct client_conn *c)
             client_conn_close(c);
         return;
     }
-    if (c->out.len > l->max_output_bytes) {
-        l->output_limit_closes++;
-        log_warn("client %s closed: %zu reply bytes unread (limit --max-client-output)",
-                 c->peer_address, c->out.len);
-        client_conn_close(c);
+    if (conn_over_limit(c))
         return;
-    }
     buf_swap(&c->out, &c->writing);
     b = uv_buf_init((char *)c->writing.data, (unsigned)c->writing.len);
     c->write_req.data = c;
