@@ -40,6 +40,9 @@ enum engine_event_type {
     /* The answer to EFFECT_SNAPSHOT: data is the serialized state machine exactly as of the
      * effect's instance (given back in `instance`). */
     ENGINE_EVENT_SNAPSHOT,
+    /* The transport lost its connection to peer `from` (reset or closed): a hint, not a fact.
+     * The peer may have died, or only the link; what was in flight on it is lost. */
+    ENGINE_EVENT_PEER_DOWN,
 };
 
 enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
@@ -47,7 +50,7 @@ enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
 struct engine_event {
     enum engine_event_type type;
     uint64_t now_ms; /* every event carries the current time */
-    node_id from;    /* MESSAGE only */
+    node_id from;    /* MESSAGE and PEER_DOWN */
     instance_no instance; /* SNAPSHOT only */
     const uint8_t *data;
     size_t len;

@@ -34,8 +34,11 @@ static void link_disconnect(struct peer_link *l, const char *why)
 {
     if (!l->tcp)
         return;
-    if (l->connected)
+    if (l->connected) {
         log_warn("link to replica %u lost: %s", l->id, why);
+        if (l->set->on_down)
+            l->set->on_down(l->set->ctx, l->id);
+    }
     uv_close((uv_handle_t *)l->tcp, link_closed_cb);
     l->tcp = NULL;
     l->connected = false;
@@ -237,7 +240,7 @@ void peer_set_release(struct peer_set *s)
 }
 
 int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_config *config,
-                   peer_message_cb on_message, void *ctx)
+                   peer_message_cb on_message, peer_down_cb on_down, void *ctx)
 {
     memset(s, 0, sizeof *s);
     s->loop = loop;
@@ -246,6 +249,7 @@ int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_co
     s->max_buffer_bytes = config->max_buffer_bytes;
     s->max_frame_bytes = config->max_frame_bytes;
     s->on_message = on_message;
+    s->on_down = on_down;
     s->ctx = ctx;
     return peer_inbound_listen(s, config->listen_host, config->listen_port);
 }

@@ -51,6 +51,9 @@ struct peer_link {
 };
 
 typedef void (*peer_message_cb)(void *ctx, node_id from, const uint8_t *data, size_t len);
+/* The established connection to `peer` was lost (called from libuv callbacks, never from
+ * inside peer_send). */
+typedef void (*peer_down_cb)(void *ctx, node_id peer);
 
 struct peer_set {
     uv_loop_t *loop;
@@ -62,6 +65,7 @@ struct peer_set {
     struct peer_link links[CATENA_MAX_NODES + 1]; /* indexed by node id */
     struct inbound_conn *inbound;                 /* accepted connections */
     peer_message_cb on_message;
+    peer_down_cb on_down;
     void *ctx;
     bool closing;
     uint64_t unroutable_dropped; /* SENDs to an id without a link */
@@ -79,7 +83,7 @@ struct peer_set_config {
 
 /* Starts listening; returns 0 or a libuv error code (message logged). */
 int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_config *config,
-                   peer_message_cb on_message, void *ctx);
+                   peer_message_cb on_message, peer_down_cb on_down, void *ctx);
 /* Declares member `id` at host:port and starts connecting to it; if it already has a link at
  * another address, the link moves there (frames still queued follow). Returns 0 or -1 when
  * the address does not resolve (logged; an existing link is left as it was). */

@@ -35,10 +35,24 @@ void runtime_on_peer_message(void *ctx, node_id from, const uint8_t *data, size_
     runtime_step(ctx, &event);
 }
 
+void runtime_on_peer_down(void *ctx, node_id peer)
+{
+    struct runtime *r = ctx;
+    if (peer <= CATENA_MAX_NODES)
+        r->peer_down[peer] = true;
+}
+
 static void runtime_tick_cb(uv_timer_t *t)
 {
+    struct runtime *r = t->data;
+    for (node_id id = 1; id <= CATENA_MAX_NODES; id++)
+        if (r->peer_down[id]) {
+            r->peer_down[id] = false;
+            struct engine_event down = {.type = ENGINE_EVENT_PEER_DOWN, .from = id};
+            runtime_step(r, &down);
+        }
     struct engine_event event = {.type = ENGINE_EVENT_TICK};
-    runtime_step(t->data, &event);
+    runtime_step(r, &event);
 }
 
 /* End of a loop iteration: seal the batch, then one write per peer and per client. */

@@ -35,6 +35,9 @@ struct runtime {
     void *ctx;
     uint64_t events_handled;
     bool stopping;
+    /* Peers whose link was lost, told to the engine (PEER_DOWN) at the next tick: the loss
+     * may be noticed while the engine is stepping, which must not nest. */
+    bool peer_down[CATENA_MAX_NODES + 1];
 };
 
 /* Binds the engine to the loop and starts its timers; peers and clients are started by the
@@ -44,8 +47,9 @@ void runtime_init(struct runtime *r, uv_loop_t *loop, uint64_t tick_ms,
                   void *ctx);
 /* Steps the engine with one event (its now_ms is filled in) and drains the effects. */
 void runtime_step(struct runtime *r, struct engine_event *event);
-/* Message callback for peer_set_start (ctx = the runtime). */
+/* Message and link-loss callbacks for peer_set_start (ctx = the runtime). */
 void runtime_on_peer_message(void *ctx, node_id from, const uint8_t *data, size_t len);
+void runtime_on_peer_down(void *ctx, node_id peer);
 /* Stops on SIGINT/SIGTERM or when called: closes every handle so uv_run returns. */
 void runtime_stop(struct runtime *r);
 void runtime_release(struct runtime *r);

@@ -98,7 +98,7 @@ static int server_start_peers(struct server *s)
     if (pc.max_frame_bytes < batch_bytes)
         pc.max_frame_bytes = batch_bytes < UINT32_MAX ? batch_bytes : UINT32_MAX;
     int rc = peer_set_start(&s->runtime.peers, &s->loop, &pc, runtime_on_peer_message,
-                            &s->runtime);
+                            runtime_on_peer_down, &s->runtime);
     for (size_t i = 0; rc == 0 && i < s->config.member_count; i++) {
         const struct peer_address *m = &s->config.members[i];
         if (m->id != s->config.self)

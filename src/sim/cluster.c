@@ -458,6 +458,15 @@ void sim_replica_crash(struct sim *s, uint32_t r)
         rep->conn_count--;
         sim_client_disconnected(s, client);
     }
+    /* So do its peer links: the other replicas' transports report them lost (a paused replica
+     * would notice later; it gets no hint). */
+    for (uint32_t x = 0; x < s->n; x++) {
+        uint64_t defer;
+        if (x == r || !sim_replica_available(s, x, &defer) || defer || sim_network_cut(s, r, x))
+            continue;
+        sim_step(s, x, (struct engine_event){.type = ENGINE_EVENT_PEER_DOWN, .from = rep->id});
+        sim_flush(s, x);
+    }
 }
 
 void sim_cluster_init(struct sim *s)

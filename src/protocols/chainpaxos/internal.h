@@ -167,6 +167,10 @@ void chain_monitor_tick(struct chain_engine *c);
 void chain_want_removal(struct chain_engine *c, node_id id);
 void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id);
 void chain_recv_alive(struct chain_engine *c, node_id from);
+/* ENGINE_EVENT_PEER_DOWN: the link to `id` broke. If it is the leader, the election comes after
+ * retransmit_ms (plus the usual delay) instead of leader_timeout_ms; if it is the next hop, it
+ * is suspected after retransmit_ms instead of suspect_ms. A hint only: timers run as before. */
+void chain_peer_down(struct chain_engine *c, node_id id);
 /* Follower tick: PROGRESS to the leader every retransmit_ms. */
 void chain_progress_tick(struct chain_engine *c);
 /* Leader: records a follower's backlog and decides when it is slow enough to move. */

@@ -18,6 +18,23 @@ static bool chain_awaiting_next_hop(const struct chain_engine *c)
     return e && ballot_eq(e->ballot, c->promised);
 }
 
+/* The next hop's link was reported lost: suspect it after retransmit_ms, not suspect_ms. */
+static void chain_suspect_soon(struct chain_engine *c)
+{
+    uint64_t soon = c->now_ms - c->suspect_ms + c->retransmit_ms;
+    if (c->now_ms >= c->suspect_ms && soon < c->successor_heard_ms)
+        c->successor_heard_ms = soon;
+}
+
+/* True if the transport reported the link to `id` lost within the last leader_timeout_ms. */
+static bool chain_link_lost_lately(const struct chain_engine *c, node_id id)
+{
+    for (size_t k = 0; k < CATENA_MAX_NODES; k++)
+        if (c->link_down[k].node == id && c->now_ms - c->link_down[k].at_ms < c->leader_timeout_ms)
+            return true;
+    return false;
+}
+
 void chain_want_removal(struct chain_engine *c, node_id id)
 {
     if (c->role == CHAIN_LEADER && c->remove_wanted == NODE_NONE)
@@ -30,8 +47,13 @@ void chain_monitor_tick(struct chain_engine *c)
         return;
     node_id next = chain_next_hop(c);
     if (next != c->monitored || next == c->leader || !chain_awaiting_next_hop(c)) {
+        bool fresh = next != c->monitored;
         c->monitored = next;
         c->successor_heard_ms = c->now_ms;
+        /* A dead old leader becomes an ordinary member of the new chain (the tail, if its
+         * successor won): its link was reported lost already. */
+        if (fresh && next != c->leader && chain_link_lost_lately(c, next))
+            chain_suspect_soon(c);
         return;
     }
     if (c->now_ms - c->successor_heard_ms < c->suspect_ms)
@@ -76,6 +98,23 @@ static bool chain_is_skipped(const struct chain_engine *c, node_id id)
             return true;
     }
     return false;
+}
+
+void chain_peer_down(struct chain_engine *c, node_id id)
+{
+    if (c->removed || id == NODE_NONE || id == c->self)
+        return;
+    /* Moving the last-heard times back: a link that comes back with the peer proves nothing
+     * new, and a live leader's next ACCEPT resets the timer anyway. */
+    if (id == c->leader && c->role == CHAIN_FOLLOWER) {
+        uint64_t soon = c->now_ms - c->leader_timeout_ms + c->retransmit_ms;
+        if (c->now_ms >= c->leader_timeout_ms && soon < c->leader_heard_ms)
+            c->leader_heard_ms = soon;
+    }
+    if (id == c->monitored)
+        chain_suspect_soon(c);
+    c->link_down[c->link_down_next] = (struct chain_link_down){.node = id, .at_ms = c->now_ms};
+    c->link_down_next = (c->link_down_next + 1) % CATENA_MAX_NODES;
 }
 
 void chain_recv_alive(struct chain_engine *c, node_id from)

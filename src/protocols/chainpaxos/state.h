@@ -176,6 +176,13 @@ struct chain_engine {
     /* Suspected members right after this one (the pending removal aside) that ACCEPTs skip
      * until the configuration or the ballot changes (monitor.c). */
     size_t skip_depth;
+    /* Peers whose link the transport reported lost (PEER_DOWN), and when: one that becomes the
+     * next hop soon after is suspected sooner (monitor.c). */
+    struct chain_link_down {
+        node_id node;
+        uint64_t at_ms;
+    } link_down[CATENA_MAX_NODES];
+    size_t link_down_next;
     uint64_t successor_heard_ms;
     uint64_t alive_next_ms;     /* ALIVE is sent at most once per retransmit_ms / 4 */
 

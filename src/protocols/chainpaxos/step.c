@@ -124,6 +124,9 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
     case ENGINE_EVENT_CHANGE:
         chain_operator_change(c, event->data, event->len);
         break;
+    case ENGINE_EVENT_PEER_DOWN:
+        chain_peer_down(c, event->from);
+        break;
     case ENGINE_EVENT_SNAPSHOT:
         chain_snapshot_ready(c, event->instance, event->data, event->len);
         break;
