@@ -11,6 +11,8 @@
 
 /* A follower that stays this many instances behind the leader (as the first such replica of
  * the chain) in CHAIN_SLOW_REPORTS PROGRESS reports in a row is moved to the tail. */
+/* How long a follower keeps sending an operator's change to the leader (membership §6.5). */
+#define CHAIN_OPERATOR_PATIENCE_MS 10000
 #define CHAIN_SLOW_BACKLOG 256
 #define CHAIN_SLOW_REPORTS 3
 /* Proposals travel in at most this many instances per retransmission period (§5.6). */
@@ -230,6 +232,10 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
                                const struct chain_change *change);
 /* ENGINE_EVENT_CHANGE. */
 void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t len);
+/* Tick: a follower resends the operator's change it holds; a new leader takes it itself. */
+void chain_operator_tick(struct chain_engine *c);
+/* An executed change: the operator's change it matches is done. */
+void chain_operator_executed(struct chain_engine *c, const struct chain_change *change);
 /* Leader: the wanted change is a JOIN from a member (it restarted and lost its state), not
  * one sent before its state transfer by a replica just added. */
 bool chain_wanted_restart(const struct chain_engine *c);

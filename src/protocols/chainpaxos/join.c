@@ -92,10 +92,43 @@ void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t l
         return;
     }
     change.op = add ? CHAIN_OP_ADD : CHAIN_OP_REMOVE;
-    if (c->role == CHAIN_LEADER)
+    if (c->role == CHAIN_LEADER) {
         chain_want_change(c, &change);
-    else if (c->leader != NODE_NONE)
-        chain_send_change_request(c, c->leader, &change);
+        return;
+    }
+    c->op = change;
+    memcpy(c->op_address, change.address, change.address_len);
+    c->op.address = c->op_address;
+    c->op_waiting = true;
+    c->op_since_ms = c->now_ms;
+    c->op_sent_ms = 0;
+    chain_operator_tick(c);
+}
+
+void chain_operator_tick(struct chain_engine *c)
+{
+    if (!c->op_waiting)
+        return;
+    if (c->removed || c->now_ms - c->op_since_ms >= CHAIN_OPERATOR_PATIENCE_MS) {
+        c->op_waiting = false; /* the operator got TRYAGAIN by now */
+        return;
+    }
+    if (c->role == CHAIN_LEADER) {
+        c->op_waiting = false;
+        chain_want_change(c, &c->op);
+        return;
+    }
+    if (c->leader == NODE_NONE || c->leader == c->self ||
+        (c->op_sent_ms && c->now_ms - c->op_sent_ms < c->leader_timeout_ms))
+        return;
+    c->op_sent_ms = c->now_ms;
+    chain_send_change_request(c, c->leader, &c->op);
+}
+
+void chain_operator_executed(struct chain_engine *c, const struct chain_change *change)
+{
+    if (c->op_waiting && change->node == c->op.node && change->op == c->op.op)
+        c->op_waiting = false;
 }
 
 /* Leader: the wanted change, as it must be proposed now (false: nothing to propose). */

@@ -226,6 +226,7 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     c->config_instance = i;
     chain_config_set(c, next, n);
     chain_retired_update(c, &change);
+    chain_operator_executed(c, &change);
     size_t start = outbox_begin(c->out);
     buf_put_u8(&c->out->arena, change.op == CHAIN_OP_REMOVE ? MEMBERSHIP_REMOVED
                                : change.op == CHAIN_OP_ADD  ? MEMBERSHIP_ADDED

@@ -45,6 +45,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
         chain_step_down(c);
     if (b.node != c->leader) {
         bool had_leader = c->leader != NODE_NONE;
+        c->op_sent_ms = 0; /* an operator's change waiting here goes to the new leader */
         c->leader = b.node;
         c->leader_index = (size_t)index;
         outbox_push(c->out, EFFECT_LEADER, b.node, 0, NULL, 0);

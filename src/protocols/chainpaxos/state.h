@@ -88,6 +88,13 @@ struct chain_engine {
      * state may still arrive, and must not pass for a restart (join.c). */
     node_id last_added;
     uint64_t last_added_ms;
+    /* An operator's change this follower took (ENGINE_EVENT_CHANGE) and sent to the leader:
+     * sent again to each new leader and every leader_timeout_ms until it executes, for at
+     * most CHAIN_OPERATOR_PATIENCE_MS (the CHANGE_REQUEST or the leader may be lost). */
+    bool op_waiting;
+    struct chain_change op;
+    uint8_t op_address[CHAIN_MAX_ADDRESS];
+    uint64_t op_since_ms, op_sent_ms;
     /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when. */
     node_id state_for;
     uint64_t state_asked_ms;

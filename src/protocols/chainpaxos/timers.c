@@ -54,6 +54,7 @@ void chain_tick(struct chain_engine *c)
         return;
     }
     chain_report_quorum(c);
+    chain_operator_tick(c);
     chain_election_tick(c);
     chain_noop_tick(c);
     chain_retransmit_tick(c);
