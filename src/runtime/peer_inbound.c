@@ -74,6 +74,11 @@ static bool inbound_accept_handshake(struct inbound_conn *c, const uint8_t *body
     c->from = h.from;
     log_info("link from replica %u up%s", h.from,
              s->links[h.from].configured ? "" : " (not in this replica's configuration)");
+    /* A peer this replica had no address for (it joined after this replica started, or this
+     * replica joined after it was added): connect back to where it says it listens. */
+    if (!s->links[h.from].configured && h.host[0] && h.port &&
+        peer_set_add(s, h.from, h.host, h.port) == 0)
+        log_info("replica %u listens on %s:%u (from its handshake)", h.from, h.host, h.port);
     return true;
 }
 

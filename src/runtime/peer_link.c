@@ -110,7 +110,9 @@ static void link_connect_cb(uv_connect_t *req, int status)
     /* The handshake must precede the frames that queued up while disconnected. */
     struct buf hello;
     buf_init(&hello);
-    struct peer_handshake h = {.version = PEER_PROTOCOL_VERSION, .from = l->set->self, .to = l->id};
+    struct peer_handshake h = {.version = PEER_PROTOCOL_VERSION, .from = l->set->self, .to = l->id,
+                               .port = l->set->port};
+    snprintf(h.host, sizeof h.host, "%s", l->set->host);
     snprintf(h.cluster_id, sizeof h.cluster_id, "%s", l->set->cluster_id);
     peer_handshake_encode(&hello, &h);
     buf_append(&hello, l->pending.data, l->pending.len);
@@ -248,6 +250,8 @@ int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_co
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", config->cluster_id);
     s->max_buffer_bytes = config->max_buffer_bytes;
     s->max_frame_bytes = config->max_frame_bytes;
+    snprintf(s->host, sizeof s->host, "%s", config->listen_host);
+    s->port = config->listen_port;
     s->on_message = on_message;
     s->on_down = on_down;
     s->ctx = ctx;

@@ -2,9 +2,10 @@
  *
  * Every replica opens one outbound TCP connection to each other member and sends on it only;
  * it receives on the connections its peers opened. A connection starts with a handshake frame
- * (magic, version, cluster id, sender id, receiver id); the acceptor refuses and logs a wrong
- * cluster id, an invalid sender id or a wrong receiver. A sender that is not in this replica's
- * configuration is accepted (a replica asking to join): the engine decides what it may do.
+ * (magic, version, cluster id, sender id, receiver id, the sender's listening host and port);
+ * the acceptor refuses and logs a wrong cluster id, an invalid sender id or a wrong receiver.
+ * A sender that is not in this replica's configuration is accepted (a replica asking to join):
+ * the engine decides what it may do; this replica opens a link back to where it listens.
  * Frames are `u32 length | body`; before the handshake only small frames are accepted.
  *
  * peer_send() only appends a frame to the peer's buffer; peer_flush_all(), called once per
@@ -64,6 +65,8 @@ struct peer_set {
     uv_tcp_t listener;
     struct peer_link links[CATENA_MAX_NODES + 1]; /* indexed by node id */
     struct inbound_conn *inbound;                 /* accepted connections */
+    char host[64]; /* where this replica listens, told to peers in the handshake */
+    uint16_t port;
     peer_message_cb on_message;
     peer_down_cb on_down;
     void *ctx;

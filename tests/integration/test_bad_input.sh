@@ -60,8 +60,9 @@ intruder=$!
 "$CATENA_BIN" --id 9 --cluster "$peer1,9=127.0.0.1:$((CATENA_PEER_BASE_PORT + 91))" \
   --port $((CATENA_BASE_PORT + 91)) >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
-# A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id).
-printf '\x15\0\0\0CATN\x01\0\x41\0\0\0\x01\0\0\0\x06catena' \
+# A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id,
+# then an empty listening host and port 0).
+printf '\x18\0\0\0CATN\x02\0\x41\0\0\0\x01\0\0\0\x06catena\0\0\0' \
   >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
 sleep 1.5
 kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true

@@ -60,3 +60,19 @@ expect_eq "$(cli 4 SET via4 yes)" "OK" "SET through the joined replica"
 expect_eq "$(cli 1 GET via4)" "yes" "GET via4 on replica 1"
 expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "4" "members after the join"
 pass "replica 4 joined with --join, serves the data and takes writes"
+
+# (c) A fifth replica that knows only replicas 1 and 5: it is added after 4, whose address it
+# learns from 4's connection (the handshake says where a replica listens), not from --cluster.
+cluster="1=127.0.0.1:$(peer_port 1),5=127.0.0.1:$(peer_port 5)"
+"$CATENA_BIN" --id 5 --cluster "$cluster" --port "$(port 5)" --join \
+  >"$CATENA_DIR/replica-5.log" 2>&1 &
+echo $! >"$CATENA_DIR/replica-5.pid"
+CLUSTER_SIZE=5
+wait_until 20 is_member 5 ||
+  fail "replica 5 is '$(info 5 membership)', not a member, 20 s after starting with --join"
+grep -q "replica 4 listens on 127.0.0.1:$(peer_port 4) (from its handshake)" \
+  "$CATENA_DIR/replica-5.log" || fail "replica 5 did not learn replica 4's address"
+check_keys 5 during 50
+expect_eq "$(cli 5 SET via5 yes)" "OK" "SET through replica 5"
+expect_eq "$(cli 4 GET via5)" "yes" "GET via5 on replica 4"
+pass "replica 5, started knowing only replica 1, joined and learned the others' addresses"
