@@ -20,6 +20,10 @@ enum effect_type {
     /* The command record `payload` was not accepted for ordering (no leader known and the
      * pending queue is full): the caller answers its client with an error. */
     EFFECT_REJECT,
+    /* The command record `payload`, sent for ordering from this replica, will not be seen
+     * executed here (the replica left the configuration): it may or may not have been
+     * applied; the caller tells its client so. */
+    EFFECT_ABANDON,
     /* The read `payload` (the record given with ENGINE_EVENT_READ) may now be served from the
      * local state: every EXECUTE it must observe has already been emitted. */
     EFFECT_READ,

@@ -71,6 +71,22 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     session_replicated_done(se, h.seq);
 }
 
+/* A command the engine will not see executed here (this replica left the configuration). */
+static void apply_abandon(struct server *s, const uint8_t *data, size_t len)
+{
+    struct reader r = reader_make(data, len);
+    struct command_header h;
+    if (!command_peek(&r, &h))
+        return;
+    struct session *se = origin_session(s, &h);
+    struct buf *out = se ? session_replicated_begin(se, h.seq) : NULL;
+    if (!out)
+        return;
+    resp_error(out, "ERR this replica left the cluster before the command executed; it may or "
+                    "may not have been applied");
+    session_replicated_done(se, h.seq);
+}
+
 /* A local read released by the engine: executed against this replica's state now. */
 static void serve_read(struct server *s, const uint8_t *data, size_t len)
 {
@@ -163,6 +179,9 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
         break;
     case EFFECT_REJECT:
         apply_reject(s, outbox_payload(o, e), e->len);
+        break;
+    case EFFECT_ABANDON:
+        apply_abandon(s, outbox_payload(o, e), e->len);
         break;
     case EFFECT_READ:
         serve_read(s, outbox_payload(o, e), e->len);

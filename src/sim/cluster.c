@@ -283,6 +283,11 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
         case EFFECT_REJECT:
             sim_replica_reject(s, r, payload, e->len);
             break;
+        case EFFECT_ABANDON:
+            /* The replica left the configuration: after this step its clients are cut off and
+             * what it had in flight becomes of unknown outcome (below), as a real client that
+             * gets the error would record it. */
+            break;
         case EFFECT_READ:
             sim_replica_serve_read(s, r, payload, e->len);
             break;

@@ -65,6 +65,7 @@ struct cp_node {
     size_t membership_changes;
     size_t state_transfers; /* EFFECT_SNAPSHOT and EFFECT_INSTALL */ /* EFFECT_MEMBERSHIP seen */
     uint64_t rejects;
+    uint64_t abandoned; /* commands in flight when the node left the configuration */
     /* Local reads (cp_read): released, and released before this node had executed an
      * instance that was executed somewhere when the read was submitted (stale). */
     uint64_t reads_released;
@@ -289,6 +290,9 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             break;
         case EFFECT_REJECT:
             cl->nodes[k].rejects++;
+            break;
+        case EFFECT_ABANDON:
+            cl->nodes[k].abandoned++;
             break;
         case EFFECT_MEMBERSHIP:
             cl->nodes[k].membership_changes++;

@@ -1,5 +1,6 @@
 /* Operators' membership changes taken by a follower reach the leader even when the first
- * CHANGE_REQUEST is lost (docs/protocols/chainpaxos-membership.md §6.5). */
+ * CHANGE_REQUEST is lost, and a removed replica tells its clients that what it had in flight
+ * has an unknown outcome (docs/protocols/chainpaxos-membership.md §6.5, §3.3). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -58,11 +59,34 @@ static void test_change_waits_for_a_leader(void **state)
     cp_free(&cl);
 }
 
+static void test_removed_replica_abandons_its_commands(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 73, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    /* Node 2's commands do not reach the leader (the FORWARD is lost), and the chain goes
+     * around node 2 while its removal is decided: it learns of it only later (NOT_MEMBER). */
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        cp_submit(&cl, 2, 0, seq);
+    cp_flush(&cl, 2);
+    cp_link_cut(&cl, 2, 0);
+    operator_remove(&cl, 0, cl.nodes[2].id);
+    for (int t = 0; t < 300 && chain_length(&cl, 2) > 0; t++)
+        cp_advance(&cl, CP_TICK_MS);
+    assert_int_equal(chain_length(&cl, 2), 0);
+    assert_int_equal(cl.nodes[2].abandoned, 5);
+    assert_int_equal(cl.nodes[2].rejects, 0);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lost_change_request_is_resent),
         cmocka_unit_test(test_change_waits_for_a_leader),
+        cmocka_unit_test(test_removed_replica_abandons_its_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,18 @@ void chain_leave(struct chain_engine *c)
         c->leader = NODE_NONE;
         outbox_push(c->out, EFFECT_LEADER, NODE_NONE, 0, NULL, 0);
     }
+    /* Its commands in flight may still be decided elsewhere, but never executed here: their
+     * clients learn that the outcome is unknown instead of waiting for ever. */
+    for (size_t k = 0; k < chain_fifo_size(&c->inflight); k++) {
+        const struct chain_inflight *f = chain_fifo_at(&c->inflight, k);
+        if (!f->executed)
+            outbox_push(c->out, EFFECT_ABANDON, NODE_NONE, 0, chain_fifo_record(&c->inflight, f),
+                        f->record.len);
+    }
+    chain_fifo_pop(&c->inflight, chain_fifo_size(&c->inflight));
+    buf_clear(&c->pending);
+    buf_put_u32(&c->pending, 0); /* count placeholder, see propose.c */
+    c->pending_count = 0;
     /* No ack will reach this replica again: its waiting reads cannot be served here. */
     for (size_t k = 0; k < chain_fifo_size(&c->reads); k++) {
         const struct chain_read *r = chain_fifo_at(&c->reads, k);
