@@ -1,0 +1,486 @@
+/* Write-ahead log segments: scanning, torn-tail repair, append, sync, replay (see wal.h). */
+#include "storage/wal.h"
+
+#include "common/check.h"
+#include "common/crc32c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAL_MAGIC "CATWAL1"  /* 8 bytes with its terminating zero */
+#define WAL_HEADER_BYTES 16  /* magic, u64 first sequence number */
+#define WAL_RECORD_HEADER 9  /* u32 length, u32 crc, u8 type */
+
+struct wal_segment {
+    uint64_t first, last; /* last < first: no record yet */
+    size_t end;           /* bytes written (header included) */
+};
+
+struct wal {
+    char *dir;
+    size_t segment_bytes;
+    struct wal_segment *segs;
+    size_t count, cap;
+    int fd;            /* the last segment, open for writing */
+    bool new_segment;  /* the directory needs an fsync */
+};
+
+static void wal_error(char *err, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+}
+
+static uint32_t wal_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t wal_get_u64(const uint8_t *p)
+{
+    return (uint64_t)wal_get_u32(p) | (uint64_t)wal_get_u32(p + 4) << 32;
+}
+
+static void wal_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void wal_put_u64(uint8_t *p, uint64_t v)
+{
+    wal_put_u32(p, (uint32_t)v);
+    wal_put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void wal_path(const struct wal *w, uint64_t first, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%016" PRIx64 ".wal", w->dir, first);
+}
+
+/* CRC of a record: its length field, type and payload. */
+static uint32_t wal_record_crc(const uint8_t *len_field, uint8_t type, const uint8_t *data,
+                               size_t len)
+{
+    uint32_t crc = crc32c(0, len_field, 4);
+    crc = crc32c(crc, &type, 1);
+    return crc32c(crc, data, len);
+}
+
+/* Reads a whole file; NULL with errno set on failure. */
+static uint8_t *wal_read_file(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    uint8_t *data = NULL;
+    if (fstat(fd, &st) == 0 && (data = malloc((size_t)st.st_size + 1)) != NULL) {
+        size_t got = 0;
+        while (got < (size_t)st.st_size) {
+            ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+            if (n <= 0) {
+                free(data);
+                data = NULL;
+                break;
+            }
+            got += (size_t)n;
+        }
+        *size = got;
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return data;
+}
+
+static bool wal_all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Walks a segment's records; calls fn (if any) on each. Sets *end to where the valid records
+ * end and *last to the last sequence number. Returns 0, 1 when the segment ends with a torn
+ * record (from *end on), or -1 (corruption, message in err). */
+static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_segment,
+                    wal_record_fn fn, void *arg, size_t *end, uint64_t *last, char *err,
+                    size_t err_size)
+{
+    size_t pos = WAL_HEADER_BYTES;
+    uint64_t seq = first - 1;
+    bool stop = false;
+    while (!stop && pos + WAL_RECORD_HEADER <= size) {
+        uint32_t len = wal_get_u32(data + pos);
+        if (len == 0 && wal_all_zero(data + pos, size - pos))
+            break; /* the preallocated, unwritten part */
+        bool fits = len >= 1 && len <= WAL_MAX_RECORD_BYTES &&
+                    len - 1 <= size - pos - WAL_RECORD_HEADER;
+        bool ok = fits && wal_get_u32(data + pos + 4) ==
+                              wal_record_crc(data + pos, data[pos + 8], data + pos + 9, len - 1);
+        if (!ok) {
+            /* Torn: in the last segment, with nothing written after the record's place (after
+             * its header, when its length cannot be right). Segments are preallocated with
+             * zeros, so an interrupted write leaves zeros behind it. */
+            size_t after = fits ? pos + WAL_RECORD_HEADER + len - 1 : pos + WAL_RECORD_HEADER;
+            if (last_segment && wal_all_zero(data + after, size - after)) {
+                *end = pos;
+                *last = seq;
+                return 1;
+            }
+            wal_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            return -1;
+        }
+        seq++;
+        if (fn)
+            stop = !fn(arg, seq, data[pos + 8], data + pos + 9, len - 1);
+        pos += WAL_RECORD_HEADER + len - 1;
+    }
+    if (!stop && pos < size && pos + WAL_RECORD_HEADER > size &&
+        !wal_all_zero(data + pos, size - pos)) {
+        if (!last_segment) {
+            wal_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            return -1;
+        }
+        *end = pos;
+        *last = seq;
+        return 1; /* a record header cut short */
+    }
+    *end = pos;
+    *last = seq;
+    return 0;
+}
+
+static bool wal_parse_name(const char *name, uint64_t *first)
+{
+    size_t n = strlen(name);
+    if (n != 16 + 4 || strcmp(name + 16, ".wal") != 0)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(name, &end, 16);
+    if (errno || end != name + 16 || v == 0)
+        return false;
+    *first = v;
+    return true;
+}
+
+static int wal_cmp_segments(const void *a, const void *b)
+{
+    uint64_t x = ((const struct wal_segment *)a)->first, y = ((const struct wal_segment *)b)->first;
+    return x < y ? -1 : x > y;
+}
+
+static bool wal_push_segment(struct wal *w, uint64_t first)
+{
+    if (w->count == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 8;
+        struct wal_segment *s = realloc(w->segs, cap * sizeof *s);
+        if (!s)
+            return false;
+        w->segs = s;
+        w->cap = cap;
+    }
+    w->segs[w->count++] = (struct wal_segment){.first = first, .last = first - 1};
+    return true;
+}
+
+/* Creates a segment starting at `first` and makes it the one written. */
+static int wal_new_segment(struct wal *w, uint64_t first)
+{
+    char path[4096];
+    wal_path(w, first, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    uint8_t header[WAL_HEADER_BYTES] = {0};
+    memcpy(header, WAL_MAGIC, 8);
+    wal_put_u64(header + 8, first);
+    if (posix_fallocate(fd, 0, (off_t)w->segment_bytes) != 0 ||
+        pwrite(fd, header, sizeof header, 0) != (ssize_t)sizeof header ||
+        !wal_push_segment(w, first)) {
+        int saved = errno;
+        close(fd);
+        unlink(path);
+        errno = saved;
+        return -1;
+    }
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = fd;
+    w->segs[w->count - 1].end = WAL_HEADER_BYTES;
+    w->new_segment = true;
+    return 0;
+}
+
+/* Scans segment s; on a torn tail erases it (zeros) when `repair`. */
+static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
+{
+    char path[4096];
+    struct wal_segment *seg = &w->segs[s];
+    wal_path(w, seg->first, path, sizeof path);
+    size_t size = 0;
+    uint8_t *data = wal_read_file(path, &size);
+    if (!data) {
+        wal_error(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool last_segment = s + 1 == w->count;
+    if (size < WAL_HEADER_BYTES || memcmp(data, WAL_MAGIC, 8) != 0 ||
+        wal_get_u64(data + 8) != seg->first) {
+        /* A last segment whose header was never completely written holds no record. */
+        if (last_segment && (size < WAL_HEADER_BYTES || wal_all_zero(data, size))) {
+            free(data);
+            seg->end = 0;
+            return 1;
+        }
+        wal_error(err, err_size, "%s: not a catena log segment (bad header)", path);
+        free(data);
+        return -1;
+    }
+    char why[160];
+    int rc = wal_walk(data, size, seg->first, last_segment, NULL, NULL, &seg->end, &seg->last,
+                      why, sizeof why);
+    free(data);
+    if (rc < 0)
+        wal_error(err, err_size, "%s: %s", path, why);
+    return rc;
+}
+
+static int wal_load(struct wal *w, char *err, size_t err_size)
+{
+    DIR *d = opendir(w->dir);
+    if (!d) {
+        wal_error(err, err_size, "%s: %s", w->dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    uint64_t first;
+    while ((e = readdir(d)) != NULL)
+        if (wal_parse_name(e->d_name, &first) && !wal_push_segment(w, first)) {
+            closedir(d);
+            wal_error(err, err_size, "out of memory");
+            return -1;
+        }
+    closedir(d);
+    qsort(w->segs, w->count, sizeof *w->segs, wal_cmp_segments);
+    for (size_t s = 0; s < w->count; s++) {
+        if (s > 0 && w->segs[s].first != w->segs[s - 1].last + 1) {
+            wal_error(err, err_size,
+                      "%s: segment %016" PRIx64 " follows one ending at record %" PRIu64
+                      " (a segment is missing or damaged)",
+                      w->dir, w->segs[s].first, w->segs[s - 1].last);
+            return -1;
+        }
+        int rc = wal_scan_segment(w, s, err, err_size);
+        if (rc < 0)
+            return -1;
+        if (rc == 1 && s + 1 == w->count) {
+            /* Erase the torn record so that it is not read again after the next appends. */
+            char path[4096];
+            wal_path(w, w->segs[s].first, path, sizeof path);
+            if (w->segs[s].end == 0) {
+                unlink(path);
+                w->count--;
+                break;
+            }
+            int fd = open(path, O_RDWR | O_CLOEXEC);
+            struct stat st;
+            if (fd < 0 || fstat(fd, &st) != 0) {
+                wal_error(err, err_size, "%s: %s", path, strerror(errno));
+                if (fd >= 0)
+                    close(fd);
+                return -1;
+            }
+            size_t n = (size_t)st.st_size - w->segs[s].end;
+            uint8_t *zeros = calloc(1, n ? n : 1);
+            bool done = zeros && pwrite(fd, zeros, n, (off_t)w->segs[s].end) == (ssize_t)n &&
+                        fdatasync(fd) == 0;
+            free(zeros);
+            close(fd);
+            if (!done) {
+                wal_error(err, err_size, "%s: cannot erase a torn record", path);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t err_size)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        wal_error(err, err_size, "%s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct wal *w = calloc(1, sizeof *w);
+    if (!w || !(w->dir = strdup(dir))) {
+        free(w);
+        wal_error(err, err_size, "out of memory");
+        return NULL;
+    }
+    w->fd = -1;
+    w->segment_bytes = segment_bytes ? segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
+    if (w->segment_bytes < 4096)
+        w->segment_bytes = 4096;
+    if (wal_load(w, err, err_size) != 0) {
+        wal_close(w);
+        return NULL;
+    }
+    int rc;
+    if (w->count == 0) {
+        rc = wal_new_segment(w, 1);
+    } else {
+        char path[4096];
+        wal_path(w, w->segs[w->count - 1].first, path, sizeof path);
+        rc = (w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ? -1 : 0;
+    }
+    if (rc != 0) {
+        wal_error(err, err_size, "%s: %s", dir, strerror(errno));
+        wal_close(w);
+        return NULL;
+    }
+    return w;
+}
+
+void wal_close(struct wal *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    free(w->segs);
+    free(w->dir);
+    free(w);
+}
+
+uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len)
+{
+    if (len >= WAL_MAX_RECORD_BYTES) {
+        errno = EMSGSIZE;
+        return 0;
+    }
+    struct wal_segment *seg = &w->segs[w->count - 1];
+    size_t size = WAL_RECORD_HEADER + len;
+    /* A record that does not fit starts a new segment (one larger than a segment gets a
+     * segment of its own, grown past the preallocated size). */
+    if (seg->end + size > w->segment_bytes && seg->last >= seg->first) {
+        if (wal_new_segment(w, seg->last + 1) != 0)
+            return 0;
+        seg = &w->segs[w->count - 1];
+    }
+    uint8_t header[WAL_RECORD_HEADER];
+    wal_put_u32(header, (uint32_t)(len + 1));
+    header[8] = type;
+    wal_put_u32(header + 4, wal_record_crc(header, type, data, len));
+    if (pwrite(w->fd, header, sizeof header, (off_t)seg->end) != (ssize_t)sizeof header ||
+        (len && pwrite(w->fd, data, len, (off_t)(seg->end + sizeof header)) != (ssize_t)len))
+        return 0;
+    seg->end += size;
+    return ++seg->last;
+}
+
+int wal_sync(struct wal *w)
+{
+    if (fdatasync(w->fd) != 0)
+        return -1;
+    if (w->new_segment) {
+        int d = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d < 0)
+            return -1;
+        int rc = fsync(d);
+        close(d);
+        if (rc != 0)
+            return -1;
+        w->new_segment = false;
+    }
+    return 0;
+}
+
+struct wal_replay_ctx {
+    wal_record_fn fn;
+    void *arg;
+    long long visited;
+    bool stopped;
+};
+
+static bool wal_replay_one(void *arg, uint64_t seq, uint8_t type, const uint8_t *data,
+                           size_t len)
+{
+    struct wal_replay_ctx *r = arg;
+    r->visited++;
+    r->stopped = !r->fn(r->arg, seq, type, data, len);
+    return !r->stopped;
+}
+
+long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size_t err_size)
+{
+    struct wal_replay_ctx ctx = {.fn = fn, .arg = arg};
+    for (size_t s = 0; s < w->count && !ctx.stopped; s++) {
+        char path[4096];
+        wal_path(w, w->segs[s].first, path, sizeof path);
+        size_t size = 0;
+        uint8_t *data = wal_read_file(path, &size);
+        if (!data) {
+            wal_error(err, err_size, "%s: %s", path, strerror(errno));
+            return -1;
+        }
+        /* Records end at seg.end: what lies beyond is preallocated zeros. */
+        if (size > w->segs[s].end)
+            size = w->segs[s].end;
+        size_t end;
+        uint64_t last;
+        char why[160];
+        int rc = wal_walk(data, size, w->segs[s].first, false, wal_replay_one, &ctx, &end, &last,
+                          why, sizeof why);
+        free(data);
+        if (rc != 0) {
+            wal_error(err, err_size, "%s: %s (changed since it was opened)", path, why);
+            return -1;
+        }
+    }
+    return ctx.visited;
+}
+
+int wal_drop_before(struct wal *w, uint64_t seq)
+{
+    size_t drop = 0;
+    while (drop + 1 < w->count && w->segs[drop].last < seq)
+        drop++;
+    for (size_t s = 0; s < drop; s++) {
+        char path[4096];
+        wal_path(w, w->segs[s].first, path, sizeof path);
+        if (unlink(path) != 0)
+            return -1;
+    }
+    memmove(w->segs, w->segs + drop, (w->count - drop) * sizeof *w->segs);
+    w->count -= drop;
+    return (int)drop;
+}
+
+uint64_t wal_last_seq(const struct wal *w)
+{
+    for (size_t s = w->count; s > 0; s--)
+        if (w->segs[s - 1].last >= w->segs[s - 1].first)
+            return w->segs[s - 1].last;
+    return 0;
+}
+
+uint64_t wal_first_seq(const struct wal *w)
+{
+    return w->count && wal_last_seq(w) ? w->segs[0].first : 0;
+}
+
+size_t wal_segment_count(const struct wal *w) { return w->count; }

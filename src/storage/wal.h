@@ -1,0 +1,52 @@
+/* Write-ahead log: typed records appended to segment files in one directory (issue 5).
+ *
+ * A segment is `<first sequence number, 16 hex digits>.wal`: an 8-byte magic, the u64 sequence
+ * number of its first record, then records `u32 length | u32 crc32c | u8 type | payload`, where
+ * length counts type and payload and the CRC covers the length field, the type and the
+ * payload. Segments are preallocated (zero-filled) to segment_bytes, so a zero length marks the
+ * end of the written part; a new segment starts when a record does not fit.
+ *
+ * Opening scans every segment. A record that fails its checks at the end of the last segment,
+ * with nothing written after it, is a torn write (the process or the machine stopped in the
+ * middle of it, before its fsync): it is erased and the log goes on from the record before.
+ * Anything else (a bad record followed by data, a bad record in an older segment, a segment
+ * missing from the sequence, a bad header) is corruption: the log refuses to open, says where,
+ * and changes nothing. Not thread-safe; one writer. */
+#ifndef CATENA_STORAGE_WAL_H
+#define CATENA_STORAGE_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WAL_DEFAULT_SEGMENT_BYTES (64u << 20)
+#define WAL_MAX_RECORD_BYTES (1u << 30)
+
+struct wal;
+
+/* Opens the log in `dir` (created if missing), or NULL with a message in err. */
+struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t err_size);
+void wal_close(struct wal *w);
+
+/* Appends a record (written, not yet durable); returns its sequence number, or 0 with errno
+ * set on an I/O error or a record over WAL_MAX_RECORD_BYTES. */
+uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len);
+/* Makes every appended record durable (fdatasync; the directory too after a new segment).
+ * 0, or -1 with errno set. */
+int wal_sync(struct wal *w);
+
+/* Calls fn on every record in order, from the oldest kept; stops early when fn returns false.
+ * Returns the number of records visited, or -1 with a message in err on an I/O error. */
+typedef bool (*wal_record_fn)(void *arg, uint64_t seq, uint8_t type, const uint8_t *data,
+                              size_t len);
+long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size_t err_size);
+
+/* Deletes the segments whose records all come before `seq` (a snapshot covers them); the
+ * segment being written is kept. Returns the number of segments deleted, or -1. */
+int wal_drop_before(struct wal *w, uint64_t seq);
+
+uint64_t wal_last_seq(const struct wal *w);  /* 0: no record */
+uint64_t wal_first_seq(const struct wal *w); /* the oldest record kept (0: none) */
+size_t wal_segment_count(const struct wal *w);
+
+#endif
