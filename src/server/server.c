@@ -71,8 +71,12 @@ static void server_round_end(void *ctx)
 
 static void *server_create_engine(struct server *s)
 {
-    struct engine_config ec = {
-        .self = s->config.self, .seed = s->config.self, .join = s->config.join};
+    /* The engine draws its election jitter from this seed: from the clock, so that restarts
+     * of the same replicas do not repeat the same timings (the engine stays deterministic
+     * for a given seed, which the simulator relies on). */
+    struct engine_config ec = {.self = s->config.self,
+                               .seed = uv_hrtime() * 31 + s->config.self,
+                               .join = s->config.join};
     for (size_t i = 0; i < s->config.member_count; i++)
         ec.members[i] = s->config.members[i].id;
     ec.member_count = s->config.member_count;
