@@ -1,8 +1,9 @@
 /* Write-ahead log segments: scanning, torn-tail repair, append, sync, replay (see wal.h). */
 #include "storage/wal.h"
 
-#include "common/check.h"
+#include "common/buf.h"
 #include "common/crc32c.h"
+#include "common/reader.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +32,7 @@ struct wal {
     size_t count, cap;
     int fd;            /* the last segment, open for writing */
     bool new_segment;  /* the directory needs an fsync */
+    struct buf header; /* a record's or a segment's header being written */
 };
 
 static void wal_error(char *err, size_t size, const char *fmt, ...)
@@ -41,26 +43,17 @@ static void wal_error(char *err, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint32_t wal_get_u32(const uint8_t *p)
+/* A little-endian u32 or u64 at p (the caller checked the bounds). */
+static uint32_t wal_u32_at(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    struct reader r = reader_make(p, 4);
+    return reader_u32(&r);
 }
 
-static uint64_t wal_get_u64(const uint8_t *p)
+static uint64_t wal_u64_at(const uint8_t *p)
 {
-    return (uint64_t)wal_get_u32(p) | (uint64_t)wal_get_u32(p + 4) << 32;
-}
-
-static void wal_put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wal_put_u64(uint8_t *p, uint64_t v)
-{
-    wal_put_u32(p, (uint32_t)v);
-    wal_put_u32(p + 4, (uint32_t)(v >> 32));
+    struct reader r = reader_make(p, 8);
+    return reader_u64(&r);
 }
 
 static void wal_path(const struct wal *w, uint64_t first, char *path, size_t size)
@@ -123,12 +116,12 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
     uint64_t seq = first - 1;
     bool stop = false;
     while (!stop && pos + WAL_RECORD_HEADER <= size) {
-        uint32_t len = wal_get_u32(data + pos);
+        uint32_t len = wal_u32_at(data + pos);
         if (len == 0 && wal_all_zero(data + pos, size - pos))
             break; /* the preallocated, unwritten part */
         bool fits = len >= 1 && len <= WAL_MAX_RECORD_BYTES &&
                     len - 1 <= size - pos - WAL_RECORD_HEADER;
-        bool ok = fits && wal_get_u32(data + pos + 4) ==
+        bool ok = fits && wal_u32_at(data + pos + 4) ==
                               wal_record_crc(data + pos, data[pos + 8], data + pos + 9, len - 1);
         if (!ok) {
             /* Torn: in the last segment, with nothing written after the record's place (after
@@ -205,11 +198,11 @@ static int wal_new_segment(struct wal *w, uint64_t first)
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
-    uint8_t header[WAL_HEADER_BYTES] = {0};
-    memcpy(header, WAL_MAGIC, 8);
-    wal_put_u64(header + 8, first);
+    buf_clear(&w->header);
+    buf_append(&w->header, WAL_MAGIC, 8);
+    buf_put_u64(&w->header, first);
     if (posix_fallocate(fd, 0, (off_t)w->segment_bytes) != 0 ||
-        pwrite(fd, header, sizeof header, 0) != (ssize_t)sizeof header ||
+        pwrite(fd, w->header.data, w->header.len, 0) != (ssize_t)w->header.len ||
         !wal_push_segment(w, first)) {
         int saved = errno;
         close(fd);
@@ -239,7 +232,7 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
     }
     bool last_segment = s + 1 == w->count;
     if (size < WAL_HEADER_BYTES || memcmp(data, WAL_MAGIC, 8) != 0 ||
-        wal_get_u64(data + 8) != seg->first) {
+        wal_u64_at(data + 8) != seg->first) {
         /* A last segment whose header was never completely written holds no record. */
         if (last_segment && (size < WAL_HEADER_BYTES || wal_all_zero(data, size))) {
             free(data);
@@ -332,6 +325,7 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
         return NULL;
     }
     w->fd = -1;
+    buf_init(&w->header);
     w->segment_bytes = segment_bytes ? segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
     if (w->segment_bytes < 4096)
         w->segment_bytes = 4096;
@@ -362,6 +356,7 @@ void wal_close(struct wal *w)
     if (w->fd >= 0)
         close(w->fd);
     free(w->segs);
+    buf_free(&w->header);
     free(w->dir);
     free(w);
 }
@@ -381,12 +376,14 @@ uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len)
             return 0;
         seg = &w->segs[w->count - 1];
     }
-    uint8_t header[WAL_RECORD_HEADER];
-    wal_put_u32(header, (uint32_t)(len + 1));
-    header[8] = type;
-    wal_put_u32(header + 4, wal_record_crc(header, type, data, len));
-    if (pwrite(w->fd, header, sizeof header, (off_t)seg->end) != (ssize_t)sizeof header ||
-        (len && pwrite(w->fd, data, len, (off_t)(seg->end + sizeof header)) != (ssize_t)len))
+    struct buf *h = &w->header;
+    buf_clear(h);
+    buf_put_u32(h, (uint32_t)(len + 1));
+    buf_put_u32(h, 0); /* the CRC, which covers the length field */
+    buf_put_u8(h, type);
+    buf_patch_u32(h, 4, wal_record_crc(h->data, type, data, len));
+    if (pwrite(w->fd, h->data, h->len, (off_t)seg->end) != (ssize_t)h->len ||
+        (len && pwrite(w->fd, data, len, (off_t)(seg->end + h->len)) != (ssize_t)len))
         return 0;
     seg->end += size;
     return ++seg->last;

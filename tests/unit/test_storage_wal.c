@@ -54,6 +54,17 @@ static size_t payload(uint64_t k, char *out, size_t size)
     return n;
 }
 
+/* Bytes a segment holding records 1..n uses: its header, then each record's. */
+static size_t written_bytes(uint64_t n)
+{
+    size_t bytes = 16;
+    for (uint64_t k = 1; k <= n; k++) {
+        char buf[256];
+        bytes += 9 + payload(k, buf, sizeof buf);
+    }
+    return bytes;
+}
+
 static void append_records(struct wal *w, uint64_t from, uint64_t to)
 {
     char buf[256];
@@ -149,11 +160,7 @@ static void test_torn_tail(void **state)
     char path[512];
     segment_path(1, path, sizeof path);
     /* Zero the last 10 bytes of record 3 (its end), as if only its start reached the disk. */
-    size_t end = 16;
-    for (uint64_t k = 1; k <= 3; k++) {
-        char buf[256];
-        end += 9 + payload(k, buf, sizeof buf);
-    }
+    size_t end = written_bytes(3);
     int fd = open(path, O_WRONLY);
     char zeros[10] = {0};
     assert_int_equal(pwrite(fd, zeros, sizeof zeros, (off_t)(end - sizeof zeros)), 10);
@@ -212,11 +219,7 @@ static void test_bit_flips(void **state)
     wal_close(w);
     char path[512];
     segment_path(1, path, sizeof path);
-    size_t written = 16;
-    for (uint64_t k = 1; k <= 6; k++) {
-        char buf[256];
-        written += 9 + payload(k, buf, sizeof buf);
-    }
+    size_t written = written_bytes(6);
     int fd = open(path, O_RDWR);
     uint8_t *original = malloc(written);
     assert_int_equal(pread(fd, original, written, 0), (ssize_t)written);

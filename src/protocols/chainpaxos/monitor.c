@@ -149,26 +149,31 @@ void chain_progress_tick(struct chain_engine *c)
     chain_send_progress(c, c->leader, &p);
 }
 
-static struct chain_backlog *chain_backlog_of(struct chain_engine *c, node_id id)
+static struct chain_backlog *chain_backlog_find(struct chain_engine *c, node_id id)
 {
-    struct chain_backlog *free_slot = NULL;
-    for (size_t k = 0; k < CATENA_MAX_NODES; k++) {
+    for (size_t k = 0; k < CATENA_MAX_NODES; k++)
         if (c->backlog[k].node == id)
             return &c->backlog[k];
-        if (!free_slot && (c->backlog[k].node == NODE_NONE ||
-                           chain_member_index(c, c->backlog[k].node) < 0))
-            free_slot = &c->backlog[k];
-    }
-    if (free_slot)
-        *free_slot = (struct chain_backlog){.node = id};
-    return free_slot;
+    return NULL;
+}
+
+/* The record of member `id`, made in a free slot (or one of a former member) if it has none. */
+static struct chain_backlog *chain_backlog_of(struct chain_engine *c, node_id id)
+{
+    struct chain_backlog *b = chain_backlog_find(c, id);
+    for (size_t k = 0; !b && k < CATENA_MAX_NODES; k++)
+        if (c->backlog[k].node == NODE_NONE || chain_member_index(c, c->backlog[k].node) < 0) {
+            b = &c->backlog[k];
+            *b = (struct chain_backlog){.node = id};
+        }
+    return b;
 }
 
 /* True if the replica at ring distance `d` from the leader reported recently and lags. */
 static bool chain_lags(struct chain_engine *c, size_t d)
 {
     const struct chain_backlog *b =
-        chain_backlog_of(c, c->members[(c->leader_index + d) % c->n]);
+        chain_backlog_find(c, c->members[(c->leader_index + d) % c->n]);
     return b && c->now_ms - b->at_ms <= 2 * c->retransmit_ms && b->lag >= CHAIN_SLOW_BACKLOG;
 }
 

@@ -178,9 +178,11 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
      * decide executes before this instance is stored: a membership change decided at m must
      * be executed here before anything after m is accepted (the stop rule). */
     chain_learn(c, m->ack, m->gc);
+    bool news = c->ack > ack_before || m->decided > c->decided;
     if (m->decided > c->decided)
         c->decided = m->decided;
-    chain_decide(c);
+    if (news)
+        chain_decide(c); /* nothing else can have become decidable since the last message */
     if (c->removed) {
         chain_collect(c); /* executed its own removal */
         return false;
