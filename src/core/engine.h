@@ -38,11 +38,17 @@ enum engine_event_type {
      * asks to rejoin by itself. */
     ENGINE_EVENT_CHANGE,
     /* The answer to EFFECT_SNAPSHOT: data is the serialized state machine exactly as of the
-     * effect's instance (given back in `instance`). */
+     * effect's instance (given back in `instance`; the effect's node in `from`). */
     ENGINE_EVENT_SNAPSHOT,
     /* The transport lost its connection to peer `from` (reset or closed): a hint, not a fact.
      * The peer may have died, or only the link; what was in flight on it is lost. */
     ENGINE_EVENT_PEER_DOWN,
+    /* Durable engines, on a restart, before any other event: one EFFECT_PERSIST record per
+     * event (data/len), in the order they were persisted, then one RESTORE with no data,
+     * which ends the recovery (the engine emits INSTALL and EXECUTEs to rebuild the state
+     * machine there). Records that do not decode are refused with the replica stopped:
+     * the caller checksums them, so a bad one means a bug, not a bad disk. */
+    ENGINE_EVENT_RESTORE,
 };
 
 enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
@@ -50,7 +56,7 @@ enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
 struct engine_event {
     enum engine_event_type type;
     uint64_t now_ms; /* every event carries the current time */
-    node_id from;    /* MESSAGE and PEER_DOWN */
+    node_id from;    /* MESSAGE, PEER_DOWN and SNAPSHOT */
     instance_no instance; /* SNAPSHOT only */
     const uint8_t *data;
     size_t len;
@@ -67,6 +73,12 @@ struct engine_config {
     bool join;
     char self_address[256]; /* this replica's peer address, host:port (for a join) */
     uint64_t seed; /* for the engine's own rng */
+    /* Crash-recovery: emit EFFECT_PERSIST records of what must survive a crash, and take a
+     * checkpoint (a snapshot of the state machine through EFFECT_SNAPSHOT to itself) after
+     * checkpoint_bytes of records (0: the protocol's default). Without it, a restarted
+     * replica has lost its state and must join again. */
+    bool durable;
+    size_t checkpoint_bytes;
     /* Tunables; zero means the protocol's default. */
     uint64_t retransmit_ms;   /* resend unacknowledged messages after this much silence */
     uint64_t noop_interval_ms; /* an idle leader proposes a no-op this often */

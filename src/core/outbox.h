@@ -40,6 +40,17 @@ enum effect_type {
      * `instance`; the next EXECUTE is instance + 1. A payload the state machine cannot load
      * means a peer is broken: the replica must stop rather than run with a wrong state. */
     EFFECT_INSTALL,
+    /* Durable engines only (engine_config.durable): append the record `payload` (the engine's
+     * own format) to stable storage. Every SEND emitted after it, in this step or a later
+     * one, may leave the replica only once it is durable, and sends leave in the order they
+     * were emitted: what a replica promised or accepted is on disk before anyone learns it
+     * (group commit: the caller holds sends and releases them when an fsync completes).
+     * A non-zero `instance` marks a checkpoint: a self-contained record that replaces every
+     * earlier one, which the caller may delete once it is durable (it may write it apart,
+     * in a snapshot file, as long as sends after it wait for it too). On a
+     * restart the caller gives back the durable records, from the newest checkpoint on, in
+     * order, with ENGINE_EVENT_RESTORE. */
+    EFFECT_PERSIST,
 };
 
 enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2, MEMBERSHIP_MOVED = 3 };

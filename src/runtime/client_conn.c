@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define READ_CHUNK (16 * 1024)
 #define SLOT_BITS 24 /* up to 16M simultaneous connections */
@@ -240,6 +241,11 @@ int client_listener_start(struct client_listener *l, uv_loop_t *loop, const char
     l->ctx = ctx;
     l->max_clients = max_clients;
     l->max_output_bytes = max_output_bytes;
+    /* Connection ids are exactly-once session keys in the replicated state, which outlives
+     * this process: ids start from the clock (256 per second since 1970, within the 40 bits
+     * of generation until 2106), so a restarted replica does not reuse its last run's ids
+     * unless that run opened more than 256 connections per second of its life. */
+    l->next_generation = (uint64_t)time(NULL) << 8;
     return net_listen(loop, &l->tcp, l, host, port, 511, listener_connection_cb, "clients");
 }
 

@@ -7,8 +7,12 @@ static void runtime_drain(struct runtime *r)
 {
     for (size_t i = 0; i < r->outbox.count; i++) {
         const struct effect *e = &r->outbox.items[i];
-        if (e->type == EFFECT_SEND)
+        if (e->type == EFFECT_SEND && r->store)
+            store_send(r->store, e->node, outbox_payload(&r->outbox, e), e->len);
+        else if (e->type == EFFECT_SEND)
             peer_send(&r->peers, e->node, outbox_payload(&r->outbox, e), e->len);
+        else if (e->type == EFFECT_PERSIST && r->store)
+            store_persist(r->store, e->instance, outbox_payload(&r->outbox, e), e->len);
         else
             r->on_effect(r->ctx, &r->outbox, e);
     }
@@ -63,6 +67,8 @@ static void runtime_flush_cb(uv_check_t *h)
         r->on_round_end(r->ctx);
     struct engine_event event = {.type = ENGINE_EVENT_FLUSH};
     runtime_step(r, &event);
+    if (r->store)
+        store_kick(r->store); /* one fsync for this iteration's records */
     peer_flush_all(&r->peers);
     client_flush_all(&r->clients);
 }

@@ -2,8 +2,8 @@
  *
  * The runtime feeds the engine its events (peer messages, a tick every tick_ms, client
  * commands handed in by the server, a flush at the end of every loop iteration), sends the
- * engine's SEND effects over the peer links and passes every other effect to the server's
- * on_effect callback. At the end of each iteration it flushes the engine, then writes every
+ * engine's SEND effects over the peer links (through the store when durable) and passes every
+ * other effect to the server's on_effect callback. At the end of each iteration it flushes the engine, then writes every
  * peer's and every client's queued bytes, one write each. */
 #ifndef CATENA_RUNTIME_RUNTIME_H
 #define CATENA_RUNTIME_RUNTIME_H
@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "runtime/client_conn.h"
 #include "runtime/peer_link.h"
+#include "runtime/store.h"
 
 #include <uv.h>
 
@@ -28,6 +29,9 @@ struct runtime {
     bool stepping; /* engines are not re-entrant */
     struct peer_set peers;
     struct client_listener clients;
+    /* Durable storage (engine_config.durable), or NULL: EFFECT_PERSIST records go there, and
+     * peer messages pass through it (they may have to wait for an fsync). */
+    struct store *store;
     runtime_effect_cb on_effect;
     /* Called at the end of every loop iteration, before the engine's FLUSH: work deferred
      * from effect callbacks (which may not step the engine themselves) goes in here. */

@@ -102,21 +102,27 @@ static void serve_read(struct server *s, const uint8_t *data, size_t len)
     reply_done(s, &h);
 }
 
-/* EFFECT_SNAPSHOT: the state right now (after exactly the EXECUTEs drained so far) is what
- * the joiner must receive; the engine gets it once the outbox is drained. */
-static void take_snapshot(struct server *s, node_id joiner, instance_no instance)
+/* EFFECT_SNAPSHOT: the state right now (after exactly the EXECUTEs drained so far) is what the
+ * joiner must receive, or the checkpoint must hold; the engine gets it once the outbox is
+ * drained. */
+static void take_snapshot(struct server *s, node_id node, instance_no instance)
 {
     struct pending_snapshot *p = calloc(1, sizeof *p);
     CHECK(p != NULL);
     p->instance = instance;
+    p->node = node;
     buf_init(&p->bytes);
     kv_snapshot_write(s->kv, &p->bytes);
     struct pending_snapshot **tail = &s->snapshots;
     while (*tail)
         tail = &(*tail)->next;
     *tail = p;
-    log_info("snapshot at instance %llu for joining replica %u: %zu bytes",
-             (unsigned long long)instance, joiner, p->bytes.len);
+    if (node == s->config.self)
+        log_info("checkpoint at instance %llu: %zu bytes", (unsigned long long)instance,
+                 p->bytes.len);
+    else
+        log_info("snapshot at instance %llu for joining replica %u: %zu bytes",
+                 (unsigned long long)instance, node, p->bytes.len);
 }
 
 void server_deliver_snapshots(struct server *s)
@@ -126,6 +132,7 @@ void server_deliver_snapshots(struct server *s)
         s->snapshots = p->next;
         struct engine_event event = {.type = ENGINE_EVENT_SNAPSHOT,
                                      .instance = p->instance,
+                                     .from = p->node,
                                      .data = p->bytes.data,
                                      .len = p->bytes.len};
         runtime_step(&s->runtime, &event);
@@ -196,6 +203,7 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
         install_snapshot(s, e->instance, outbox_payload(o, e), e->len);
         break;
     case EFFECT_SEND:
+    case EFFECT_PERSIST:
         break; /* handled by the runtime */
     }
 }

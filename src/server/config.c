@@ -22,6 +22,13 @@ void config_print_usage(FILE *out)
           "  --join                    join a running cluster (a new replica, or one restarted\n"
           "                            after its state was lost): ask the replicas in --cluster\n"
           "                            to add this one, receive their state, then serve\n"
+          "  --data-dir DIR            where this replica keeps its log and snapshots\n"
+          "                            (default ./catena-data/<id>)\n"
+          "  --fsync always|none       always (default): what a replica promised or accepted\n"
+          "                            is fsynced before it tells anyone, so no acknowledged\n"
+          "                            write is lost even if every replica crashes; none:\n"
+          "                            memory only, nothing written (a restarted replica\n"
+          "                            must --join again)\n"
           "  --port P                  client port (default 7000 + id)\n"
           "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
           "  --cluster-id NAME         cluster name checked in the peer handshake "
@@ -177,12 +184,13 @@ static void config_defaults(struct server_config *c)
     c->max_clients = 10000;
     c->tick_ms = 10;
     c->log_level = LOG_INFO;
+    c->durable = true;
 }
 
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
     OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
-    OPT_JOIN, OPT_HELP, OPT_VERSION
+    OPT_JOIN, OPT_DATA_DIR, OPT_FSYNC, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -199,6 +207,8 @@ static const struct option long_options[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"join", no_argument, NULL, OPT_JOIN},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"fsync", required_argument, NULL, OPT_FSYNC},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -247,6 +257,17 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
     case OPT_JOIN:
         c->join = true;
         return CONFIG_OK;
+    case OPT_DATA_DIR:
+        if (strlen(arg) == 0 || strlen(arg) >= sizeof c->data_dir)
+            return fail(err, err_size, "--data-dir: must be 1 to %zu characters",
+                        sizeof c->data_dir - 1);
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", arg);
+        return CONFIG_OK;
+    case OPT_FSYNC:
+        if (strcmp(arg, "always") && strcmp(arg, "none"))
+            return fail(err, err_size, "--fsync: '%s' is not always or none", arg);
+        c->durable = !strcmp(arg, "always");
+        return CONFIG_OK;
     default: break;
     }
     size_t *size_field = opt == OPT_MAX_BULK         ? &c->max_bulk_bytes
@@ -273,6 +294,8 @@ static enum config_result config_validate(struct server_config *c, char *err, si
             return fail(err, err_size, "--port is required");
         c->port = (uint16_t)(7000 + c->self);
     }
+    if (c->data_dir[0] == '\0')
+        snprintf(c->data_dir, sizeof c->data_dir, "catena-data/%u", c->self);
     if (c->max_peer_frame_bytes > UINT32_MAX) /* frames carry a u32 length */
         return fail(err, err_size, "--max-peer-frame: at most %u bytes", UINT32_MAX);
     if (c->port == config_member(c, c->self)->port)
@@ -322,7 +345,9 @@ size_t config_params(const struct server_config *c, struct config_param *out, si
         }                                                                                       \
     } while (0)
     PARAM("save", "%s", "");
-    PARAM("appendonly", "%s", "no");
+    PARAM("appendonly", "%s", c->durable ? "yes" : "no");
+    PARAM("appendfsync", "%s", c->durable ? "always" : "no");
+    PARAM("dir", "%s", c->data_dir);
     PARAM("databases", "%d", 1);
     PARAM("port", "%u", c->port);
     PARAM("bind", "%s", c->bind);

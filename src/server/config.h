@@ -31,6 +31,8 @@ struct server_config {
     uint64_t tick_ms;
     int log_level; /* enum log_level */
     bool join; /* join a running cluster instead of founding it (--join) */
+    bool durable; /* --fsync always (default): log and snapshots in data_dir */
+    char data_dir[1024];
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
@@ -47,7 +49,7 @@ bool config_parse_address(struct peer_address *a, const char *text, size_t len);
 /* Parameters as CONFIG GET reports them (the few that clients and redis-benchmark ask for). */
 struct config_param {
     const char *name;
-    char value[64];
+    char value[1024];
 };
 size_t config_params(const struct server_config *c, struct config_param *out, size_t max);
 /* Glob match (CONFIG GET patterns are case-insensitive globs). */

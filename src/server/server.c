@@ -76,7 +76,8 @@ static void *server_create_engine(struct server *s)
      * for a given seed, which the simulator relies on). */
     struct engine_config ec = {.self = s->config.self,
                                .seed = uv_hrtime() * 31 + s->config.self,
-                               .join = s->config.join};
+                               .join = s->config.join,
+                               .durable = s->config.durable};
     for (size_t i = 0; i < s->config.member_count; i++)
         ec.members[i] = s->config.members[i].id;
     ec.member_count = s->config.member_count;
@@ -111,6 +112,39 @@ static int server_start_peers(struct server *s)
     return rc;
 }
 
+static void server_restore_record(void *ctx, const uint8_t *data, size_t len)
+{
+    struct engine_event event = {.type = ENGINE_EVENT_RESTORE, .data = data, .len = len};
+    runtime_step(&((struct server *)ctx)->runtime, &event);
+}
+
+/* Opens the data directory and rebuilds the replica from it before anything is served. */
+static int server_recover(struct server *s)
+{
+    char err[512];
+    uint64_t started = uv_hrtime();
+    if (store_open(&s->store, &s->loop, &s->runtime.peers, s->config.data_dir, err,
+                   sizeof err) != 0) {
+        log_error("cannot open the data directory: %s", err);
+        return -1;
+    }
+    long long records = store_recover(&s->store, server_restore_record, s, err, sizeof err);
+    if (records < 0) {
+        log_error("cannot recover from %s: %s; refusing to start (nothing was deleted)",
+                  s->config.data_dir, err);
+        return -1;
+    }
+    server_restore_record(s, NULL, 0); /* the end of the records */
+    s->runtime.store = &s->store;
+    struct engine_status st;
+    s->engine_ops->status(s->engine, &st);
+    if (records > 0)
+        log_info("recovered from %s in %.0f ms: %lld records, executed up to instance %llu, "
+                 "%s", s->config.data_dir, (double)(uv_hrtime() - started) / 1e6, records,
+                 (unsigned long long)st.highest_executed, st.membership);
+    return 0;
+}
+
 int server_start(struct server *s, const struct server_config *config)
 {
     memset(s, 0, sizeof *s);
@@ -129,6 +163,8 @@ int server_start(struct server *s, const struct server_config *config)
     runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
                  server_on_effect, s);
     s->runtime.on_round_end = server_round_end;
+    if (config->durable && server_recover(s) != 0)
+        return -1;
     int rc = server_start_peers(s);
     if (rc == 0) {
         static const struct client_listener_ops ops = {
@@ -150,6 +186,8 @@ int server_start(struct server *s, const struct server_config *config)
 void server_run(struct server *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    if (s->runtime.store)
+        store_close(s->runtime.store);
     runtime_release(&s->runtime);
     s->engine_ops->destroy(s->engine);
     kv_destroy(s->kv);

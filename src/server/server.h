@@ -19,10 +19,11 @@
 
 struct session;
 
-/* A state machine snapshot taken for a joiner (EFFECT_SNAPSHOT), handed to the engine once the
- * outbox is drained (ENGINE_EVENT_SNAPSHOT). */
+/* A state machine snapshot taken for a joiner or a checkpoint (EFFECT_SNAPSHOT), handed to the
+ * engine once the outbox is drained (ENGINE_EVENT_SNAPSHOT). */
 struct pending_snapshot {
     instance_no instance;
+    node_id node; /* the joiner, or this replica for a checkpoint */
     struct buf bytes;
     struct pending_snapshot *next;
 };
@@ -41,6 +42,7 @@ struct server {
     struct server_config config;
     uv_loop_t loop;
     struct runtime runtime;
+    struct store store; /* when durable (runtime.store points here) */
     const struct engine_ops *engine_ops;
     void *engine;
     struct kv *kv;

@@ -273,6 +273,8 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             }
             sim_network_send(s, r, e->node - 1, payload, e->len);
             break;
+        case EFFECT_PERSIST:
+            break; /* the simulator's engines are not durable (yet) */
         case EFFECT_EXECUTE:
             sim_replica_execute(s, r, e->instance, payload, e->len);
             break;

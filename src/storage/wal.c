@@ -4,12 +4,12 @@
 #include "common/buf.h"
 #include "common/crc32c.h"
 #include "common/reader.h"
+#include "storage/files.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +34,6 @@ struct wal {
     bool new_segment;  /* the directory needs an fsync */
     struct buf header; /* a record's or a segment's header being written */
 };
-
-static void wal_error(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-}
 
 /* A little-endian u32 or u64 at p (the caller checked the bounds). */
 static uint32_t wal_u32_at(const uint8_t *p)
@@ -71,32 +63,6 @@ static uint32_t wal_record_crc(const uint8_t *len_field, uint8_t type, const uin
 }
 
 /* Reads a whole file; NULL with errno set on failure. */
-static uint8_t *wal_read_file(const char *path, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    uint8_t *data = NULL;
-    if (fstat(fd, &st) == 0 && (data = malloc((size_t)st.st_size + 1)) != NULL) {
-        size_t got = 0;
-        while (got < (size_t)st.st_size) {
-            ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
-            if (n <= 0) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            got += (size_t)n;
-        }
-        *size = got;
-    }
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return data;
-}
-
 static bool wal_all_zero(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -133,7 +99,12 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
                 *last = seq;
                 return 1;
             }
-            wal_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            storage_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            return -1;
+        }
+        if (seq == UINT64_MAX) {
+            /* Numbered past 2^64 - 1 (a forged header): wal_append never writes it. */
+            storage_error(err, err_size, "record at byte %zu is numbered past 2^64 - 1", pos);
             return -1;
         }
         seq++;
@@ -144,7 +115,7 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
     if (!stop && pos < size && pos + WAL_RECORD_HEADER > size &&
         !wal_all_zero(data + pos, size - pos)) {
         if (!last_segment) {
-            wal_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            storage_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
             return -1;
         }
         *end = pos;
@@ -210,8 +181,19 @@ static int wal_new_segment(struct wal *w, uint64_t first)
         errno = saved;
         return -1;
     }
-    if (w->fd >= 0)
+    /* The segment left behind gets no more fsyncs (wal_sync_begin takes the last one): it is
+     * complete on disk before the records of the new one can count as durable. */
+    if (w->fd >= 0) {
+        if (fdatasync(w->fd) != 0) {
+            int saved = errno;
+            close(fd);
+            w->count--;
+            unlink(path);
+            errno = saved;
+            return -1;
+        }
         close(w->fd);
+    }
     w->fd = fd;
     w->segs[w->count - 1].end = WAL_HEADER_BYTES;
     w->new_segment = true;
@@ -225,9 +207,9 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
     struct wal_segment *seg = &w->segs[s];
     wal_path(w, seg->first, path, sizeof path);
     size_t size = 0;
-    uint8_t *data = wal_read_file(path, &size);
+    uint8_t *data = storage_read_file(path, &size);
     if (!data) {
-        wal_error(err, err_size, "%s: %s", path, strerror(errno));
+        storage_error(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
     bool last_segment = s + 1 == w->count;
@@ -239,7 +221,7 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
             seg->end = 0;
             return 1;
         }
-        wal_error(err, err_size, "%s: not a catena log segment (bad header)", path);
+        storage_error(err, err_size, "%s: not a catena log segment (bad header)", path);
         free(data);
         return -1;
     }
@@ -248,7 +230,7 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
                       why, sizeof why);
     free(data);
     if (rc < 0)
-        wal_error(err, err_size, "%s: %s", path, why);
+        storage_error(err, err_size, "%s: %s", path, why);
     return rc;
 }
 
@@ -256,7 +238,7 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
 {
     DIR *d = opendir(w->dir);
     if (!d) {
-        wal_error(err, err_size, "%s: %s", w->dir, strerror(errno));
+        storage_error(err, err_size, "%s: %s", w->dir, strerror(errno));
         return -1;
     }
     struct dirent *e;
@@ -264,14 +246,16 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
     while ((e = readdir(d)) != NULL)
         if (wal_parse_name(e->d_name, &first) && !wal_push_segment(w, first)) {
             closedir(d);
-            wal_error(err, err_size, "out of memory");
+            storage_error(err, err_size, "out of memory");
             return -1;
         }
     closedir(d);
-    qsort(w->segs, w->count, sizeof *w->segs, wal_cmp_segments);
+    /* An empty folder leaves segs NULL, which qsort must not get even for zero elements. */
+    if (w->count > 1)
+        qsort(w->segs, w->count, sizeof *w->segs, wal_cmp_segments);
     for (size_t s = 0; s < w->count; s++) {
         if (s > 0 && w->segs[s].first != w->segs[s - 1].last + 1) {
-            wal_error(err, err_size,
+            storage_error(err, err_size,
                       "%s: segment %016" PRIx64 " follows one ending at record %" PRIu64
                       " (a segment is missing or damaged)",
                       w->dir, w->segs[s].first, w->segs[s - 1].last);
@@ -292,7 +276,7 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
             int fd = open(path, O_RDWR | O_CLOEXEC);
             struct stat st;
             if (fd < 0 || fstat(fd, &st) != 0) {
-                wal_error(err, err_size, "%s: %s", path, strerror(errno));
+                storage_error(err, err_size, "%s: %s", path, strerror(errno));
                 if (fd >= 0)
                     close(fd);
                 return -1;
@@ -304,7 +288,7 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
             free(zeros);
             close(fd);
             if (!done) {
-                wal_error(err, err_size, "%s: cannot erase a torn record", path);
+                storage_error(err, err_size, "%s: cannot erase a torn record", path);
                 return -1;
             }
         }
@@ -315,13 +299,13 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
 struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t err_size)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        wal_error(err, err_size, "%s: %s", dir, strerror(errno));
+        storage_error(err, err_size, "%s: %s", dir, strerror(errno));
         return NULL;
     }
     struct wal *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {
         free(w);
-        wal_error(err, err_size, "out of memory");
+        storage_error(err, err_size, "out of memory");
         return NULL;
     }
     w->fd = -1;
@@ -342,7 +326,7 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
         rc = (w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ? -1 : 0;
     }
     if (rc != 0) {
-        wal_error(err, err_size, "%s: %s", dir, strerror(errno));
+        storage_error(err, err_size, "%s: %s", dir, strerror(errno));
         wal_close(w);
         return NULL;
     }
@@ -368,6 +352,10 @@ uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len)
         return 0;
     }
     struct wal_segment *seg = &w->segs[w->count - 1];
+    if (seg->last == UINT64_MAX) {
+        errno = EOVERFLOW; /* no sequence number left (the log opened with a forged header) */
+        return 0;
+    }
     size_t size = WAL_RECORD_HEADER + len;
     /* A record that does not fit starts a new segment (one larger than a segment gets a
      * segment of its own, grown past the preallocated size). */
@@ -394,16 +382,43 @@ int wal_sync(struct wal *w)
     if (fdatasync(w->fd) != 0)
         return -1;
     if (w->new_segment) {
-        int d = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (d < 0)
-            return -1;
-        int rc = fsync(d);
-        close(d);
-        if (rc != 0)
+        if (storage_fsync_dir(w->dir) != 0)
             return -1;
         w->new_segment = false;
     }
     return 0;
+}
+
+int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
+{
+    job->fd = dup(w->fd);
+    if (job->fd < 0)
+        return -1;
+    job->dir = NULL;
+    if (w->new_segment) {
+        job->dir = strdup(w->dir);
+        if (!job->dir) {
+            close(job->fd);
+            return -1;
+        }
+        w->new_segment = false;
+    }
+    return 0;
+}
+
+int wal_sync_run(struct wal_sync_job *job)
+{
+    int rc = fdatasync(job->fd);
+    int saved = errno;
+    close(job->fd);
+    if (rc == 0 && job->dir) {
+        rc = storage_fsync_dir(job->dir);
+        saved = errno;
+    }
+    free(job->dir);
+    job->dir = NULL;
+    errno = saved;
+    return rc;
 }
 
 struct wal_replay_ctx {
@@ -429,9 +444,9 @@ long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size
         char path[4096];
         wal_path(w, w->segs[s].first, path, sizeof path);
         size_t size = 0;
-        uint8_t *data = wal_read_file(path, &size);
+        uint8_t *data = storage_read_file(path, &size);
         if (!data) {
-            wal_error(err, err_size, "%s: %s", path, strerror(errno));
+            storage_error(err, err_size, "%s: %s", path, strerror(errno));
             return -1;
         }
         /* Records end at seg.end: what lies beyond is preallocated zeros. */
@@ -444,7 +459,7 @@ long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size
                           why, sizeof why);
         free(data);
         if (rc != 0) {
-            wal_error(err, err_size, "%s: %s (changed since it was opened)", path, why);
+            storage_error(err, err_size, "%s: %s (changed since it was opened)", path, why);
             return -1;
         }
     }
@@ -465,6 +480,25 @@ int wal_drop_before(struct wal *w, uint64_t seq)
     memmove(w->segs, w->segs + drop, (w->count - drop) * sizeof *w->segs);
     w->count -= drop;
     return (int)drop;
+}
+
+int wal_reset(struct wal *w, uint64_t next_seq)
+{
+    if (next_seq <= wal_last_seq(w)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t s = 0; s < w->count; s++) {
+        char path[4096];
+        wal_path(w, w->segs[s].first, path, sizeof path);
+        if (unlink(path) != 0)
+            return -1;
+    }
+    w->count = 0;
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    return wal_new_segment(w, next_seq);
 }
 
 uint64_t wal_last_seq(const struct wal *w)

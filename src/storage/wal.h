@@ -29,11 +29,24 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
 void wal_close(struct wal *w);
 
 /* Appends a record (written, not yet durable); returns its sequence number, or 0 with errno
- * set on an I/O error or a record over WAL_MAX_RECORD_BYTES. */
+ * set on an I/O error, a record over WAL_MAX_RECORD_BYTES or no sequence number left after
+ * 2^64 - 1 (EOVERFLOW). */
 uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len);
 /* Makes every appended record durable (fdatasync; the directory too after a new segment).
  * 0, or -1 with errno set. */
 int wal_sync(struct wal *w);
+
+/* The same off the writer's thread (group commit): wal_sync_begin, on the writer's thread,
+ * captures what must reach the disk for every record appended so far; wal_sync_run, on any
+ * thread, does it and releases the job (0, or -1 with errno set: then the records' fate is
+ * unknown, and the writer must stop rather than retry). Records appended after begin are not
+ * covered. A new segment syncs the one it replaces first. */
+struct wal_sync_job {
+    int fd;
+    char *dir; /* the directory to fsync too, or NULL */
+};
+int wal_sync_begin(struct wal *w, struct wal_sync_job *job);
+int wal_sync_run(struct wal_sync_job *job);
 
 /* Calls fn on every record in order, from the oldest kept; stops early when fn returns false.
  * Returns the number of records visited, or -1 with a message in err on an I/O error. */
@@ -44,6 +57,10 @@ long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size
 /* Deletes the segments whose records all come before `seq` (a snapshot covers them); the
  * segment being written is kept. Returns the number of segments deleted, or -1. */
 int wal_drop_before(struct wal *w, uint64_t seq);
+
+/* Deletes every segment and goes on with sequence number next_seq, which must be above every
+ * record (a snapshot covers them all, up to next_seq - 1). 0, or -1 with errno set. */
+int wal_reset(struct wal *w, uint64_t next_seq);
 
 uint64_t wal_last_seq(const struct wal *w);  /* 0: no record */
 uint64_t wal_first_seq(const struct wal *w); /* the oldest record kept (0: none) */

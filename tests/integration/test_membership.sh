@@ -49,6 +49,7 @@ pass "replica 3 added back; its local reads return the keys written while it was
 cluster="1=127.0.0.1:$(peer_port 1),2=127.0.0.1:$(peer_port 2),3=127.0.0.1:$(peer_port 3)"
 cluster+=",4=127.0.0.1:$(peer_port 4)"
 "$CATENA_BIN" --id 4 --cluster "$cluster" --port "$(port 4)" --join \
+  --data-dir "$CATENA_DIR/data-4" \
   >"$CATENA_DIR/replica-4.log" 2>&1 &
 echo $! >"$CATENA_DIR/replica-4.pid"
 CLUSTER_SIZE=4 # stopped with the others on exit
@@ -65,6 +66,7 @@ pass "replica 4 joined with --join, serves the data and takes writes"
 # learns from 4's connection (the handshake says where a replica listens), not from --cluster.
 cluster="1=127.0.0.1:$(peer_port 1),5=127.0.0.1:$(peer_port 5)"
 "$CATENA_BIN" --id 5 --cluster "$cluster" --port "$(port 5)" --join \
+  --data-dir "$CATENA_DIR/data-5" \
   >"$CATENA_DIR/replica-5.log" 2>&1 &
 echo $! >"$CATENA_DIR/replica-5.pid"
 CLUSTER_SIZE=5

@@ -4,7 +4,9 @@
 source "$(dirname "$0")/lib.sh" "$1"
 cluster_start 3
 redis_port=$((CATENA_BASE_PORT + 99))
-redis-server --port "$redis_port" --save '' --appendonly no --daemonize yes \
+# The durable reference, as catena is by default (CONFIG GET appendonly compares them).
+redis-server --port "$redis_port" --save '' --appendonly yes --appendfsync always \
+  --dir "$CATENA_DIR" --daemonize yes \
   --pidfile "$CATENA_DIR/redis.pid" --logfile "$CATENA_DIR/redis.log" >/dev/null
 stop_redis() {
   local rc=$?

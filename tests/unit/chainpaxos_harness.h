@@ -70,6 +70,11 @@ struct cp_node {
      * instance that was executed somewhere when the read was submitted (stale). */
     uint64_t reads_released;
     uint64_t stale_reads;
+    /* Durable engines: the records on "disk" (u32 length, bytes; a checkpoint replaces them),
+     * and the instance a restored state started at (execution goes on from there). */
+    struct buf disk;
+    uint64_t records;
+    instance_no exec_base;
 };
 
 /* Called for every SEND, before the link decides whether to drop it. */
@@ -92,6 +97,7 @@ struct cp_cluster {
     void *hook_arg;
     uint64_t delivered;
     bool manual_flush; /* no automatic FLUSH after deliveries and ticks */
+    struct engine_config config; /* as the engines were created (self aside) */
     /* Highest seq submitted with cp_submit_next, per node and client. */
     uint64_t next_seq[CP_MAX_NODES][CP_CLIENTS];
 };
@@ -122,6 +128,7 @@ static inline void cp_init(struct cp_cluster *cl, size_t n, const node_id *ids, 
     config.member_count = n;
     for (size_t k = 0; k < n; k++)
         config.members[k] = ids ? ids[k] : (node_id)(k + 1);
+    cl->config = config;
     for (size_t k = 0; k < n; k++) {
         config.self = config.members[k];
         config.seed = seed * 131 + k;
@@ -129,6 +136,7 @@ static inline void cp_init(struct cp_cluster *cl, size_t n, const node_id *ids, 
         cl->nodes[k].engine = chainpaxos_engine_ops.create(&config);
         assert_non_null(cl->nodes[k].engine);
         buf_init(&cl->nodes[k].exec_data);
+        buf_init(&cl->nodes[k].disk);
     }
 }
 
@@ -138,6 +146,7 @@ static inline void cp_free(struct cp_cluster *cl)
         chainpaxos_engine_ops.destroy(cl->nodes[k].engine);
         free(cl->nodes[k].execs);
         buf_free(&cl->nodes[k].exec_data);
+        buf_free(&cl->nodes[k].disk);
     }
     for (size_t a = 0; a < CP_MAX_NODES; a++)
         for (size_t b = 0; b < CP_MAX_NODES; b++) {
@@ -244,7 +253,8 @@ static inline void cp_record_exec(struct cp_cluster *cl, size_t k, instance_no i
                                   const uint8_t *payload, size_t len)
 {
     struct cp_node *node = &cl->nodes[k];
-    instance_no last = node->exec_count ? node->execs[node->exec_count - 1].instance : 0;
+    instance_no last =
+        node->exec_count ? node->execs[node->exec_count - 1].instance : node->exec_base;
     if (i != last + 1)
         fail_msg("node %u executed %llu after %llu", node->id, (unsigned long long)i,
                  (unsigned long long)last);
@@ -298,8 +308,20 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             cl->nodes[k].membership_changes++;
             break;
         case EFFECT_SNAPSHOT:
+            cl->nodes[k].state_transfers++;
+            break;
         case EFFECT_INSTALL:
             cl->nodes[k].state_transfers++;
+            cl->nodes[k].exec_count = 0;
+            cl->nodes[k].exec_base = e->instance;
+            break;
+        case EFFECT_PERSIST:
+            /* Durable at once: what is sent after it cannot overtake it. */
+            if (e->instance)
+                buf_clear(&cl->nodes[k].disk);
+            buf_put_u32(&cl->nodes[k].disk, (uint32_t)e->len);
+            buf_append(&cl->nodes[k].disk, payload, e->len);
+            cl->nodes[k].records++;
             break;
         case EFFECT_READ: {
             /* The harness's read payload is the instance the read must observe. */
@@ -399,6 +421,39 @@ static inline void cp_advance(struct cp_cluster *cl, uint64_t ms)
         cp_tick_all(cl);
         cp_run(cl);
     }
+}
+
+/* Node k crashes (what it was sent is lost) and restarts from its disk: a durable engine
+ * comes back with what it promised and accepted and executes again what it had executed. */
+static inline void cp_restart(struct cp_cluster *cl, size_t k)
+{
+    struct cp_node *node = &cl->nodes[k];
+    for (size_t a = 0; a < cl->n; a++) {
+        cp_link_cut(cl, a, k);
+        cp_link_cut(cl, k, a);
+    }
+    chainpaxos_engine_ops.destroy(node->engine);
+    struct engine_config config = cl->config;
+    config.self = node->id;
+    config.seed = cl->config.seed * 131 + k + 7919 * (node->records + 1);
+    node->engine = chainpaxos_engine_ops.create(&config);
+    assert_non_null(node->engine);
+    node->exec_count = 0;
+    node->exec_base = 0;
+    buf_clear(&node->exec_data);
+    struct buf disk = node->disk;
+    buf_init(&node->disk);
+    for (size_t at = 0; at < disk.len;) {
+        uint32_t len;
+        memcpy(&len, disk.data + at, 4); /* little-endian hosts only, like the engine */
+        cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_RESTORE,
+                                             .data = disk.data + at + 4, .len = len});
+        at += 4 + len;
+    }
+    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_RESTORE});
+    /* Restoring writes nothing: the disk is as it was. */
+    assert_int_equal(node->disk.len, 0);
+    node->disk = disk;
 }
 
 static inline void cp_status(const struct cp_cluster *cl, size_t k, struct engine_status *st)

@@ -29,5 +29,6 @@ extern const struct engine_ops chainpaxos_engine_ops;
 #define CHAINPAXOS_DEFAULT_LEADER_TIMEOUT_MS 1000
 #define CHAINPAXOS_DEFAULT_MAX_BATCH_BYTES ((size_t)1 << 20)
 #define CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES ((size_t)64 << 20)
+#define CHAINPAXOS_DEFAULT_CHECKPOINT_BYTES ((size_t)64 << 20)
 
 #endif

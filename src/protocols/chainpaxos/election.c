@@ -100,7 +100,7 @@ void chain_election_tick(struct chain_engine *c)
         }
         return;
     }
-    if (!c->election_started && c->self_index == 0) {
+    if (!c->election_started && (c->self_index == 0 || c->restart_election)) {
         c->election_started = true;
         if (c->leader == NODE_NONE) {
             chain_election_start(c);

@@ -64,6 +64,27 @@ void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member
 /* Executes the membership value of instance i: new configuration, EFFECT_MEMBERSHIP. */
 void chain_execute_change(struct chain_engine *c, instance_no i, const struct chain_entry *e);
 
+/* ---- durability (durable.c): no-ops unless engine_config.durable ---- */
+
+/* Records `promised` (and own_round): before any message that speaks for it. */
+void chain_persist_ballot(struct chain_engine *c);
+/* Records the value held for instance i. */
+void chain_persist_accept(struct chain_engine *c, instance_no i, const struct chain_entry *e);
+/* Records how far this replica executed, if that moved (at flushes). */
+void chain_persist_executed(struct chain_engine *c);
+/* Records a state transfer just installed (a checkpoint: it replaces every earlier record). */
+void chain_persist_installed(struct chain_engine *c, const struct chain_state *m);
+/* Asks the state machine for a checkpoint once enough records piled up. */
+void chain_checkpoint_tick(struct chain_engine *c);
+/* The state machine's snapshot for a checkpoint (EFFECT_SNAPSHOT to itself). */
+void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
+                            size_t len);
+/* ENGINE_EVENT_RESTORE: one record, or the end of them (len 0). */
+void chain_restore(struct chain_engine *c, const uint8_t *data, size_t len);
+/* The STATE message describing this replica at `instance` with state machine bytes data. */
+void chain_state_describe(const struct chain_engine *c, instance_no instance,
+                          const uint8_t *data, size_t len, struct chain_state *m);
+
 /* ---- progress (progress.c) ---- */
 
 /* Counts a message that was ignored (malformed, stale, unknown sender, useless). */
@@ -79,6 +100,8 @@ void chain_learn_ordered(struct chain_engine *c, instance_no ack);
 /* Decides and executes, in order, every instance after highest_executed that is <= ack or whose
  * counter reached Q, or that is <= decided and held in the current ballot (§5.3 steps 4, 8). */
 void chain_decide(struct chain_engine *c);
+/* Restarting: executes again, in order, what the replica held and had executed, up to i. */
+void chain_execute_restored(struct chain_engine *c, instance_no i);
 /* Drops from the log every instance <= min(gc, highest_executed) (§5.5). */
 void chain_collect(struct chain_engine *c);
 

@@ -206,6 +206,27 @@ void chain_recv_state_request(struct chain_engine *c, node_id from)
         chain_dropped(c);
 }
 
+void chain_state_describe(const struct chain_engine *c, instance_no instance,
+                          const uint8_t *data, size_t len, struct chain_state *m)
+{
+    *m = (struct chain_state){
+        .ballot = c->promised,
+        .instance = instance,
+        .ack = c->ack < instance ? c->ack : instance,
+        .fence = c->fence,
+        .config_instance = c->config_instance,
+        .n = c->n,
+        .prev_n = c->prev_n,
+        .retired_count = c->retired_count,
+        .state = data,
+        .state_len = len,
+    };
+    m->gc = c->gc < m->ack ? c->gc : m->ack;
+    memcpy(m->members, c->members, c->n * sizeof *c->members);
+    memcpy(m->prev, c->prev_members, c->prev_n * sizeof *c->prev_members);
+    memcpy(m->retired, c->retired, c->retired_count * sizeof *c->retired);
+}
+
 void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                           size_t len)
 {
@@ -221,22 +242,8 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
         chain_ask_state(c, to);
         return;
     }
-    struct chain_state m = {
-        .ballot = c->promised,
-        .instance = instance,
-        .ack = c->ack < instance ? c->ack : instance,
-        .fence = c->fence,
-        .config_instance = c->config_instance,
-        .n = c->n,
-        .prev_n = c->prev_n,
-        .retired_count = c->retired_count,
-        .state = data,
-        .state_len = len,
-    };
-    m.gc = c->gc < m.ack ? c->gc : m.ack;
-    memcpy(m.members, c->members, c->n * sizeof *c->members);
-    memcpy(m.prev, c->prev_members, c->prev_n * sizeof *c->prev_members);
-    memcpy(m.retired, c->retired, c->retired_count * sizeof *c->retired);
+    struct chain_state m;
+    chain_state_describe(c, instance, data, len, &m);
     chain_send_state(c, to, &m);
     /* Then everything this replica accepted after the snapshot, in order. */
     chain_send_from(c, instance + 1);
@@ -292,6 +299,7 @@ void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_s
     c->leader_heard_ms = c->ack_progress_ms = c->successor_heard_ms = c->now_ms;
     c->monitored = NODE_NONE;
     chain_election_delay(c);
+    chain_persist_installed(c, m);
 }
 
 void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t *data,

@@ -242,7 +242,8 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
         c->last_added = change.node;
         c->last_added_ms = c->now_ms;
     }
-    if (change.op == CHAIN_OP_ADD && change.node != c->self && chain_next_hop(c) == change.node)
+    if (change.op == CHAIN_OP_ADD && change.node != c->self && !c->restoring &&
+        chain_next_hop(c) == change.node)
         chain_ask_state(c, change.node); /* this replica precedes the new member */
     if (change.op == CHAIN_OP_MOVE && c->role == CHAIN_LEADER)
         chain_resend_outstanding(c); /* the next hop may have changed */

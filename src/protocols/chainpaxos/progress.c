@@ -25,6 +25,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     int index = chain_member_index(c, b.node);
     CHECK(index >= 0); /* callers only adopt ballots of members */
     c->promised = b;
+    chain_persist_ballot(c);
     /* Instances above ack were accepted in older ballots: the new leader overwrites them, in
      * order, before anything may be accepted after them. */
     c->settled = c->ack;
@@ -120,6 +121,15 @@ void chain_decide(struct chain_engine *c)
         chain_execute(c, i, e);
     }
     chain_release_reads(c);
+}
+
+void chain_execute_restored(struct chain_engine *c, instance_no last)
+{
+    while (c->highest_executed < last && c->highest_executed < c->highest_accepted &&
+           !c->removed) {
+        instance_no i = c->highest_executed + 1;
+        chain_execute(c, i, chain_log_get(&c->log, i));
+    }
 }
 
 void chain_collect(struct chain_engine *c)

@@ -80,6 +80,7 @@ static void chain_accept_fill_hole(struct chain_engine *c, const struct chain_ac
         e->counter = (uint16_t)(m->counter + 1);
         e->kind = CHAIN_VALUE_NOOP;
         buf_clear(&e->body);
+        chain_persist_accept(c, c->highest_accepted, e);
     }
 }
 
@@ -102,6 +103,7 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
         buf_clear(&e->body);
         buf_append(&e->body, m->value.body, m->value.len);
     }
+    chain_persist_accept(c, m->instance, e);
     if (m->value.kind == CHAIN_VALUE_MEMBERSHIP && !e->decided)
         c->pending_change = m->instance;
     else if (c->pending_change == m->instance)

@@ -226,6 +226,20 @@ struct chain_engine {
     uint64_t resend_ms; /* resubmit what has not executed after this long */
     uint64_t resubmitted;
 
+    /* ---- durability (durable.c) ---- */
+    bool durable;                 /* emits EFFECT_PERSIST records */
+    size_t checkpoint_bytes;      /* records before a checkpoint, at least */
+    size_t persisted_bytes;       /* records since the last checkpoint */
+    size_t checkpoint_bytes_last; /* size of the last checkpoint */
+    instance_no persisted_executed; /* the last EXECUTED record */
+    instance_no restore_executed;   /* restarting: the last EXECUTED record found */
+    bool checkpoint_asked;        /* EFFECT_SNAPSHOT to itself sent, answer not back yet */
+    bool restoring;               /* RESTORE records are arriving */
+    bool restored;                /* the RESTORE that ends them came */
+    bool restart_election;        /* restarted after leading: runs at the first tick */
+    struct buf restore_state;     /* the state machine of the last STATE record */
+    instance_no restore_state_at; /* its instance (0: none) */
+
     /* ---- counters ---- */
     uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */
 };

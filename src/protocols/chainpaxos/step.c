@@ -62,6 +62,10 @@ static void *chain_create(const struct engine_config *config)
     c->move_wanted = NODE_NONE;
     c->recover_next = 1; /* nothing to recover */
     c->planted_bugs = config->planted_bugs;
+    c->durable = config->durable;
+    c->checkpoint_bytes =
+        chain_or_size(config->checkpoint_bytes, CHAINPAXOS_DEFAULT_CHECKPOINT_BYTES);
+    buf_init(&c->restore_state);
     chain_fifo_init(&c->reads, sizeof(struct chain_read));
     chain_fifo_init(&c->inflight, sizeof(struct chain_inflight));
     c->resend_ms = 5 * c->retransmit_ms;
@@ -86,6 +90,7 @@ static void chain_destroy(void *engine)
     buf_free(&c->scratch);
     buf_free(&c->batch);
     buf_free(&c->pending);
+    buf_free(&c->restore_state);
     chain_fifo_free(&c->reads);
     chain_fifo_free(&c->inflight);
     free(c);
@@ -117,6 +122,7 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
     case ENGINE_EVENT_FLUSH:
         chain_flush(c);
         chain_reads_flush(c);
+        chain_persist_executed(c);
         break;
     case ENGINE_EVENT_READ:
         chain_read(c, event->data, event->len);
@@ -128,7 +134,13 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
         chain_peer_down(c, event->from);
         break;
     case ENGINE_EVENT_SNAPSHOT:
-        chain_snapshot_ready(c, event->instance, event->data, event->len);
+        if (event->from == c->self)
+            chain_checkpoint_ready(c, event->instance, event->data, event->len);
+        else
+            chain_snapshot_ready(c, event->instance, event->data, event->len);
+        break;
+    case ENGINE_EVENT_RESTORE:
+        chain_restore(c, event->data, event->len);
         break;
     }
     c->out = NULL;

@@ -61,4 +61,5 @@ void chain_tick(struct chain_engine *c)
     chain_monitor_tick(c);
     chain_progress_tick(c);
     chain_inflight_tick(c);
+    chain_checkpoint_tick(c);
 }

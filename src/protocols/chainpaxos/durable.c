@@ -1,0 +1,329 @@
+/* Crash recovery: what a replica must not forget, as EFFECT_PERSIST records, and the restart
+ * from them (docs/protocols/chainpaxos.md §8).
+ *
+ * An acceptor that forgets a promise or an accepted value after a crash can break Paxos:
+ * it could promise a lower ballot again, or let a candidate miss a value that was chosen.
+ * The caller makes each record durable before any message emitted after it leaves (outbox.h),
+ * so every PROMISE, ACCEPT passed on, ACCEPT_ACK and QUORUM_ACK speaks for records on disk.
+ *
+ * Records (u8 type first, little-endian):
+ *   BALLOT  ballot (u64 round, u32 node), u64 own_round: `promised` changed.
+ *   ACCEPT  u64 instance, ballot, u8 kind, u32 length, body: a value accepted (or re-accepted
+ *           with a higher ballot: the last record of an instance is the one that counts).
+ *   EXECUTED u64 instance: everything up to it was executed here (once per round; it needs
+ *           no fsync of its own: a lost one only means executing later).
+ *   STATE   u64 log_base, u64 installed_at, ballot, u64 own_round, u32 length, a STATE
+ *           message (configuration and state machine at its instance), then the log's values
+ *           from log_base on, each as an ACCEPT record's fields: a state transfer installed,
+ *           or a checkpoint. Self-contained: it replaces every earlier record.
+ * A restarted replica executes again what it had executed (its values for those instances
+ * are the chosen ones: a value is executed only once chosen, and a later ballot re-proposes
+ * the chosen value), so it comes back with its configuration and state as they were; what
+ * else it holds it treats like a replica that was cut off for a while. */
+#include "common/check.h"
+#include "common/reader.h"
+#include "protocols/chainpaxos/internal.h"
+
+#include <string.h>
+
+enum chain_record_type {
+    CHAIN_RECORD_BALLOT = 1,
+    CHAIN_RECORD_ACCEPT = 2,
+    CHAIN_RECORD_STATE = 3,
+    CHAIN_RECORD_EXECUTED = 4,
+};
+
+/* ---- records --------------------------------------------------------------------------- */
+
+static size_t chain_persist_begin(struct chain_engine *c, uint8_t type)
+{
+    size_t start = outbox_begin(c->out);
+    buf_put_u8(&c->out->arena, type);
+    return start;
+}
+
+static void chain_persist_end(struct chain_engine *c, size_t start, instance_no checkpoint)
+{
+    c->persisted_bytes += c->out->arena.len - start;
+    outbox_end(c->out, EFFECT_PERSIST, NODE_NONE, checkpoint, start);
+}
+
+static void chain_put_ballot(struct buf *b, struct ballot ballot)
+{
+    buf_put_u64(b, ballot.round);
+    buf_put_u32(b, ballot.node);
+}
+
+static void chain_put_entry(struct buf *b, instance_no i, const struct chain_entry *e)
+{
+    buf_put_u64(b, i);
+    chain_put_ballot(b, e->ballot);
+    buf_put_u8(b, e->kind);
+    buf_put_u32(b, (uint32_t)e->body.len);
+    buf_append(b, e->body.data, e->body.len);
+}
+
+void chain_persist_accept(struct chain_engine *c, instance_no i, const struct chain_entry *e)
+{
+    if (!c->durable || c->restoring)
+        return;
+    size_t start = chain_persist_begin(c, CHAIN_RECORD_ACCEPT);
+    chain_put_entry(&c->out->arena, i, e);
+    chain_persist_end(c, start, 0);
+}
+
+void chain_persist_ballot(struct chain_engine *c)
+{
+    if (!c->durable || c->restoring)
+        return;
+    size_t start = chain_persist_begin(c, CHAIN_RECORD_BALLOT);
+    chain_put_ballot(&c->out->arena, c->promised);
+    buf_put_u64(&c->out->arena, c->own_round);
+    chain_persist_end(c, start, 0);
+}
+
+void chain_persist_executed(struct chain_engine *c)
+{
+    if (!c->durable || c->restoring || c->highest_executed <= c->persisted_executed)
+        return;
+    c->persisted_executed = c->highest_executed;
+    size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
+    buf_put_u64(&c->out->arena, c->highest_executed);
+    chain_persist_end(c, start, 0);
+}
+
+/* One record with everything a restart needs: the ballot, the state and the log from
+ * log_base on. The caller may keep it apart from the others (a snapshot file). */
+static void chain_persist_state(struct chain_engine *c, const struct chain_state *m,
+                                instance_no log_base)
+{
+    size_t start = chain_persist_begin(c, CHAIN_RECORD_STATE);
+    struct buf *b = &c->out->arena;
+    buf_put_u64(b, log_base);
+    buf_put_u64(b, c->installed_at);
+    chain_put_ballot(b, c->promised);
+    buf_put_u64(b, c->own_round);
+    size_t length_at = b->len;
+    buf_put_u32(b, 0);
+    chain_msg_put_state(b, m);
+    buf_patch_u32(b, length_at, (uint32_t)(b->len - length_at - 4));
+    for (instance_no i = log_base; i <= c->highest_accepted; i++)
+        chain_put_entry(b, i, chain_log_get(&c->log, i));
+    c->persisted_executed = m->instance; /* the next flush records what executed since */
+    c->checkpoint_bytes_last = b->len - start;
+    chain_persist_end(c, start, m->instance);
+    c->persisted_bytes = 0;
+}
+
+void chain_persist_installed(struct chain_engine *c, const struct chain_state *m)
+{
+    if (c->durable)
+        chain_persist_state(c, m, m->instance + 1);
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------- */
+
+void chain_checkpoint_tick(struct chain_engine *c)
+{
+    /* Records grow with the log; a checkpoint costs a snapshot of the whole state machine.
+     * Taking one once the records outgrow the last checkpoint keeps the disk within about
+     * twice the state, and the snapshot work proportional to the writes (like Redis' AOF
+     * rewrite at 100% growth). */
+    size_t threshold = c->checkpoint_bytes;
+    if (c->checkpoint_bytes_last > threshold)
+        threshold = c->checkpoint_bytes_last;
+    if (!c->durable || c->removed || c->checkpoint_asked || c->persisted_bytes < threshold ||
+        c->highest_executed == 0)
+        return;
+    c->checkpoint_asked = true;
+    outbox_push(c->out, EFFECT_SNAPSHOT, c->self, c->highest_executed, NULL, 0);
+}
+
+void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
+                            size_t len)
+{
+    c->checkpoint_asked = false;
+    /* More may have executed since the snapshot was taken: fine, as long as its
+     * configuration is the snapshot's and the log still holds what follows it. */
+    if (c->removed || instance > c->highest_executed || c->config_instance > instance ||
+        c->log.base > instance + 1 || len > UINT32_MAX)
+        return; /* the next tick asks again */
+    struct chain_state m;
+    chain_state_describe(c, instance, data, len, &m);
+    /* The log from the ack on: a candidate re-proposes from its ack, so a restarted replica
+     * must still hold what lies between its ack and its state. */
+    instance_no log_base = m.ack + 1;
+    if (log_base < c->log.base)
+        log_base = c->log.base;
+    chain_persist_state(c, &m, log_base);
+}
+
+/* ---- restart --------------------------------------------------------------------------- */
+
+static struct ballot chain_read_ballot_record(struct reader *r)
+{
+    struct ballot b;
+    b.round = reader_u64(r);
+    b.node = reader_u32(r);
+    return b;
+}
+
+static void chain_restore_ballot(struct chain_engine *c, struct reader *r)
+{
+    struct ballot b = chain_read_ballot_record(r);
+    uint64_t own_round = reader_u64(r);
+    CHECK(!r->failed && b.round < CHAIN_MAX_ROUND && own_round < CHAIN_MAX_ROUND);
+    c->promised = b; /* the last record says it all: a forgotten candidacy lowers it */
+    if (own_round > c->own_round)
+        c->own_round = own_round;
+}
+
+/* One value (an ACCEPT record's fields); false at the end of the input. */
+static bool chain_restore_entry(struct chain_engine *c, struct reader *r)
+{
+    if (reader_left(r) == 0)
+        return false;
+    instance_no i = reader_u64(r);
+    struct ballot b = chain_read_ballot_record(r);
+    uint8_t kind = reader_u8(r);
+    uint32_t len = reader_u32(r);
+    const uint8_t *body = reader_bytes(r, len);
+    CHECK(!r->failed && i >= 1);
+    /* Records after a checkpoint whose own write did not complete (the caller held every
+     * message that depended on them) may follow an older state: they are dropped. */
+    if (i < c->log.base || i > c->highest_accepted + 1)
+        return true;
+    struct chain_entry *e = chain_log_put(&c->log, i);
+    e->ballot = b;
+    e->counter = 1;
+    e->kind = kind;
+    e->decided = i <= c->highest_executed; /* part of the restored state */
+    buf_clear(&e->body);
+    buf_append(&e->body, body, len);
+    if (kind == CHAIN_VALUE_MEMBERSHIP && !e->decided)
+        c->pending_change = i;
+    else if (c->pending_change == i)
+        c->pending_change = 0;
+    if (i > c->highest_accepted)
+        c->highest_accepted = i;
+    return true;
+}
+
+static void chain_restore_state(struct chain_engine *c, struct reader *r)
+{
+    instance_no log_base = reader_u64(r);
+    instance_no installed_at = reader_u64(r);
+    chain_restore_ballot(c, r);
+    uint32_t length = reader_u32(r);
+    const uint8_t *msg = reader_bytes(r, length);
+    struct chain_state m;
+    CHECK(!r->failed && chain_msg_decode_state(msg, length, &m) && log_base >= 1 &&
+          log_base <= m.instance + 1 && m.ack <= m.instance);
+    memcpy(c->prev_members, m.prev, m.prev_n * sizeof *m.prev);
+    c->prev_n = m.prev_n;
+    c->config_instance = m.config_instance;
+    memcpy(c->retired, m.retired, m.retired_count * sizeof *m.retired);
+    c->retired_count = m.retired_count;
+    chain_config_set(c, m.members, m.n);
+    chain_log_reset(&c->log, log_base);
+    c->highest_executed = m.instance;
+    c->highest_accepted = log_base - 1;
+    c->installed_at = installed_at;
+    c->ack = c->read_ack = m.ack;
+    c->gc = m.gc;
+    c->pending_change = 0;
+    c->restore_executed = 0;
+    buf_clear(&c->restore_state);
+    buf_append(&c->restore_state, m.state, m.state_len);
+    c->restore_state_at = m.instance;
+    while (chain_restore_entry(c, r))
+        ;
+    /* Its values reach the instance it describes (at least to the state's own). */
+    CHECK(c->highest_accepted >= c->highest_executed);
+}
+
+static void chain_restore_executed(struct chain_engine *c, struct reader *r)
+{
+    instance_no i = reader_u64(r);
+    CHECK(!r->failed && reader_left(r) == 0);
+    if (i > c->restore_executed && i <= c->highest_accepted)
+        c->restore_executed = i;
+}
+
+static void chain_restore_record(struct chain_engine *c, const uint8_t *data, size_t len)
+{
+    CHECK(!c->restored); /* records come before anything else */
+    c->restoring = true;
+    c->persisted_bytes += len;
+    struct reader r = reader_make(data, len);
+    switch (reader_u8(&r)) {
+    case CHAIN_RECORD_BALLOT:
+        chain_restore_ballot(c, &r);
+        CHECK(reader_left(&r) == 0);
+        break;
+    case CHAIN_RECORD_ACCEPT:
+        chain_restore_entry(c, &r);
+        CHECK(reader_left(&r) == 0);
+        break;
+    case CHAIN_RECORD_STATE:
+        chain_restore_state(c, &r);
+        break;
+    case CHAIN_RECORD_EXECUTED:
+        chain_restore_executed(c, &r);
+        break;
+    default:
+        CHECK(!"unknown durable record");
+    }
+}
+
+/* End of the records: the state machine is rebuilt, and the replica starts as a follower of
+ * the ballot it promised, as if it had been cut off for a while. */
+static void chain_restore_finish(struct chain_engine *c)
+{
+    c->restored = true;
+    if (!c->restoring)
+        return; /* nothing on disk: a first start */
+    if (c->restore_state_at) {
+        outbox_push(c->out, EFFECT_INSTALL, NODE_NONE, c->restore_state_at, c->restore_state.data,
+                    c->restore_state.len);
+        buf_free(&c->restore_state);
+    }
+    /* Values between the ack and the state: executed, kept for a candidacy (checkpoints). */
+    for (instance_no i = c->log.base; i <= c->highest_accepted; i++)
+        CHECK(chain_log_get(&c->log, i) != NULL); /* accepted in order: no gaps */
+    chain_execute_restored(c, c->restore_executed);
+    c->persisted_executed = c->highest_executed;
+    c->restoring = false;
+    c->settled = c->highest_executed > c->ack ? c->highest_executed : c->ack;
+    if (c->settled < c->log.base - 1)
+        c->settled = c->log.base - 1;
+    c->decided = c->ack;
+    c->fence = CHAIN_FENCE_UNKNOWN;
+    c->checkpoint_bytes_last = 0;
+    if (c->removed) {
+        c->joining = !chain_is_retired(c, c->self);
+        return;
+    }
+    c->joining = false;
+    if (c->promised.node == c->self) {
+        /* It led, or ran: that candidacy ended with the crash. A higher round it takes next
+         * time; at once, since the others may still be waiting for it. */
+        if (c->promised.round > c->own_round)
+            c->own_round = c->promised.round;
+        c->election_started = false;
+        c->restart_election = true;
+    } else if (c->promised.node != NODE_NONE && chain_member_index(c, c->promised.node) >= 0) {
+        c->leader = c->promised.node;
+        c->leader_index = (size_t)chain_member_index(c, c->leader);
+        outbox_push(c->out, EFFECT_LEADER, c->leader, 0, NULL, 0);
+    }
+    chain_election_delay(c);
+}
+
+void chain_restore(struct chain_engine *c, const uint8_t *data, size_t len)
+{
+    if (len == 0)
+        chain_restore_finish(c);
+    else
+        chain_restore_record(c, data, len);
+}

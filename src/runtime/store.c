@@ -1,0 +1,298 @@
+#include "runtime/store.h"
+
+#include "common/check.h"
+#include "common/log.h"
+#include "common/reader.h"
+#include "storage/snapshot_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { STORE_RECORD = 1 }; /* the log's record type for engine records */
+
+/* An fsync or a checkpoint that failed leaves the records' fate unknown (retrying an fsync
+ * after an error does not make the lost writes durable): stopping is the only safe answer,
+ * and the replica recovers from what is on disk when restarted. */
+static void store_fatal(const char *what, const char *detail)
+{
+    log_error("%s: %s; stopping (restart the replica: it recovers from its data directory)",
+              what, detail);
+    exit(EXIT_FAILURE);
+}
+
+/* mkdir -p */
+static int store_mkdirs(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const char *dir,
+               char *err, size_t err_size)
+{
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    s->peers = peers;
+    s->lock_fd = -1;
+    buf_init(&s->held);
+    buf_init(&s->writing.data);
+    buf_init(&s->next.data);
+    if (store_mkdirs(dir) != 0) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    s->dir = strdup(dir);
+    CHECK(s->dir != NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, err_size, "%s: %s", path,
+                 errno == EWOULDBLOCK ? "the data directory is in use by another process"
+                                      : strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/wal", dir);
+    s->wal = wal_open(path, 0, err, err_size);
+    if (!s->wal)
+        return -1;
+    s->appended = s->durable = wal_last_seq(s->wal);
+    return 0;
+}
+
+struct store_replay {
+    uint64_t after; /* records the snapshot covers */
+    void (*fn)(void *ctx, const uint8_t *data, size_t len);
+    void *ctx;
+    long long fed;
+    bool foreign; /* a record of another type */
+};
+
+static bool store_replay_one(void *arg, uint64_t seq, uint8_t type, const uint8_t *data,
+                             size_t len)
+{
+    struct store_replay *r = arg;
+    if (seq <= r->after)
+        return true;
+    if (type != STORE_RECORD || len == 0) {
+        r->foreign = true;
+        return false;
+    }
+    r->fn(r->ctx, data, len);
+    r->fed++;
+    return true;
+}
+
+long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *data, size_t len),
+                        void *ctx, char *err, size_t err_size)
+{
+    uint64_t snapshot_seq = 0;
+    uint8_t *snapshot = NULL;
+    size_t snapshot_len = 0;
+    int found = snapshot_file_load(s->dir, &snapshot_seq, &snapshot, &snapshot_len, err,
+                                   err_size);
+    if (found < 0)
+        return -1;
+    struct store_replay r = {.after = snapshot_seq, .fn = fn, .ctx = ctx};
+    if (found) {
+        fn(ctx, snapshot, snapshot_len);
+        free(snapshot);
+        r.fed++;
+    }
+    if (wal_replay(s->wal, store_replay_one, &r, err, err_size) < 0)
+        return -1;
+    if (r.foreign) {
+        snprintf(err, err_size, "%s/wal: a record that is not catena's", s->dir);
+        return -1;
+    }
+    /* The log lost its unsynced tail, and the snapshot covers more than what is left: it goes
+     * on after the snapshot (nothing after it was durable, so nothing is lost). */
+    if (wal_last_seq(s->wal) < snapshot_seq) {
+        if (wal_reset(s->wal, snapshot_seq + 1) != 0) {
+            snprintf(err, err_size, "%s/wal: %s", s->dir, strerror(errno));
+            return -1;
+        }
+        s->appended = s->durable = snapshot_seq;
+    }
+    s->checkpoints_issued = s->checkpoints_durable = found ? 1 : 0;
+    return r.fed;
+}
+
+/* ---- messages waiting for the disk --------------------------------------------------------- */
+
+static bool store_waiting(const struct store *s)
+{
+    return s->held_pos < s->held.len || s->durable < s->appended ||
+           s->checkpoints_durable < s->checkpoints_issued;
+}
+
+void store_send(struct store *s, node_id to, const uint8_t *data, size_t len)
+{
+    if (!store_waiting(s)) {
+        peer_send(s->peers, to, data, len);
+        return;
+    }
+    buf_put_u64(&s->held, s->appended);
+    buf_put_u64(&s->held, s->checkpoints_issued);
+    buf_put_u32(&s->held, to);
+    buf_put_u32(&s->held, (uint32_t)len);
+    buf_append(&s->held, data, len);
+    s->stats.held_messages++;
+}
+
+/* Sends, in order, what no longer waits for anything. */
+static void store_release(struct store *s)
+{
+    while (s->held_pos < s->held.len) {
+        struct reader r = reader_make(s->held.data + s->held_pos, s->held.len - s->held_pos);
+        uint64_t seq = reader_u64(&r);
+        uint64_t checkpoint = reader_u64(&r);
+        node_id to = reader_u32(&r);
+        uint32_t len = reader_u32(&r);
+        const uint8_t *data = reader_bytes(&r, len);
+        CHECK(!r.failed);
+        if (seq > s->durable || checkpoint > s->checkpoints_durable)
+            break;
+        peer_send(s->peers, to, data, len);
+        s->held_pos += r.pos;
+    }
+    if (s->held_pos == s->held.len) {
+        buf_clear(&s->held);
+        s->held_pos = 0;
+    }
+}
+
+size_t store_held_bytes(const struct store *s) { return s->held.len - s->held_pos; }
+
+/* ---- group commit ---------------------------------------------------------------------------- */
+
+static void store_sync_work(uv_work_t *req)
+{
+    struct store *s = req->data;
+    s->sync_rc = wal_sync_run(&s->sync_job);
+    s->sync_errno = errno;
+}
+
+static void store_sync_done(uv_work_t *req, int status)
+{
+    struct store *s = req->data;
+    s->syncing = false;
+    if (status != 0 || s->sync_rc != 0)
+        store_fatal("fsync of the write-ahead log failed",
+                    strerror(status != 0 ? -status : s->sync_errno));
+    uint64_t us = uv_hrtime() / 1000 - s->sync_started_us;
+    s->stats.fsyncs++;
+    s->stats.fsync_us_total += us;
+    if (us > s->stats.fsync_us_max)
+        s->stats.fsync_us_max = us;
+    s->durable = s->syncing_upto;
+    store_release(s);
+    store_kick(s); /* what came in meanwhile */
+}
+
+void store_kick(struct store *s)
+{
+    if (s->syncing || s->durable >= s->appended)
+        return;
+    if (wal_sync_begin(s->wal, &s->sync_job) != 0)
+        store_fatal("fsync of the write-ahead log", strerror(errno));
+    s->syncing = true;
+    s->syncing_upto = s->appended;
+    s->sync_started_us = uv_hrtime() / 1000;
+    s->sync_req.data = s;
+    CHECK(uv_queue_work(s->loop, &s->sync_req, store_sync_work, store_sync_done) == 0);
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------------- */
+
+static void store_checkpoint_work(uv_work_t *req)
+{
+    struct store *s = req->data;
+    s->checkpoint_rc = snapshot_file_write(s->dir, s->writing.seq, s->writing.data.data,
+                                           s->writing.data.len, s->checkpoint_err,
+                                           sizeof s->checkpoint_err);
+}
+
+static void store_checkpoint_start(struct store *s);
+
+static void store_checkpoint_done(uv_work_t *req, int status)
+{
+    struct store *s = req->data;
+    if (status != 0 || s->checkpoint_rc != 0)
+        store_fatal("writing a snapshot failed",
+                    status != 0 ? uv_strerror(status) : s->checkpoint_err);
+    s->writing.active = false;
+    s->checkpoints_durable = s->writing.number;
+    s->stats.checkpoints++;
+    s->stats.checkpoint_bytes = s->writing.data.len;
+    buf_free(&s->writing.data);
+    buf_init(&s->writing.data);
+    if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
+        log_warn("%s/wal: deleting segments a snapshot covers: %s", s->dir, strerror(errno));
+    store_release(s);
+    store_checkpoint_start(s);
+}
+
+static void store_checkpoint_start(struct store *s)
+{
+    if (s->writing.active || !s->next.active)
+        return;
+    struct store_checkpoint t = s->writing;
+    s->writing = s->next;
+    s->next = t;
+    s->next.active = false;
+    s->checkpoint_req.data = s;
+    CHECK(uv_queue_work(s->loop, &s->checkpoint_req, store_checkpoint_work,
+                        store_checkpoint_done) == 0);
+}
+
+void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len)
+{
+    s->stats.records++;
+    s->stats.record_bytes += len;
+    if (checkpoint) {
+        /* A newer checkpoint replaces one that has not started: it says everything the older
+         * one did. */
+        buf_clear(&s->next.data);
+        buf_append(&s->next.data, data, len);
+        s->next.seq = s->appended;
+        s->next.number = ++s->checkpoints_issued;
+        s->next.active = true;
+        store_checkpoint_start(s);
+        return;
+    }
+    uint64_t seq = wal_append(s->wal, STORE_RECORD, data, len);
+    if (seq == 0)
+        store_fatal("writing to the write-ahead log failed", strerror(errno));
+    s->appended = seq;
+}
+
+void store_close(struct store *s)
+{
+    wal_close(s->wal);
+    s->wal = NULL;
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    free(s->dir);
+    buf_free(&s->held);
+    buf_free(&s->writing.data);
+    buf_free(&s->next.data);
+}

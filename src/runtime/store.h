@@ -1,0 +1,88 @@
+/* A replica's durable storage on the event loop (issue 5): the engine's EFFECT_PERSIST records
+ * go to the write-ahead log, checkpoints to a snapshot file, and peer messages emitted after
+ * a record wait until it is durable.
+ *
+ * Group commit: records are written (not synced) as the engine emits them; at the end of each
+ * loop iteration one fdatasync starts on libuv's thread pool for everything written so far,
+ * while the loop goes on. When it completes, the messages that waited for those records leave,
+ * in the order the engine emitted them, and the next fsync starts for what came meanwhile. So
+ * a replica's fsync overlaps the next replica's work along the chain, and under load one
+ * fsync covers many commands. A checkpoint is written to its snapshot file on the thread pool
+ * as well; messages emitted after it wait for that too, and the log segments it covers are
+ * deleted once it is durable.
+ *
+ * Layout of a data directory: wal/ (segments, storage/wal.h), snapshot-<seq>.snap
+ * (storage/snapshot_file.h) and LOCK (held by the running replica). */
+#ifndef CATENA_RUNTIME_STORE_H
+#define CATENA_RUNTIME_STORE_H
+
+#include "common/buf.h"
+#include "core/types.h"
+#include "runtime/peer_link.h"
+#include "storage/wal.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct store_checkpoint {
+    uint64_t seq;    /* covers log records <= seq */
+    uint64_t number; /* checkpoints issued before it, itself included */
+    struct buf data;
+    bool active;
+};
+
+struct store_stats {
+    uint64_t records, record_bytes;
+    uint64_t fsyncs;
+    uint64_t fsync_us_total, fsync_us_max;
+    uint64_t checkpoints, checkpoint_bytes;
+    uint64_t held_messages; /* messages that waited for an fsync */
+};
+
+struct store {
+    uv_loop_t *loop;
+    char *dir;
+    struct wal *wal;
+    struct peer_set *peers;
+    int lock_fd;
+    /* Log records: written up to `appended`, durable up to `durable`. */
+    uint64_t appended, durable;
+    bool syncing;
+    uint64_t syncing_upto, sync_started_us;
+    uv_work_t sync_req;
+    struct wal_sync_job sync_job;
+    int sync_rc, sync_errno;
+    /* Checkpoints: issued and durable counts, the one being written and the next one. */
+    uint64_t checkpoints_issued, checkpoints_durable;
+    struct store_checkpoint writing, next;
+    uv_work_t checkpoint_req;
+    int checkpoint_rc;
+    char checkpoint_err[256];
+    /* Messages waiting, in order: u64 log seq, u64 checkpoint number, u32 node, u32 length,
+     * bytes; from held_pos on. */
+    struct buf held;
+    size_t held_pos;
+    struct store_stats stats;
+};
+
+/* Opens (creating it) the data directory, locks it and opens its log. 0, or -1 with a
+ * message in err. */
+int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const char *dir,
+               char *err, size_t err_size);
+/* Hands every durable record, newest checkpoint first, to fn in order. Returns the number of
+ * records, or -1 with a message in err (a corrupt log or snapshot: nothing is changed). */
+long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *data, size_t len),
+                        void *ctx, char *err, size_t err_size);
+/* EFFECT_PERSIST: checkpoint is the effect's instance (0: an ordinary record). */
+void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len);
+/* A peer message: sent now if nothing it may depend on is still on its way to the disk,
+ * held otherwise. */
+void store_send(struct store *s, node_id to, const uint8_t *data, size_t len);
+/* End of a loop iteration: starts an fsync if records wait for one and none is running. */
+void store_kick(struct store *s);
+size_t store_held_bytes(const struct store *s);
+/* Closes the log; a write or fsync still running is waited for by uv_run's end. */
+void store_close(struct store *s);
+
+#endif
