@@ -26,5 +26,11 @@ bench: build
 sim: build
 	@$(BUILD)/catena-sim --seeds $(or $(SEEDS),10000) --jobs $(JOBS) $(SIMFLAGS)
 
+# libFuzzer targets, each for FUZZ_SECONDS (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600.
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: deps
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
+
 clean:
 	rm -rf $(BUILD)

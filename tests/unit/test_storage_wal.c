@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/crc32c.h"
 #include "storage/wal.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +301,54 @@ static void test_missing_segment_refused(void **state)
     assert_non_null(strstr(err, "missing"));
 }
 
+/* A segment by hand: the header with sequence number `first`, then `records` one-byte records,
+ * each with its right CRC. */
+static void write_forged_segment(uint64_t first, int records)
+{
+    uint8_t data[16 + 2 * 10] = "CATWAL1";
+    for (int i = 0; i < 8; i++)
+        data[8 + i] = (uint8_t)(first >> (8 * i));
+    size_t n = 16;
+    for (int r = 0; r < records; r++, n += 10) {
+        uint8_t *rec = data + n;
+        memcpy(rec, "\x02\0\0\0", 4); /* length: type and a one-byte payload */
+        rec[8] = 1;
+        rec[9] = (uint8_t)('a' + r);
+        uint32_t crc = crc32c(crc32c(0, rec, 4), rec + 8, 2);
+        for (int i = 0; i < 4; i++)
+            rec[4 + i] = (uint8_t)(crc >> (8 * i));
+    }
+    char path[512];
+    segment_path(first, path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Found by tests/fuzz/fuzz_wal (crash-c038419d...): a forged header numbering records up to
+ * 2^64 - 1 made the next record 0, wal_append's error value, and a log reporting no record. */
+static void test_sequence_numbers_exhausted(void **state)
+{
+    (void)state;
+    write_forged_segment(UINT64_MAX, 1); /* record 2^64 - 1: valid, and the last possible */
+    struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    assert_true(wal_last_seq(w) == UINT64_MAX);
+    assert_int_equal(replay_all(w).count, 1);
+    errno = 0;
+    assert_true(wal_append(w, 1, "b", 1) == 0);
+    assert_int_equal(errno, EOVERFLOW);
+    wal_close(w);
+    w = wal_open(dir, SEGMENT, err, sizeof err); /* nothing was written */
+    assert_non_null(w);
+    assert_true(wal_last_seq(w) == UINT64_MAX);
+    wal_close(w);
+    write_forged_segment(UINT64_MAX, 2); /* a second record has no number: corruption */
+    assert_null(wal_open(dir, SEGMENT, err, sizeof err));
+    assert_non_null(strstr(err, "numbered past"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bit_flips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_segment_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequence_numbers_exhausted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
