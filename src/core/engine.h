@@ -49,6 +49,10 @@ enum engine_event_type {
      * machine there). Records that do not decode are refused with the replica stopped:
      * the caller checksums them, so a bad one means a bug, not a bad disk. */
     ENGINE_EVENT_RESTORE,
+    /* Durable engines: the first `instance` EFFECT_PERSIST records this engine emitted (since
+     * it was created) are durable. Sent after an fsync; the count only grows. A value
+     * accepted here counts towards its quorum only once durable. */
+    ENGINE_EVENT_DURABLE,
 };
 
 enum { ENGINE_CHANGE_REMOVE = 1, ENGINE_CHANGE_ADD = 2 };
@@ -57,7 +61,7 @@ struct engine_event {
     enum engine_event_type type;
     uint64_t now_ms; /* every event carries the current time */
     node_id from;    /* MESSAGE, PEER_DOWN and SNAPSHOT */
-    instance_no instance; /* SNAPSHOT only */
+    instance_no instance; /* SNAPSHOT, and DURABLE (a record count) */
     const uint8_t *data;
     size_t len;
 };

@@ -53,6 +53,7 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
     s->peers = peers;
     s->lock_fd = -1;
     buf_init(&s->held);
+    buf_init(&s->pending);
     buf_init(&s->writing.data);
     buf_init(&s->next.data);
     if (store_mkdirs(dir) != 0) {
@@ -182,6 +183,27 @@ static void store_release(struct store *s)
 
 size_t store_held_bytes(const struct store *s) { return s->held.len - s->held_pos; }
 
+/* Counts the engine's records that became durable, and tells the engine. */
+static void store_settle(struct store *s)
+{
+    uint64_t before = s->engine_durable;
+    while (s->pending_pos < s->pending.len) {
+        struct reader r = reader_make(s->pending.data + s->pending_pos, 16);
+        uint64_t seq = reader_u64(&r);
+        uint64_t checkpoint = reader_u64(&r);
+        if (seq > s->durable || checkpoint > s->checkpoints_durable)
+            break;
+        s->pending_pos += 16;
+        s->engine_durable++;
+    }
+    if (s->pending_pos == s->pending.len) {
+        buf_clear(&s->pending);
+        s->pending_pos = 0;
+    }
+    if (s->engine_durable > before && s->on_durable)
+        s->on_durable(s->ctx, s->engine_durable);
+}
+
 /* ---- group commit ---------------------------------------------------------------------------- */
 
 static void store_sync_work(uv_work_t *req)
@@ -205,6 +227,7 @@ static void store_sync_done(uv_work_t *req, int status)
         s->stats.fsync_us_max = us;
     s->durable = s->syncing_upto;
     store_release(s);
+    store_settle(s);
     store_kick(s); /* what came in meanwhile */
 }
 
@@ -248,6 +271,7 @@ static void store_checkpoint_done(uv_work_t *req, int status)
     if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
         log_warn("%s/wal: deleting segments a snapshot covers: %s", s->dir, strerror(errno));
     store_release(s);
+    store_settle(s);
     store_checkpoint_start(s);
 }
 
@@ -268,6 +292,7 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
 {
     s->stats.records++;
     s->stats.record_bytes += len;
+    s->engine_records++;
     if (checkpoint) {
         /* A newer checkpoint replaces one that has not started: it says everything the older
          * one did. */
@@ -276,6 +301,8 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
         s->next.seq = s->appended;
         s->next.number = ++s->checkpoints_issued;
         s->next.active = true;
+        buf_put_u64(&s->pending, s->appended);
+        buf_put_u64(&s->pending, s->checkpoints_issued);
         store_checkpoint_start(s);
         return;
     }
@@ -283,6 +310,8 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
     if (seq == 0)
         store_fatal("writing to the write-ahead log failed", strerror(errno));
     s->appended = seq;
+    buf_put_u64(&s->pending, seq);
+    buf_put_u64(&s->pending, s->checkpoints_issued);
 }
 
 void store_close(struct store *s)
@@ -293,6 +322,7 @@ void store_close(struct store *s)
         close(s->lock_fd);
     free(s->dir);
     buf_free(&s->held);
+    buf_free(&s->pending);
     buf_free(&s->writing.data);
     buf_free(&s->next.data);
 }

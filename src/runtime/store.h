@@ -63,6 +63,14 @@ struct store {
      * bytes; from held_pos on. */
     struct buf held;
     size_t held_pos;
+    /* The engine's records not known durable yet, in order: u64 log seq, u64 checkpoint
+     * number each (what each needs); from pending_pos on. engine_durable of engine_records
+     * are durable, reported with on_durable (ENGINE_EVENT_DURABLE). */
+    struct buf pending;
+    size_t pending_pos;
+    uint64_t engine_records, engine_durable;
+    void (*on_durable)(void *ctx, uint64_t records);
+    void *ctx;
     struct store_stats stats;
 };
 

@@ -118,6 +118,12 @@ static void server_restore_record(void *ctx, const uint8_t *data, size_t len)
     runtime_step(&((struct server *)ctx)->runtime, &event);
 }
 
+static void server_durable(void *ctx, uint64_t records)
+{
+    struct engine_event event = {.type = ENGINE_EVENT_DURABLE, .instance = records};
+    runtime_step(&((struct server *)ctx)->runtime, &event);
+}
+
 /* Opens the data directory and rebuilds the replica from it before anything is served. */
 static int server_recover(struct server *s)
 {
@@ -136,6 +142,8 @@ static int server_recover(struct server *s)
     }
     server_restore_record(s, NULL, 0); /* the end of the records */
     s->runtime.store = &s->store;
+    s->store.on_durable = server_durable;
+    s->store.ctx = s;
     struct engine_status st;
     s->engine_ops->status(s->engine, &st);
     if (records > 0)

@@ -271,10 +271,14 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
                               rep->id, e->node);
                 break;
             }
-            sim_network_send(s, r, e->node - 1, payload, e->len);
+            if (s->opt.profile.durable)
+                sim_disk_send(s, r, e->node - 1, payload, e->len);
+            else
+                sim_network_send(s, r, e->node - 1, payload, e->len);
             break;
         case EFFECT_PERSIST:
-            break; /* the simulator's engines are not durable (yet) */
+            sim_disk_write(&rep->disk, e->instance, payload, e->len);
+            break;
         case EFFECT_EXECUTE:
             sim_replica_execute(s, r, e->instance, payload, e->len);
             break;
@@ -301,6 +305,7 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             buf_clear(&rep->snapshot);
             kv_snapshot_write(rep->kv, &rep->snapshot);
             rep->snapshot_instance = e->instance;
+            rep->snapshot_node = e->node;
             rep->snapshot_ready = true;
             break;
         case EFFECT_INSTALL:
@@ -320,6 +325,7 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
     if (rep->snapshot_ready) {
         rep->snapshot_ready = false;
         sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
+                                             .from = rep->snapshot_node,
                                              .instance = rep->snapshot_instance,
                                              .data = rep->snapshot.data,
                                              .len = rep->snapshot.len});
@@ -342,6 +348,15 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
 static void sim_flush(struct sim *s, uint32_t r)
 {
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_FLUSH});
+    if (s->opt.profile.durable)
+        sim_disk_kick(s, r); /* one fsync per round, as the runtime does */
+}
+
+void sim_replica_durable(struct sim *s, uint32_t r)
+{
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_DURABLE,
+                                         .instance = s->replicas[r].disk.synced});
+    sim_flush(s, r);
 }
 
 bool sim_replica_available(const struct sim *s, uint32_t r, uint64_t *defer_until)
@@ -421,14 +436,31 @@ void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t se
     sim_flush(s, r);
 }
 
+/* Hands the engine every durable record, then the end of them. */
+static void sim_replica_recover(struct sim *s, uint32_t r)
+{
+    const struct buf *durable = &s->replicas[r].disk.durable;
+    s->res->faults[SIM_FAULT_RECOVERY] += durable->len > 0;
+    struct reader rd = reader_make(durable->data, durable->len);
+    while (reader_left(&rd) > 0) {
+        uint32_t len = reader_u32(&rd);
+        const uint8_t *data = reader_bytes(&rd, len);
+        CHECK(!rd.failed);
+        sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_RESTORE, .data = data,
+                                             .len = len});
+    }
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_RESTORE});
+}
+
 void sim_replica_start(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
     struct engine_config config = s->config;
     config.self = rep->id;
     config.seed = s->opt.seed * 0x9e3779b97f4a7c15ull + r * 7919u + rep->incarnation;
-    /* A restarted replica lost everything (memory only): it rejoins with a state transfer. */
-    config.join = rep->incarnation > 0;
+    /* A restarted replica recovers from its disk, or, without one, lost everything and
+     * rejoins with a state transfer. */
+    config.join = rep->incarnation > 0 && !config.durable;
     snprintf(config.self_address, sizeof config.self_address, "sim:%u", rep->id);
     rep->engine = s->ops->create(&config);
     CHECK(rep->engine != NULL);
@@ -442,6 +474,8 @@ void sim_replica_start(struct sim *s, uint32_t r)
     CHECK(rep->log != NULL);
     sim_exec_log_init(rep->log, rep->id, rep->incarnation);
     sim_logs_add(s, rep->log);
+    if (config.durable)
+        sim_replica_recover(s, r);
     /* Ticks every 10 ms from a random phase; a restart starts a new series. */
     sim_queue_push(&s->queue, &(struct sim_event){
                                   .time = s->now + rng_below(&s->rng, SIM_TICK_US),
@@ -457,7 +491,8 @@ void sim_replica_crash(struct sim *s, uint32_t r)
     rep->kv = NULL;
     rep->up = false;
     rep->log = NULL;
-    rep->incarnation++; /* pending ticks of the old incarnation are ignored */
+    rep->incarnation++; /* pending ticks and fsyncs of the old incarnation are ignored */
+    sim_disk_crash(&rep->disk);
     sim_orphans_crash(s, r);
     /* Every connection breaks: the clients see it and reconnect later. */
     while (rep->conn_count) {
@@ -479,7 +514,15 @@ void sim_replica_crash(struct sim *s, uint32_t r)
 void sim_cluster_init(struct sim *s)
 {
     s->config = (struct engine_config){.member_count = s->n,
-                                       .planted_bugs = s->opt.planted_bugs};
+                                       .planted_bugs = s->opt.planted_bugs,
+                                       .durable = s->opt.profile.durable};
+    if (s->config.durable) {
+        /* Disks from fast to slow, and checkpoints often enough that runs restart from them
+         * (a few KB of records: every few hundred instances). */
+        s->fsync_min_us = 50 + rng_below(&s->rng, 2000);
+        s->fsync_spread_us = rng_below(&s->rng, 3000);
+        s->config.checkpoint_bytes = 4096 + rng_below(&s->rng, 60000);
+    }
     for (size_t k = 0; k < s->n; k++)
         s->config.members[k] = (node_id)(k + 1);
     outbox_init(&s->out);
@@ -507,6 +550,7 @@ void sim_cluster_free(struct sim *s)
         buf_free(&rep->reply);
         buf_free(&rep->record);
         buf_free(&rep->snapshot);
+        sim_disk_free(&rep->disk);
     }
     for (size_t i = 0; i < s->log_count; i++) {
         sim_exec_log_free(s->logs[i]);

@@ -10,12 +10,13 @@
 #include <string.h>
 
 static const struct sim_profile sim_profiles[] = {
-    {"chainpaxos", true, true, true, true, true, false, false},
-    {"network", true, true, true, true, true, false, false},
-    {"none", false, false, false, false, false, false, false},
-    {"lossy", true, true, true, true, false, false, false},
-    {"pauses", true, true, true, true, true, true, false},
-    {"crashes", true, true, true, true, true, true, true},
+    {"chainpaxos", true, true, true, true, true, false, false, false},
+    {"network", true, true, true, true, true, false, false, false},
+    {"none", false, false, false, false, false, false, false, false},
+    {"lossy", true, true, true, true, false, false, false, false},
+    {"pauses", true, true, true, true, true, true, false, false},
+    {"crashes", true, true, true, true, true, true, true, false},
+    {"durable", true, true, true, true, true, true, true, true},
 };
 
 bool sim_profile_find(const char *name, struct sim_profile *out)
@@ -58,7 +59,7 @@ const char *sim_fault_name(enum sim_fault_kind kind)
 {
     static const char *names[SIM_FAULT_KINDS] = {
         "lost", "duplicated", "reordered", "delayed", "partitions", "partition-drops",
-        "pauses", "crashes"};
+        "pauses", "crashes", "power-losses", "recoveries"};
     return (unsigned)kind < SIM_FAULT_KINDS ? names[kind] : "?";
 }
 
@@ -126,6 +127,21 @@ static void sim_plan_crashes(struct sim *s)
     }
 }
 
+/* Every replica crashes at once (a power loss) and each restarts after its own delay. */
+static void sim_plan_power_loss(struct sim *s)
+{
+    static const uint64_t lengths[] = {50000, 300000, 1000000};
+    uint64_t start, end;
+    sim_plan_window(s, lengths, 3, &start, &end);
+    for (uint32_t r = 0; r < s->n; r++)
+        sim_plan_add(s, (struct sim_plan_item){.time = start, .kind = SIM_PLAN_CRASH,
+                                               .node = r, .power_loss = r == 0});
+    for (uint32_t r = 0; r < s->n; r++)
+        sim_plan_add(s, (struct sim_plan_item){
+                            .time = start + rng_below(&s->rng, end - start + 1),
+                            .kind = SIM_PLAN_RESTART, .node = r});
+}
+
 void sim_faults_plan(struct sim *s)
 {
     const struct sim_profile *p = &s->opt.profile;
@@ -135,6 +151,8 @@ void sim_faults_plan(struct sim *s)
         sim_plan_pauses(s);
     if (p->crash && rng_below(&s->rng, 100) < 50)
         sim_plan_crashes(s);
+    if (p->durable && rng_below(&s->rng, 100) < 30)
+        sim_plan_power_loss(s);
     /* Pushed in plan order: among equal times the queue keeps that order, so a window's end
      * never runs before its start. */
     for (size_t i = 0; i < s->plan_count; i++)
@@ -197,6 +215,8 @@ static bool sim_config_ok(const struct sim *s, const node_id *ids, size_t n, uin
  * model. */
 static bool sim_within_model(const struct sim *s, uint32_t crashing)
 {
+    if (s->opt.profile.durable)
+        return true; /* nothing is lost for good: every fault heals */
     struct engine_status st;
     for (uint32_t r = 0; r < s->n; r++) {
         if (!sim_replica_member(s, r))
@@ -247,6 +267,7 @@ void sim_faults_apply(struct sim *s, uint64_t index)
         if (!s->replicas[it->node].up || !sim_within_model(s, it->node))
             break;
         s->res->faults[SIM_FAULT_CRASH]++;
+        s->res->faults[SIM_FAULT_POWER_LOSS] += it->power_loss;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 5, NULL, 0);
         sim_replica_crash(s, it->node);
         break;

@@ -37,6 +37,7 @@ enum sim_event_type {
     SIM_EV_FAULT,    /* fault plan item `arg` */
     SIM_EV_PHASE,    /* the fault phase ends: healing starts */
     SIM_EV_PROBE,    /* periodic check of the phase's exit condition */
+    SIM_EV_SYNC,     /* `node`'s fsync completes (arg: its incarnation) */
 };
 
 struct sim_event {
@@ -103,6 +104,23 @@ struct sim_plan_item {
     bool one_way;    /* partitions: only side -> others is cut */
     uint64_t until;  /* pauses */
     bool skipped;    /* outside the fault model when its time came (faults.c) */
+    bool power_loss; /* the first crash of a whole-cluster crash */
+};
+
+/* ---- durable storage (disk.c) ------------------------------------------------------------ */
+
+/* A replica's disk under the durable profile, as the runtime's store uses it (runtime/store.h):
+ * records written, an fsync on its way for some of them, peer messages held until what was
+ * written before them is durable. A crash loses what is not durable and what was held. */
+struct sim_disk {
+    struct buf durable;  /* records that survive a crash: u32 length, bytes */
+    struct buf written;  /* not fsynced yet: u8 checkpoint, u32 length, bytes */
+    size_t syncing_bytes; /* the prefix of `written` the running fsync covers */
+    uint64_t appended, synced, syncing_upto; /* record sequence numbers */
+    bool sync_running;
+    struct buf held;     /* u64 seq, u32 to, u32 length, bytes; from held_pos on */
+    size_t held_pos;
+    uint64_t records, fsyncs;
 };
 
 /* ---- replicas (cluster.c) --------------------------------------------------------------- */
@@ -128,6 +146,7 @@ struct sim_replica {
      * (ENGINE_EVENT_SNAPSHOT) once the outbox is drained. */
     struct buf snapshot;
     instance_no snapshot_instance;
+    node_id snapshot_node; /* the joiner, or the replica itself (a checkpoint) */
     bool snapshot_ready;
     uint64_t paused_until;
     uint32_t incarnation;
@@ -142,6 +161,7 @@ struct sim_replica {
     struct buf reply;
     struct buf record;
     instance_no last_executed;
+    struct sim_disk disk;
 };
 
 /* ---- clients (client.c) ----------------------------------------------------------------- */
@@ -231,6 +251,9 @@ struct sim {
     uint64_t timeout_us;
     uint64_t client_latency_us;
 
+    /* durable profile: fsync latency (virtual us) and the engines' checkpoint threshold */
+    uint64_t fsync_min_us, fsync_spread_us;
+
     /* faults */
     struct sim_plan_item *plan;
     size_t plan_count;
@@ -280,6 +303,19 @@ void sim_faults_apply(struct sim *s, uint64_t item);
 /* cluster.c */
 void sim_cluster_init(struct sim *s);
 void sim_cluster_free(struct sim *s);
+void sim_disk_free(struct sim_disk *d);
+void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len);
+/* A peer message from replica r: sent now, or held until what it may depend on is durable. */
+void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len);
+/* End of r's round: an fsync starts for what was written, if none is running. */
+void sim_disk_kick(struct sim *s, uint32_t r);
+/* SIM_EV_SYNC: the fsync completed; held messages leave. */
+void sim_disk_synced(struct sim *s, uint32_t r);
+/* Tells r's engine how many of its records are durable now (ENGINE_EVENT_DURABLE). */
+void sim_replica_durable(struct sim *s, uint32_t r);
+/* The crash: what is not durable is gone. */
+void sim_disk_crash(struct sim_disk *d);
+
 void sim_replica_start(struct sim *s, uint32_t r);
 void sim_replica_crash(struct sim *s, uint32_t r);
 void sim_replica_deliver(struct sim *s, const struct sim_event *e);

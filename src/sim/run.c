@@ -226,6 +226,14 @@ static void sim_dispatch(struct sim *s, struct sim_event *e)
     case SIM_EV_PROBE:
         sim_probe(s);
         break;
+    case SIM_EV_SYNC:
+        if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
+            break; /* the replica crashed meanwhile: that fsync never completed */
+        if (sim_defer(s, e))
+            return; /* a paused process takes note when it resumes */
+        sim_disk_synced(s, e->node);
+        sim_replica_durable(s, e->node);
+        break;
     }
     free(e->data);
 }

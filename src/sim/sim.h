@@ -47,6 +47,8 @@ enum sim_fault_kind {
     SIM_FAULT_PARTITION_DROP, /* a message lost to a partition */
     SIM_FAULT_PAUSE,          /* a replica stalled */
     SIM_FAULT_CRASH,          /* a replica crashed (and later restarted) */
+    SIM_FAULT_POWER_LOSS,     /* every replica crashed at once (durable profile) */
+    SIM_FAULT_RECOVERY,       /* a restarted replica recovered from its disk */
     SIM_FAULT_KINDS
 };
 const char *sim_fault_name(enum sim_fault_kind kind);
@@ -56,10 +58,14 @@ const char *sim_fault_name(enum sim_fault_kind kind);
 struct sim_profile {
     const char *name;
     bool loss, duplicate, reorder, delay, partition, pause, crash;
+    /* Replicas keep a disk (engine_config.durable): a crash loses only what was not fsynced,
+     * a restart recovers from it, and any number of replicas may crash at once. */
+    bool durable;
 };
 /* Known names: "chainpaxos" (default: loss, duplication, reordering, delays, partitions),
  * "network" (the same), "none" (perfect links), "pauses" (adds pauses), "crashes" (adds pauses
- * and crash/restart). False for an unknown name. */
+ * and crash/restart, a crash losing the replica's state), "durable" (the same with durable
+ * replicas, and whole-cluster crashes). False for an unknown name. */
 bool sim_profile_find(const char *name, struct sim_profile *out);
 const char *sim_profile_names(void);
 

@@ -74,6 +74,7 @@ struct cp_node {
      * and the instance a restored state started at (execution goes on from there). */
     struct buf disk;
     uint64_t records;
+    uint64_t emitted, reported; /* this incarnation's records; told durable (DURABLE) */
     instance_no exec_base;
 };
 
@@ -322,6 +323,7 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             buf_put_u32(&cl->nodes[k].disk, (uint32_t)e->len);
             buf_append(&cl->nodes[k].disk, payload, e->len);
             cl->nodes[k].records++;
+            cl->nodes[k].emitted++;
             break;
         case EFFECT_READ: {
             /* The harness's read payload is the instance the read must observe. */
@@ -343,6 +345,12 @@ static inline void cp_step(struct cp_cluster *cl, size_t k, struct engine_event 
     ev.now_ms = cl->now_ms;
     chainpaxos_engine_ops.step(cl->nodes[k].engine, &ev, &cl->out);
     cp_process(cl, k);
+    struct cp_node *node = &cl->nodes[k];
+    if (node->emitted > node->reported) {
+        node->reported = node->emitted; /* the disk is instantaneous */
+        cp_step(cl, k,
+                (struct engine_event){.type = ENGINE_EVENT_DURABLE, .instance = node->emitted});
+    }
 }
 
 /* The runtime ends every event-loop iteration with a FLUSH; the harness treats each delivered
@@ -440,6 +448,7 @@ static inline void cp_restart(struct cp_cluster *cl, size_t k)
     assert_non_null(node->engine);
     node->exec_count = 0;
     node->exec_base = 0;
+    node->emitted = node->reported = 0;
     buf_clear(&node->exec_data);
     struct buf disk = node->disk;
     buf_init(&node->disk);

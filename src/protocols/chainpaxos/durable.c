@@ -44,6 +44,7 @@ static size_t chain_persist_begin(struct chain_engine *c, uint8_t type)
 
 static void chain_persist_end(struct chain_engine *c, size_t start, instance_no checkpoint)
 {
+    c->records_emitted++;
     c->persisted_bytes += c->out->arena.len - start;
     outbox_end(c->out, EFFECT_PERSIST, NODE_NONE, checkpoint, start);
 }
@@ -63,13 +64,15 @@ static void chain_put_entry(struct buf *b, instance_no i, const struct chain_ent
     buf_append(b, e->body.data, e->body.len);
 }
 
-void chain_persist_accept(struct chain_engine *c, instance_no i, const struct chain_entry *e)
+void chain_persist_accept(struct chain_engine *c, instance_no i, struct chain_entry *e)
 {
+    e->record = 0; /* durable at once, unless a record is written */
     if (!c->durable || c->restoring)
         return;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_ACCEPT);
     chain_put_entry(&c->out->arena, i, e);
     chain_persist_end(c, start, 0);
+    e->record = c->records_emitted;
 }
 
 void chain_persist_ballot(struct chain_engine *c)
@@ -196,6 +199,7 @@ static bool chain_restore_entry(struct chain_engine *c, struct reader *r)
     struct chain_entry *e = chain_log_put(&c->log, i);
     e->ballot = b;
     e->counter = 1;
+    e->record = 0;
     e->kind = kind;
     e->decided = i <= c->highest_executed; /* part of the restored state */
     buf_clear(&e->body);
@@ -318,6 +322,20 @@ static void chain_restore_finish(struct chain_engine *c)
         outbox_push(c->out, EFFECT_LEADER, c->leader, 0, NULL, 0);
     }
     chain_election_delay(c);
+}
+
+void chain_durable(struct chain_engine *c, uint64_t records)
+{
+    if (records > c->records_emitted)
+        records = c->records_emitted; /* a caller's error; never count what was not sent */
+    if (records <= c->records_durable)
+        return;
+    c->records_durable = records;
+    instance_no executed = c->highest_executed;
+    chain_decide(c); /* a value counted by its quorum point waits for this */
+    if (c->highest_executed > executed)
+        c->quorum_ack_due = true; /* the leader learns it at the next flush */
+    chain_collect(c);
 }
 
 void chain_restore(struct chain_engine *c, const uint8_t *data, size_t len)

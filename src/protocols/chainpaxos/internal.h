@@ -69,7 +69,7 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
 /* Records `promised` (and own_round): before any message that speaks for it. */
 void chain_persist_ballot(struct chain_engine *c);
 /* Records the value held for instance i. */
-void chain_persist_accept(struct chain_engine *c, instance_no i, const struct chain_entry *e);
+void chain_persist_accept(struct chain_engine *c, instance_no i, struct chain_entry *e);
 /* Records how far this replica executed, if that moved (at flushes). */
 void chain_persist_executed(struct chain_engine *c);
 /* Records a state transfer just installed (a checkpoint: it replaces every earlier record). */
@@ -79,6 +79,8 @@ void chain_checkpoint_tick(struct chain_engine *c);
 /* The state machine's snapshot for a checkpoint (EFFECT_SNAPSHOT to itself). */
 void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                             size_t len);
+/* ENGINE_EVENT_DURABLE: the first `records` records are durable. */
+void chain_durable(struct chain_engine *c, uint64_t records);
 /* ENGINE_EVENT_RESTORE: one record, or the end of them (len 0). */
 void chain_restore(struct chain_engine *c, const uint8_t *data, size_t len);
 /* The STATE message describing this replica at `instance` with state machine bytes data. */

@@ -116,15 +116,19 @@ node_id chain_next_hop(const struct chain_engine *c)
     CHECK(!c->removed);
     node_id bypassed = chain_bypassed(c);
     size_t skip = c->skip_depth;
+    node_id first = NODE_NONE;
     for (size_t k = 1; k < c->n; k++) {
         node_id next = c->members[(c->self_index + k) % c->n];
         if (next == bypassed)
             continue;
+        if (first == NODE_NONE)
+            first = next;
         if (next == c->leader || skip == 0)
             return next; /* never past the leader: the chain ends there */
         skip--;
     }
-    return c->members[(c->self_index + 1) % c->n]; /* alone */
+    /* Skipping more than there is to skip (the bypass took one): nothing is skipped. */
+    return first != NODE_NONE ? first : c->members[(c->self_index + 1) % c->n];
 }
 
 /* Replicas from the leader to this one, inclusive, on the chain (the bypassed one left out):
@@ -234,6 +238,13 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     buf_append(&c->out->arena, change.address, change.address_len);
     outbox_end(c->out, EFFECT_MEMBERSHIP, change.node, i, start);
     if (c->removed) {
+        /* Its removal may be decided here only (the quorum point), and it passes nothing on
+         * from now: the leader learns it from this replica or never. */
+        if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && c->leader != c->self &&
+            !c->restoring) {
+            struct chain_quorum_ack q = {.ballot = c->promised, .instance = i};
+            chain_send_quorum_ack(c, c->leader, &q);
+        }
         chain_leave(c); /* falsely suspected, or out of reach, or an operator's decision */
         c->joining = !(change.flags & CHAIN_CHANGE_OPERATOR);
         return;

@@ -68,7 +68,10 @@ void chain_monitor_tick(struct chain_engine *c)
      * second member of the chain failed. Only while the next hop after it is not the leader. */
     if (c->skip_depth + 2 < c->n) {
         c->skip_depth++;
-        chain_resend_outstanding(c);
+        if (chain_next_hop(c) == next)
+            c->skip_depth--; /* no one left to go to but the suspect (the bypass took one) */
+        else
+            chain_resend_outstanding(c);
     }
 }
 

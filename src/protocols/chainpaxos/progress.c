@@ -114,9 +114,13 @@ void chain_decide(struct chain_engine *c)
         /* The log has no gaps up to highest_accepted and only collects executed instances. */
         CHECK(e != NULL);
         /* Evidence that this value is chosen: an ack (the whole chain accepted it), a counter
-         * >= Q on a chain path, or the decided instance of the ballot it was accepted in. */
+         * >= Q on a chain path, or the decided instance of the ballot it was accepted in. A
+         * counter that needs this replica's own accept counts once that is durable (the
+         * predecessors' are: they passed it on only then). */
         bool decided = i <= c->decided && ballot_eq(e->ballot, c->promised);
-        if (i > c->ack && e->counter < c->quorum && !decided)
+        bool counted = e->counter > c->quorum ||
+                       (e->counter == c->quorum && e->record <= c->records_durable);
+        if (i > c->ack && !counted && !decided)
             break;
         chain_execute(c, i, e);
     }

@@ -142,6 +142,9 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
     case ENGINE_EVENT_RESTORE:
         chain_restore(c, event->data, event->len);
         break;
+    case ENGINE_EVENT_DURABLE:
+        chain_durable(c, event->instance);
+        break;
     }
     c->out = NULL;
 }

@@ -1,0 +1,105 @@
+/* The simulated disk of the durable profile (internal.h, struct sim_disk). fsyncs take a
+ * latency drawn per run; one runs at a time per replica, covering what was written before it
+ * started (group commit, like runtime/store.c). */
+#include "common/check.h"
+#include "common/reader.h"
+#include "sim/internal.h"
+
+#include <string.h>
+
+void sim_disk_free(struct sim_disk *d)
+{
+    buf_free(&d->durable);
+    buf_free(&d->written);
+    buf_free(&d->held);
+}
+
+void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len)
+{
+    buf_put_u8(&d->written, checkpoint != 0);
+    buf_put_u32(&d->written, (uint32_t)len);
+    buf_append(&d->written, data, len);
+    d->appended++;
+    d->records++;
+}
+
+void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len)
+{
+    struct sim_disk *d = &s->replicas[r].disk;
+    if (d->held_pos == d->held.len && d->synced == d->appended) {
+        sim_network_send(s, r, to, data, len);
+        return;
+    }
+    buf_put_u64(&d->held, d->appended);
+    buf_put_u32(&d->held, to);
+    buf_put_u32(&d->held, (uint32_t)len);
+    buf_append(&d->held, data, len);
+}
+
+void sim_disk_kick(struct sim *s, uint32_t r)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    struct sim_disk *d = &rep->disk;
+    if (d->sync_running || d->synced == d->appended)
+        return;
+    d->sync_running = true;
+    d->syncing_upto = d->appended;
+    d->syncing_bytes = d->written.len;
+    uint64_t latency = s->fsync_min_us + rng_below(&s->rng, s->fsync_spread_us + 1);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + latency,
+                                                  .type = SIM_EV_SYNC, .node = r,
+                                                  .arg = rep->incarnation});
+}
+
+/* Moves the synced records to `durable`; a checkpoint replaces what was there. */
+static void sim_disk_settle(struct sim_disk *d)
+{
+    struct reader rd = reader_make(d->written.data, d->syncing_bytes);
+    while (reader_left(&rd) > 0) {
+        bool checkpoint = reader_u8(&rd);
+        uint32_t len = reader_u32(&rd);
+        const uint8_t *data = reader_bytes(&rd, len);
+        CHECK(!rd.failed);
+        if (checkpoint)
+            buf_clear(&d->durable);
+        buf_put_u32(&d->durable, len);
+        buf_append(&d->durable, data, len);
+    }
+    buf_consume(&d->written, d->syncing_bytes);
+    d->syncing_bytes = 0;
+}
+
+void sim_disk_synced(struct sim *s, uint32_t r)
+{
+    struct sim_disk *d = &s->replicas[r].disk;
+    CHECK(d->sync_running);
+    d->sync_running = false;
+    d->fsyncs++;
+    sim_disk_settle(d);
+    d->synced = d->syncing_upto;
+    while (d->held_pos < d->held.len) {
+        struct reader rd = reader_make(d->held.data + d->held_pos, d->held.len - d->held_pos);
+        uint64_t seq = reader_u64(&rd);
+        uint32_t to = reader_u32(&rd);
+        uint32_t len = reader_u32(&rd);
+        const uint8_t *data = reader_bytes(&rd, len);
+        CHECK(!rd.failed);
+        if (seq > d->synced)
+            break;
+        sim_network_send(s, r, to, data, len);
+        d->held_pos += rd.pos;
+    }
+    if (d->held_pos == d->held.len) {
+        buf_clear(&d->held);
+        d->held_pos = 0;
+    }
+}
+
+void sim_disk_crash(struct sim_disk *d)
+{
+    buf_clear(&d->written);
+    buf_clear(&d->held);
+    d->held_pos = d->syncing_bytes = 0;
+    d->sync_running = false;
+    d->appended = d->synced = d->syncing_upto = 0;
+}
