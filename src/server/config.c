@@ -29,6 +29,9 @@ void config_print_usage(FILE *out)
           "                            write is lost even if every replica crashes; none:\n"
           "                            memory only, nothing written (a restarted replica\n"
           "                            must --join again)\n"
+          "  --checkpoint-bytes N      snapshot the state once the log grew by this much,\n"
+          "                            or by the size of the last snapshot if larger\n"
+          "                            (default 64mb); the log before it is deleted\n"
           "  --port P                  client port (default 7000 + id)\n"
           "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
           "  --cluster-id NAME         cluster name checked in the peer handshake "
@@ -185,12 +188,13 @@ static void config_defaults(struct server_config *c)
     c->tick_ms = 10;
     c->log_level = LOG_INFO;
     c->durable = true;
+    c->checkpoint_bytes = 64u << 20;
 }
 
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
     OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
-    OPT_JOIN, OPT_DATA_DIR, OPT_FSYNC, OPT_HELP, OPT_VERSION
+    OPT_JOIN, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -209,6 +213,7 @@ static const struct option long_options[] = {
     {"join", no_argument, NULL, OPT_JOIN},
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"fsync", required_argument, NULL, OPT_FSYNC},
+    {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -275,6 +280,7 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
                          : opt == OPT_MAX_OUTPUT     ? &c->max_client_output_bytes
                          : opt == OPT_MAX_CLIENTS    ? &c->max_clients
                          : opt == OPT_MAX_PEER_FRAME ? &c->max_peer_frame_bytes
+                         : opt == OPT_CHECKPOINT_BYTES ? &c->checkpoint_bytes
                                                      : &c->max_peer_buffer_bytes;
     if (parse_size(arg, size_field))
         return fail(err, err_size, "--%s: '%s' is not a positive size", name, arg);

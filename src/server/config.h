@@ -33,6 +33,7 @@ struct server_config {
     bool join; /* join a running cluster instead of founding it (--join) */
     bool durable; /* --fsync always (default): log and snapshots in data_dir */
     char data_dir[1024];
+    size_t checkpoint_bytes; /* records between checkpoints, at least */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

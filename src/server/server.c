@@ -77,7 +77,8 @@ static void *server_create_engine(struct server *s)
     struct engine_config ec = {.self = s->config.self,
                                .seed = uv_hrtime() * 31 + s->config.self,
                                .join = s->config.join,
-                               .durable = s->config.durable};
+                               .durable = s->config.durable,
+                               .checkpoint_bytes = s->config.checkpoint_bytes};
     for (size_t i = 0; i < s->config.member_count; i++)
         ec.members[i] = s->config.members[i].id;
     ec.member_count = s->config.member_count;
@@ -147,8 +148,9 @@ static int server_recover(struct server *s)
     struct engine_status st;
     s->engine_ops->status(s->engine, &st);
     if (records > 0)
-        log_info("recovered from %s in %.0f ms: %lld records, executed up to instance %llu, "
+        log_info("recovered from %s in %.0f ms: %lld records%s, executed up to instance %llu, "
                  "%s", s->config.data_dir, (double)(uv_hrtime() - started) / 1e6, records,
+                 s->store.checkpoints_durable ? " (from a snapshot)" : "",
                  (unsigned long long)st.highest_executed, st.membership);
     return 0;
 }
