@@ -1,4 +1,4 @@
-/* ChainPaxos crash recovery from EFFECT_PERSIST records (docs/protocols/chainpaxos.md §8):
+/* ChainPaxos crash recovery from EFFECT_PERSIST records (docs/protocols/chainpaxos.md §5.9):
  * restarted replicas keep what they promised and accepted, execute again what they had
  * executed, and go on. The harness checks agreement on every EXECUTE, re-executions included. */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Crash recovery: what a replica must not forget, as EFFECT_PERSIST records, and the restart
- * from them (docs/protocols/chainpaxos.md §8).
+ * from them (docs/protocols/chainpaxos.md §5.9).
  *
  * An acceptor that forgets a promise or an accepted value after a crash can break Paxos:
  * it could promise a lower ballot again, or let a candidate miss a value that was chosen.
@@ -16,6 +16,9 @@
  *           message (configuration and state machine at its instance), then the log's values
  *           from log_base on, each as an ACCEPT record's fields: a state transfer installed,
  *           or a checkpoint. Self-contained: it replaces every earlier record.
+ *   LEFT    ballot, u64 own_round, u8 joining: the replica left the configuration; its log
+ *           and state are void (it comes back outside, and asks to join if `joining`).
+ *           Self-contained, like STATE.
  * A restarted replica executes again what it had executed (its values for those instances
  * are the chosen ones: a value is executed only once chosen, and a later ballot re-proposes
  * the chosen value), so it comes back with its configuration and state as they were; what
@@ -31,6 +34,7 @@ enum chain_record_type {
     CHAIN_RECORD_ACCEPT = 2,
     CHAIN_RECORD_STATE = 3,
     CHAIN_RECORD_EXECUTED = 4,
+    CHAIN_RECORD_LEFT = 5,
 };
 
 /* ---- records --------------------------------------------------------------------------- */
@@ -115,6 +119,21 @@ static void chain_persist_state(struct chain_engine *c, const struct chain_state
     c->persisted_executed = m->instance; /* the next flush records what executed since */
     c->checkpoint_bytes_last = b->len - start;
     chain_persist_end(c, start, m->instance);
+    c->persisted_bytes = 0;
+}
+
+void chain_persist_left(struct chain_engine *c)
+{
+    if (!c->durable || c->restoring)
+        return;
+    /* Without this, a replica removed and added back, then restarted before its state
+     * transfer, would come back with its old log as a member of its old configuration. */
+    size_t start = chain_persist_begin(c, CHAIN_RECORD_LEFT);
+    chain_put_ballot(&c->out->arena, c->promised);
+    buf_put_u64(&c->out->arena, c->own_round);
+    buf_put_u8(&c->out->arena, c->joining);
+    c->persisted_executed = 0;
+    chain_persist_end(c, start, 1);
     c->persisted_bytes = 0;
 }
 
@@ -240,6 +259,7 @@ static void chain_restore_state(struct chain_engine *c, struct reader *r)
     buf_clear(&c->restore_state);
     buf_append(&c->restore_state, m.state, m.state_len);
     c->restore_state_at = m.instance;
+    c->restore_left = false;
     while (chain_restore_entry(c, r))
         ;
     /* Its values reach the instance it describes (at least to the state's own). */
@@ -252,6 +272,23 @@ static void chain_restore_executed(struct chain_engine *c, struct reader *r)
     CHECK(!r->failed && reader_left(r) == 0);
     if (i > c->restore_executed && i <= c->highest_accepted)
         c->restore_executed = i;
+}
+
+static void chain_restore_left(struct chain_engine *c, struct reader *r)
+{
+    chain_restore_ballot(c, r);
+    c->restore_left_joining = reader_u8(r) != 0;
+    CHECK(!r->failed && reader_left(r) == 0);
+    c->restore_left = true;
+    c->prev_n = 0;
+    c->config_instance = 0;
+    c->retired_count = 0;
+    chain_log_reset(&c->log, 1);
+    c->highest_accepted = c->highest_executed = c->restore_executed = 0;
+    c->installed_at = c->ack = c->read_ack = c->gc = 0;
+    c->pending_change = 0;
+    c->restore_state_at = 0;
+    buf_clear(&c->restore_state);
 }
 
 static void chain_restore_record(struct chain_engine *c, const uint8_t *data, size_t len)
@@ -274,6 +311,9 @@ static void chain_restore_record(struct chain_engine *c, const uint8_t *data, si
         break;
     case CHAIN_RECORD_EXECUTED:
         chain_restore_executed(c, &r);
+        break;
+    case CHAIN_RECORD_LEFT:
+        chain_restore_left(c, &r);
         break;
     default:
         CHECK(!"unknown durable record");
@@ -304,6 +344,11 @@ static void chain_restore_finish(struct chain_engine *c)
     c->decided = c->ack;
     c->fence = CHAIN_FENCE_UNKNOWN;
     c->checkpoint_bytes_last = 0;
+    if (c->restore_left) {
+        c->removed = true;
+        c->joining = c->restore_left_joining;
+        return;
+    }
     if (c->removed) {
         c->joining = !chain_is_retired(c, c->self);
         return;

@@ -70,6 +70,8 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
 void chain_persist_ballot(struct chain_engine *c);
 /* Records the value held for instance i. */
 void chain_persist_accept(struct chain_engine *c, instance_no i, struct chain_entry *e);
+/* Records that this replica left the configuration (its log and state are void). */
+void chain_persist_left(struct chain_engine *c);
 /* Records how far this replica executed, if that moved (at flushes). */
 void chain_persist_executed(struct chain_engine *c);
 /* Records a state transfer just installed (a checkpoint: it replaces every earlier record). */

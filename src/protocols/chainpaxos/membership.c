@@ -247,6 +247,7 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
         }
         chain_leave(c); /* falsely suspected, or out of reach, or an operator's decision */
         c->joining = !(change.flags & CHAIN_CHANGE_OPERATOR);
+        chain_persist_left(c);
         return;
     }
     if (change.op == CHAIN_OP_ADD) {
@@ -308,4 +309,5 @@ void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member
     }
     chain_leave(c);
     c->joining = !m->retired;
+    chain_persist_left(c);
 }

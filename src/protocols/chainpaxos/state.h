@@ -240,6 +240,7 @@ struct chain_engine {
     bool restart_election;        /* restarted after leading: runs at the first tick */
     struct buf restore_state;     /* the state machine of the last STATE record */
     instance_no restore_state_at; /* its instance (0: none) */
+    bool restore_left, restore_left_joining; /* the last state record was a LEFT */
 
     /* ---- counters ---- */
     uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */
