@@ -53,12 +53,6 @@ static void chain_persist_end(struct chain_engine *c, size_t start, instance_no 
     outbox_end(c->out, EFFECT_PERSIST, NODE_NONE, checkpoint, start);
 }
 
-static void chain_put_ballot(struct buf *b, struct ballot ballot)
-{
-    buf_put_u64(b, ballot.round);
-    buf_put_u32(b, ballot.node);
-}
-
 static void chain_put_entry(struct buf *b, instance_no i, const struct chain_entry *e)
 {
     buf_put_u64(b, i);
@@ -182,17 +176,9 @@ void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const 
 
 /* ---- restart --------------------------------------------------------------------------- */
 
-static struct ballot chain_read_ballot_record(struct reader *r)
-{
-    struct ballot b;
-    b.round = reader_u64(r);
-    b.node = reader_u32(r);
-    return b;
-}
-
 static void chain_restore_ballot(struct chain_engine *c, struct reader *r)
 {
-    struct ballot b = chain_read_ballot_record(r);
+    struct ballot b = chain_read_ballot(r);
     uint64_t own_round = reader_u64(r);
     CHECK(!r->failed && b.round < CHAIN_MAX_ROUND && own_round < CHAIN_MAX_ROUND);
     c->promised = b; /* the last record says it all: a forgotten candidacy lowers it */
@@ -206,7 +192,7 @@ static bool chain_restore_entry(struct chain_engine *c, struct reader *r)
     if (reader_left(r) == 0)
         return false;
     instance_no i = reader_u64(r);
-    struct ballot b = chain_read_ballot_record(r);
+    struct ballot b = chain_read_ballot(r);
     uint8_t kind = reader_u8(r);
     uint32_t len = reader_u32(r);
     const uint8_t *body = reader_bytes(r, len);

@@ -6,7 +6,7 @@
 
 /* ---- encoding ---------------------------------------------------------------------------- */
 
-static void chain_put_ballot(struct buf *out, struct ballot b)
+void chain_put_ballot(struct buf *out, struct ballot b)
 {
     buf_put_u64(out, b.round);
     buf_put_u32(out, b.node);
@@ -129,7 +129,7 @@ bool chain_batch_valid(const uint8_t *body, size_t len, uint32_t *count)
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 
-static struct ballot chain_read_ballot(struct reader *r)
+struct ballot chain_read_ballot(struct reader *r)
 {
     struct ballot b;
     b.round = reader_u64(r);

@@ -228,6 +228,10 @@ void chain_change_put(struct buf *out, const struct chain_change *m);
 /* batch: u32 count + records (a BATCH body). */
 void chain_msg_put_forward(struct buf *out, uint8_t hops, const uint8_t *batch, size_t len);
 
+/* A ballot's wire form (u64 round, u32 node), also used by the durable records. */
+void chain_put_ballot(struct buf *out, struct ballot b);
+struct ballot chain_read_ballot(struct reader *r);
+
 /* The type byte, or 0 for an empty message. */
 uint8_t chain_msg_type(const uint8_t *data, size_t len);
 
