@@ -3,8 +3,8 @@
  * The runtime feeds the engine its events (peer messages, a tick every tick_ms, client
  * commands handed in by the server, a flush at the end of every loop iteration), sends the
  * engine's SEND effects over the peer links (through the store when durable) and passes every
- * other effect to the server's on_effect callback. At the end of each iteration it flushes the engine, then writes every
- * peer's and every client's queued bytes, one write each. */
+ * other effect to the server's on_effect callback. At the end of each iteration it flushes
+ * the engine, then writes every peer's and every client's queued bytes, one write each. */
 #ifndef CATENA_RUNTIME_RUNTIME_H
 #define CATENA_RUNTIME_RUNTIME_H
 

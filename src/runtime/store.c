@@ -139,24 +139,16 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
 
 /* ---- messages waiting for the disk --------------------------------------------------------- */
 
-static bool store_waiting(const struct store *s)
-{
-    return s->held_pos < s->held.len || s->durable < s->appended ||
-           s->checkpoints_durable < s->checkpoints_issued;
-}
-
 void store_send(struct store *s, node_id to, const uint8_t *data, size_t len)
 {
-    if (!store_waiting(s)) {
+    if (s->held_pos == s->held.len && s->engine_durable == s->engine_records) {
         peer_send(s->peers, to, data, len);
         return;
     }
-    buf_put_u64(&s->held, s->appended);
-    buf_put_u64(&s->held, s->checkpoints_issued);
+    buf_put_u64(&s->held, s->engine_records);
     buf_put_u32(&s->held, to);
     buf_put_u32(&s->held, (uint32_t)len);
     buf_append(&s->held, data, len);
-    s->stats.held_messages++;
 }
 
 /* Sends, in order, what no longer waits for anything. */
@@ -164,13 +156,12 @@ static void store_release(struct store *s)
 {
     while (s->held_pos < s->held.len) {
         struct reader r = reader_make(s->held.data + s->held_pos, s->held.len - s->held_pos);
-        uint64_t seq = reader_u64(&r);
-        uint64_t checkpoint = reader_u64(&r);
+        uint64_t records = reader_u64(&r);
         node_id to = reader_u32(&r);
         uint32_t len = reader_u32(&r);
         const uint8_t *data = reader_bytes(&r, len);
         CHECK(!r.failed);
-        if (seq > s->durable || checkpoint > s->checkpoints_durable)
+        if (records > s->engine_durable)
             break;
         peer_send(s->peers, to, data, len);
         s->held_pos += r.pos;
@@ -181,9 +172,8 @@ static void store_release(struct store *s)
     }
 }
 
-size_t store_held_bytes(const struct store *s) { return s->held.len - s->held_pos; }
-
-/* Counts the engine's records that became durable, and tells the engine. */
+/* Counts the engine's records that became durable, lets go of the messages that waited for
+ * them, and tells the engine. */
 static void store_settle(struct store *s)
 {
     uint64_t before = s->engine_durable;
@@ -200,7 +190,10 @@ static void store_settle(struct store *s)
         buf_clear(&s->pending);
         s->pending_pos = 0;
     }
-    if (s->engine_durable > before && s->on_durable)
+    if (s->engine_durable == before)
+        return;
+    store_release(s);
+    if (s->on_durable)
         s->on_durable(s->ctx, s->engine_durable);
 }
 
@@ -220,13 +213,7 @@ static void store_sync_done(uv_work_t *req, int status)
     if (status != 0 || s->sync_rc != 0)
         store_fatal("fsync of the write-ahead log failed",
                     strerror(status != 0 ? -status : s->sync_errno));
-    uint64_t us = uv_hrtime() / 1000 - s->sync_started_us;
-    s->stats.fsyncs++;
-    s->stats.fsync_us_total += us;
-    if (us > s->stats.fsync_us_max)
-        s->stats.fsync_us_max = us;
     s->durable = s->syncing_upto;
-    store_release(s);
     store_settle(s);
     store_kick(s); /* what came in meanwhile */
 }
@@ -239,7 +226,6 @@ void store_kick(struct store *s)
         store_fatal("fsync of the write-ahead log", strerror(errno));
     s->syncing = true;
     s->syncing_upto = s->appended;
-    s->sync_started_us = uv_hrtime() / 1000;
     s->sync_req.data = s;
     CHECK(uv_queue_work(s->loop, &s->sync_req, store_sync_work, store_sync_done) == 0);
 }
@@ -264,13 +250,10 @@ static void store_checkpoint_done(uv_work_t *req, int status)
                     status != 0 ? uv_strerror(status) : s->checkpoint_err);
     s->writing.active = false;
     s->checkpoints_durable = s->writing.number;
-    s->stats.checkpoints++;
-    s->stats.checkpoint_bytes = s->writing.data.len;
     buf_free(&s->writing.data);
     buf_init(&s->writing.data);
     if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
         log_warn("%s/wal: deleting segments a snapshot covers: %s", s->dir, strerror(errno));
-    store_release(s);
     store_settle(s);
     store_checkpoint_start(s);
 }
@@ -290,8 +273,6 @@ static void store_checkpoint_start(struct store *s)
 
 void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len)
 {
-    s->stats.records++;
-    s->stats.record_bytes += len;
     s->engine_records++;
     if (checkpoint) {
         /* A newer checkpoint replaces one that has not started: it says everything the older

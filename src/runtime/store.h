@@ -32,14 +32,6 @@ struct store_checkpoint {
     bool active;
 };
 
-struct store_stats {
-    uint64_t records, record_bytes;
-    uint64_t fsyncs;
-    uint64_t fsync_us_total, fsync_us_max;
-    uint64_t checkpoints, checkpoint_bytes;
-    uint64_t held_messages; /* messages that waited for an fsync */
-};
-
 struct store {
     uv_loop_t *loop;
     char *dir;
@@ -49,7 +41,7 @@ struct store {
     /* Log records: written up to `appended`, durable up to `durable`. */
     uint64_t appended, durable;
     bool syncing;
-    uint64_t syncing_upto, sync_started_us;
+    uint64_t syncing_upto;
     uv_work_t sync_req;
     struct wal_sync_job sync_job;
     int sync_rc, sync_errno;
@@ -59,7 +51,7 @@ struct store {
     uv_work_t checkpoint_req;
     int checkpoint_rc;
     char checkpoint_err[256];
-    /* Messages waiting, in order: u64 log seq, u64 checkpoint number, u32 node, u32 length,
+    /* Messages waiting, in order: u64 engine records they wait for, u32 node, u32 length,
      * bytes; from held_pos on. */
     struct buf held;
     size_t held_pos;
@@ -71,7 +63,6 @@ struct store {
     uint64_t engine_records, engine_durable;
     void (*on_durable)(void *ctx, uint64_t records);
     void *ctx;
-    struct store_stats stats;
 };
 
 /* Opens (creating it) the data directory, locks it and opens its log. 0, or -1 with a
@@ -89,7 +80,6 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
 void store_send(struct store *s, node_id to, const uint8_t *data, size_t len);
 /* End of a loop iteration: starts an fsync if records wait for one and none is running. */
 void store_kick(struct store *s);
-size_t store_held_bytes(const struct store *s);
 /* Closes the log; a write or fsync still running is waited for by uv_run's end. */
 void store_close(struct store *s);
 

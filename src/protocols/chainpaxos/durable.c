@@ -62,6 +62,13 @@ static void chain_put_entry(struct buf *b, instance_no i, const struct chain_ent
     buf_append(b, e->body.data, e->body.len);
 }
 
+/* What this replica promised: ballot, u64 own_round (read back by chain_restore_ballot). */
+static void chain_put_promised(struct chain_engine *c)
+{
+    chain_put_ballot(&c->out->arena, c->promised);
+    buf_put_u64(&c->out->arena, c->own_round);
+}
+
 void chain_persist_accept(struct chain_engine *c, instance_no i, struct chain_entry *e)
 {
     e->record = 0; /* durable at once, unless a record is written */
@@ -78,8 +85,7 @@ void chain_persist_ballot(struct chain_engine *c)
     if (!c->durable || c->restoring)
         return;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_BALLOT);
-    chain_put_ballot(&c->out->arena, c->promised);
-    buf_put_u64(&c->out->arena, c->own_round);
+    chain_put_promised(c);
     chain_persist_end(c, start, 0);
 }
 
@@ -102,8 +108,7 @@ static void chain_persist_state(struct chain_engine *c, const struct chain_state
     struct buf *b = &c->out->arena;
     buf_put_u64(b, log_base);
     buf_put_u64(b, c->installed_at);
-    chain_put_ballot(b, c->promised);
-    buf_put_u64(b, c->own_round);
+    chain_put_promised(c);
     size_t length_at = b->len;
     buf_put_u32(b, 0);
     chain_msg_put_state(b, m);
@@ -123,8 +128,7 @@ void chain_persist_left(struct chain_engine *c)
     /* Without this, a replica removed and added back, then restarted before its state
      * transfer, would come back with its old log as a member of its old configuration. */
     size_t start = chain_persist_begin(c, CHAIN_RECORD_LEFT);
-    chain_put_ballot(&c->out->arena, c->promised);
-    buf_put_u64(&c->out->arena, c->own_round);
+    chain_put_promised(c);
     buf_put_u8(&c->out->arena, c->joining);
     c->persisted_executed = 0;
     chain_persist_end(c, start, 1);
