@@ -51,6 +51,10 @@ enum effect_type {
      * restart the caller gives back the durable records, from the newest checkpoint on, in
      * order, with ENGINE_EVENT_RESTORE. */
     EFFECT_PERSIST,
+    /* Like EFFECT_SEND, but it need not wait for the EFFECT_PERSIST records before it: what it
+     * says follows from records that are durable already (a decision). It may overtake held
+     * sends. Callers without durable storage treat it as EFFECT_SEND. */
+    EFFECT_SEND_NOW,
 };
 
 enum { MEMBERSHIP_REMOVED = 1, MEMBERSHIP_ADDED = 2, MEMBERSHIP_MOVED = 3 };

@@ -9,7 +9,7 @@ static void runtime_drain(struct runtime *r)
         const struct effect *e = &r->outbox.items[i];
         if (e->type == EFFECT_SEND && r->store)
             store_send(r->store, e->node, outbox_payload(&r->outbox, e), e->len);
-        else if (e->type == EFFECT_SEND)
+        else if (e->type == EFFECT_SEND || e->type == EFFECT_SEND_NOW)
             peer_send(&r->peers, e->node, outbox_payload(&r->outbox, e), e->len);
         else if (e->type == EFFECT_PERSIST && r->store)
             store_persist(r->store, e->instance, outbox_payload(&r->outbox, e), e->len);

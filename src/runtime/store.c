@@ -215,7 +215,8 @@ static void store_sync_done(uv_work_t *req, int status)
                     strerror(status != 0 ? -status : s->sync_errno));
     s->durable = s->syncing_upto;
     store_settle(s);
-    store_kick(s); /* what came in meanwhile */
+    /* What came in meanwhile is synced by the kick that ends this loop iteration, together
+     * with what the engine does now that these records are durable. */
 }
 
 void store_kick(struct store *s)

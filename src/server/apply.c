@@ -203,6 +203,7 @@ void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
         install_snapshot(s, e->instance, outbox_payload(o, e), e->len);
         break;
     case EFFECT_SEND:
+    case EFFECT_SEND_NOW:
     case EFFECT_PERSIST:
         break; /* handled by the runtime */
     }

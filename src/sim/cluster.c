@@ -266,12 +266,13 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
         const uint8_t *payload = outbox_payload(&s->out, e);
         switch (e->type) {
         case EFFECT_SEND:
+        case EFFECT_SEND_NOW:
             if (e->node == NODE_NONE || e->node > s->n || e->node == rep->id) {
                 sim_violation(s, SIM_CHECK_EXECUTION, "replica %u sent a message to node %u",
                               rep->id, e->node);
                 break;
             }
-            if (s->opt.profile.durable)
+            if (s->opt.profile.durable && e->type == EFFECT_SEND)
                 sim_disk_send(s, r, e->node - 1, payload, e->len);
             else
                 sim_network_send(s, r, e->node - 1, payload, e->len);

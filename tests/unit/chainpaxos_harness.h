@@ -277,7 +277,8 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
         const uint8_t *payload = outbox_payload(&cl->out, e);
         cp_trace(cl, k, e, payload);
         switch (e->type) {
-        case EFFECT_SEND: {
+        case EFFECT_SEND:
+        case EFFECT_SEND_NOW: {
             size_t to = cp_index(cl, e->node);
             assert_true(to != k);
             assert_true(e->len > 0);

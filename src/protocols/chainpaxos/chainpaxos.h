@@ -11,6 +11,7 @@
  *
  * Effects of step():
  *   EFFECT_SEND      node = peer, payload = one message (protocols/chainpaxos/messages.h)
+ *   EFFECT_SEND_NOW  the same, for QUORUM_ACK (durable engines: not held behind records)
  *   EFFECT_EXECUTE   instance = log position, payload = the batch (u32 count + command records)
  *                    or empty for a NOOP; exactly once per instance, in order from 1, no gaps
  *   EFFECT_LEADER    node = the leader this replica now follows

@@ -97,6 +97,16 @@ static void chain_propose_removal(struct chain_engine *c)
     chain_propose(c, CHAIN_VALUE_MEMBERSHIP, &c->batch);
 }
 
+/* A durable leader seals the next batch once its last proposal is on disk (or the batch is
+ * full): the commands that arrive during an fsync would wait for the next one anyway, and one
+ * instance per fsync instead of one per loop iteration means fewer records, messages and fsyncs
+ * down the chain for the same latency. */
+static bool chain_batch_ready(const struct chain_engine *c)
+{
+    return !c->durable || c->proposal_record <= c->records_durable ||
+           c->pending.len >= c->max_batch_bytes;
+}
+
 void chain_flush(struct chain_engine *c)
 {
     if (c->role == CHAIN_LEADER) {
@@ -110,7 +120,7 @@ void chain_flush(struct chain_engine *c)
             chain_propose_removal(c);
         chain_propose_wanted_change(c);
         chain_propose_move(c);
-        while (c->pending_count > 0 && chain_may_propose(c)) {
+        while (c->pending_count > 0 && chain_may_propose(c) && chain_batch_ready(c)) {
             chain_seal(c);
             chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);
         }
@@ -175,4 +185,5 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
     /* The leader handles its own ACCEPT exactly as any replica does (counter 0 -> 1). */
     bool accepted = chain_recv_accept(c, c->self, &m, body);
     CHECK(accepted);
+    c->proposal_record = c->records_emitted;
 }

@@ -122,11 +122,13 @@ void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chai
     chain_send_end(c, to, m->instance, start);
 }
 
+/* Not held behind this replica's newer records: it reports decisions, which rest on records
+ * already durable, and the leader's clients wait for it. */
 void chain_send_quorum_ack(struct chain_engine *c, node_id to, const struct chain_quorum_ack *m)
 {
     size_t start = chain_send_begin(c, to);
     chain_msg_put_quorum_ack(&c->out->arena, m);
-    chain_send_end(c, to, m->instance, start);
+    outbox_end(c->out, EFFECT_SEND_NOW, to, m->instance, start);
 }
 
 void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,

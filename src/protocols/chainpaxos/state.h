@@ -234,6 +234,7 @@ struct chain_engine {
     instance_no persisted_executed; /* the last EXECUTED record */
     instance_no restore_executed;   /* restarting: the last EXECUTED record found */
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
+    uint64_t proposal_record; /* the leader's last proposal: its ACCEPT record */
     bool checkpoint_asked;        /* EFFECT_SNAPSHOT to itself sent, answer not back yet */
     bool restoring;               /* RESTORE records are arriving */
     bool restored;                /* the RESTORE that ends them came */
