@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { STORE_RECORD = 1 }; /* the log's record type for engine records */
@@ -202,8 +203,10 @@ static void store_settle(struct store *s)
 static void store_sync_work(uv_work_t *req)
 {
     struct store *s = req->data;
+    uint64_t start = uv_hrtime();
     s->sync_rc = wal_sync_run(&s->sync_job);
     s->sync_errno = errno;
+    s->sync_us = (uv_hrtime() - start) / 1000;
 }
 
 static void store_sync_done(uv_work_t *req, int status)
@@ -214,6 +217,11 @@ static void store_sync_done(uv_work_t *req, int status)
         store_fatal("fsync of the write-ahead log failed",
                     strerror(status != 0 ? -status : s->sync_errno));
     s->durable = s->syncing_upto;
+    s->stats.fsyncs++;
+    s->stats.fsync_us_total += s->sync_us;
+    s->stats.fsync_us_last = s->sync_us;
+    if (s->sync_us > s->stats.fsync_us_max)
+        s->stats.fsync_us_max = s->sync_us;
     store_settle(s);
     /* What came in meanwhile is synced by the kick that ends this loop iteration, together
      * with what the engine does now that these records are durable. */
@@ -236,9 +244,11 @@ void store_kick(struct store *s)
 static void store_checkpoint_work(uv_work_t *req)
 {
     struct store *s = req->data;
+    uint64_t start = uv_hrtime();
     s->checkpoint_rc = snapshot_file_write(s->dir, s->writing.seq, s->writing.data.data,
                                            s->writing.data.len, s->checkpoint_err,
                                            sizeof s->checkpoint_err);
+    s->checkpoint_us = (uv_hrtime() - start) / 1000;
 }
 
 static void store_checkpoint_start(struct store *s);
@@ -251,6 +261,10 @@ static void store_checkpoint_done(uv_work_t *req, int status)
                     status != 0 ? uv_strerror(status) : s->checkpoint_err);
     s->writing.active = false;
     s->checkpoints_durable = s->writing.number;
+    s->stats.snapshots_written++;
+    s->stats.snapshot_bytes_last = s->writing.data.len;
+    s->stats.snapshot_us_last = s->checkpoint_us;
+    s->stats.snapshot_time_last = (int64_t)time(NULL);
     buf_free(&s->writing.data);
     buf_init(&s->writing.data);
     if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
@@ -292,6 +306,8 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
     if (seq == 0)
         store_fatal("writing to the write-ahead log failed", strerror(errno));
     s->appended = seq;
+    s->stats.records_written++;
+    s->stats.bytes_written += len;
     buf_put_u64(&s->pending, seq);
     buf_put_u64(&s->pending, s->checkpoints_issued);
 }

@@ -32,6 +32,14 @@ struct store_checkpoint {
     bool active;
 };
 
+/* What INFO persistence shows. */
+struct store_stats {
+    uint64_t fsyncs, fsync_us_total, fsync_us_max, fsync_us_last;
+    uint64_t records_written, bytes_written;
+    uint64_t snapshots_written, snapshot_bytes_last, snapshot_us_last;
+    int64_t snapshot_time_last; /* Unix time of the last snapshot written, 0: none yet */
+};
+
 struct store {
     uv_loop_t *loop;
     char *dir;
@@ -63,6 +71,8 @@ struct store {
     uint64_t engine_records, engine_durable;
     void (*on_durable)(void *ctx, uint64_t records);
     void *ctx;
+    struct store_stats stats;
+    uint64_t sync_us, checkpoint_us; /* measured on the thread pool */
 };
 
 /* Opens (creating it) the data directory, locks it and opens its log. 0, or -1 with a

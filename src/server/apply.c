@@ -112,7 +112,9 @@ static void take_snapshot(struct server *s, node_id node, instance_no instance)
     p->instance = instance;
     p->node = node;
     buf_init(&p->bytes);
+    uint64_t start = uv_hrtime();
     kv_snapshot_write(s->kv, &p->bytes);
+    s->stats.snapshot_pause_us = (uv_hrtime() - start) / 1000;
     struct pending_snapshot **tail = &s->snapshots;
     while (*tail)
         tail = &(*tail)->next;

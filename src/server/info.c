@@ -149,6 +149,35 @@ static void section_keyspace(struct server *s, struct buf *b)
         line(b, "db0:keys=%llu,expires=0,avg_ttl=0", (unsigned long long)st.keys);
 }
 
+static void section_persistence(struct server *s, struct buf *b)
+{
+    line(b, "# Persistence");
+    line(b, "loading:0");
+    line(b, "aof_enabled:%d", s->config.durable);
+    line(b, "fsync:%s", s->config.durable ? "always" : "none");
+    /* Serializing the state machine (a checkpoint, a state transfer) stops the event loop;
+     * writing it does not. */
+    line(b, "snapshot_last_pause_us:%llu", (unsigned long long)s->stats.snapshot_pause_us);
+    if (!s->config.durable)
+        return;
+    const struct store *st = &s->store;
+    const struct store_stats *x = &st->stats;
+    line(b, "data_dir:%s", s->config.data_dir);
+    line(b, "wal_records_written:%llu", (unsigned long long)x->records_written);
+    line(b, "wal_bytes_written:%llu", (unsigned long long)x->bytes_written);
+    line(b, "wal_fsyncs:%llu", (unsigned long long)x->fsyncs);
+    line(b, "wal_fsync_avg_us:%llu",
+         (unsigned long long)(x->fsyncs ? x->fsync_us_total / x->fsyncs : 0));
+    line(b, "wal_fsync_max_us:%llu", (unsigned long long)x->fsync_us_max);
+    line(b, "wal_fsync_last_us:%llu", (unsigned long long)x->fsync_us_last);
+    line(b, "wal_fsync_in_progress:%d", st->syncing);
+    line(b, "rdb_bgsave_in_progress:%d", st->writing.active);
+    line(b, "snapshots_written:%llu", (unsigned long long)x->snapshots_written);
+    line(b, "snapshot_last_bytes:%llu", (unsigned long long)x->snapshot_bytes_last);
+    line(b, "snapshot_last_write_us:%llu", (unsigned long long)x->snapshot_us_last);
+    line(b, "rdb_last_save_time:%lld", (long long)x->snapshot_time_last);
+}
+
 struct info_section {
     const char *name;
     void (*render)(struct server *s, struct buf *b);
@@ -163,7 +192,7 @@ static void render_cpu(struct server *s, struct buf *b)
 static const struct info_section sections[] = {
     {"server", section_server},   {"clients", section_clients},   {"stats", section_stats},
     {"replication", section_replication}, {"cpu", render_cpu}, {"peers", section_peers},
-    {"keyspace", section_keyspace},
+    {"persistence", section_persistence}, {"keyspace", section_keyspace},
 };
 
 static bool section_wanted(const char *name, uint32_t argc, const uint8_t *const *argv,

@@ -32,6 +32,7 @@ struct server_stats {
     uint64_t commands_received;  /* requests parsed from clients */
     uint64_t commands_replicated; /* of those, ordered through the engine */
     uint64_t commands_rejected;  /* refused by the engine (no leader, queue full) */
+    uint64_t snapshot_pause_us;  /* the last state machine serialization, on the loop */
     uint64_t batches_executed;
     uint64_t protocol_errors;
     uint64_t reads_local;  /* linearizable reads served locally */

@@ -75,3 +75,9 @@ for i in 1 2 3; do
 done
 pass "each replica keeps a snapshot and the log after it ($(ls "$CATENA_DIR/data-1/wal" | wc -l) segment(s) in data-1)"
 power_loss 2
+
+# INFO persistence reports the log's work since the restart (the write above was fsynced).
+expect_eq "$(info 2 aof_enabled)" 1 "INFO aof_enabled"
+[ "$(info 2 wal_fsyncs)" -ge 1 ] && [ "$(info 2 wal_records_written)" -ge 1 ] ||
+  fail "INFO persistence counts no fsync or record: $(cli 2 INFO persistence | tr -d '\r' | paste -sd' ')"
+pass "INFO persistence: $(info 2 wal_fsyncs) fsyncs (average $(info 2 wal_fsync_avg_us) us) since the restart"
