@@ -127,15 +127,23 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
     return 0;
 }
 
+/* Only the names wal_path writes (16 lower-case hex digits, ".wal"): "0x..", "+..", " .." or
+ * upper-case spellings of the same number would make two files claim one sequence number. */
 static bool wal_parse_name(const char *name, uint64_t *first)
 {
-    size_t n = strlen(name);
-    if (n != 16 + 4 || strcmp(name + 16, ".wal") != 0)
+    if (strlen(name) != 16 + 4 || strcmp(name + 16, ".wal") != 0)
         return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(name, &end, 16);
-    if (errno || end != name + 16 || v == 0)
+    uint64_t v = 0;
+    for (size_t i = 0; i < 16; i++) {
+        char ch = name[i];
+        if (ch >= '0' && ch <= '9')
+            v = v << 4 | (uint64_t)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            v = v << 4 | (uint64_t)(ch - 'a' + 10);
+        else
+            return false;
+    }
+    if (v == 0)
         return false;
     *first = v;
     return true;

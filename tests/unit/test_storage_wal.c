@@ -349,6 +349,29 @@ static void test_sequence_numbers_exhausted(void **state)
     assert_non_null(strstr(err, "numbered past"));
 }
 
+/* Only the names the log writes are segments: "0x" prefixes, signs, spaces or upper case
+ * spelling segment 1's number again are other files, left alone. */
+static void test_noncanonical_names_ignored(void **state)
+{
+    (void)state;
+    struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
+    append_records(w, 1, 3);
+    wal_close(w);
+    const char *others[] = {"0x00000000000001.wal", "+000000000000001.wal",
+                            " 000000000000001.wal", "000000000000000A.wal"};
+    char path[600], canonical[512];
+    segment_path(1, canonical, sizeof canonical);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, others[i]);
+        assert_int_equal(link(canonical, path), 0);
+    }
+    w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(wal_segment_count(w), 1);
+    assert_int_equal(replay_all(w).count, 3);
+    wal_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_segment_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_numbers_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_noncanonical_names_ignored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
