@@ -75,7 +75,7 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
     snprintf(path, sizeof path, "%s/wal", dir);
     s->wal = wal_open(path, 0, err, err_size);
     if (!s->wal)
-        return -1;
+        return -2;
     s->appended = s->durable = wal_last_seq(s->wal);
     return 0;
 }

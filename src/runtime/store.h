@@ -76,7 +76,7 @@ struct store {
 };
 
 /* Opens (creating it) the data directory, locks it and opens its log. 0, or -1 with a
- * message in err. */
+ * message in err, -2 when the log is damaged (or cannot be read). */
 int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const char *dir,
                char *err, size_t err_size);
 /* Hands every durable record, newest checkpoint first, to fn in order. Returns the number of

@@ -29,6 +29,11 @@ void config_print_usage(FILE *out)
           "                            write is lost even if every replica crashes; none:\n"
           "                            memory only, nothing written (a restarted replica\n"
           "                            must --join again)\n"
+          "  --repair                  if the data directory is damaged (a corrupt log record\n"
+          "                            or snapshot), move it aside to DIR.damaged-<time>\n"
+          "                            (nothing is deleted) and --join again, receiving the\n"
+          "                            state from the other replicas; without it the replica\n"
+          "                            refuses to start\n"
           "  --checkpoint-bytes N      snapshot the state once the log grew by this much,\n"
           "                            or by the size of the last snapshot if larger\n"
           "                            (default 64mb); the log before it is deleted\n"
@@ -194,7 +199,7 @@ static void config_defaults(struct server_config *c)
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
     OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
-    OPT_JOIN, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION
+    OPT_JOIN, OPT_REPAIR, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -211,6 +216,7 @@ static const struct option long_options[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"join", no_argument, NULL, OPT_JOIN},
+    {"repair", no_argument, NULL, OPT_REPAIR},
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"fsync", required_argument, NULL, OPT_FSYNC},
     {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
@@ -261,6 +267,9 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
         return CONFIG_OK;
     case OPT_JOIN:
         c->join = true;
+        return CONFIG_OK;
+    case OPT_REPAIR:
+        c->repair = true;
         return CONFIG_OK;
     case OPT_DATA_DIR:
         if (strlen(arg) == 0 || strlen(arg) >= sizeof c->data_dir)

@@ -31,6 +31,7 @@ struct server_config {
     uint64_t tick_ms;
     int log_level; /* enum log_level */
     bool join; /* join a running cluster instead of founding it (--join) */
+    bool repair; /* a damaged data directory is moved aside and the replica joins (--repair) */
     bool durable; /* --fsync always (default): log and snapshots in data_dir */
     char data_dir[1024];
     size_t checkpoint_bytes; /* records between checkpoints, at least */

@@ -7,8 +7,10 @@
 #include "common/reader.h"
 #include "core/command.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static void server_client_open(void *ctx, struct client_conn *c) { session_open(ctx, c); }
 
@@ -126,20 +128,27 @@ static void server_durable(void *ctx, uint64_t records)
 }
 
 /* Opens the data directory and rebuilds the replica from it before anything is served. */
+/* 0, -1 (cannot start), or -2: the data directory is damaged (--repair may move it aside). */
 static int server_recover(struct server *s)
 {
     char err[512];
     uint64_t started = uv_hrtime();
-    if (store_open(&s->store, &s->loop, &s->runtime.peers, s->config.data_dir, err,
-                   sizeof err) != 0) {
-        log_error("cannot open the data directory: %s", err);
-        return -1;
+    int rc = store_open(&s->store, &s->loop, &s->runtime.peers, s->config.data_dir, err,
+                        sizeof err);
+    if (rc != 0) {
+        log_error("cannot open the data directory: %s%s", err,
+                  rc == -2 && !s->config.repair
+                      ? "; refusing to start (nothing was deleted; --repair moves it aside "
+                        "and joins the cluster again)"
+                      : "");
+        return rc;
     }
     long long records = store_recover(&s->store, server_restore_record, s, err, sizeof err);
     if (records < 0) {
-        log_error("cannot recover from %s: %s; refusing to start (nothing was deleted)",
-                  s->config.data_dir, err);
-        return -1;
+        log_error("cannot recover from %s: %s%s", s->config.data_dir, err,
+                  s->config.repair ? "" : "; refusing to start (nothing was deleted; --repair "
+                                          "moves it aside and joins the cluster again)");
+        return -2;
     }
     server_restore_record(s, NULL, 0); /* the end of the records */
     s->runtime.store = &s->store;
@@ -153,6 +162,35 @@ static int server_recover(struct server *s)
                  s->store.checkpoints_durable ? " (from a snapshot)" : "",
                  (unsigned long long)st.highest_executed, st.membership);
     return 0;
+}
+
+/* --repair: the damaged directory is kept under another name, and the replica starts over
+ * empty, as one that lost its state: it joins and receives the state from the others. */
+static int server_repair(struct server *s)
+{
+    store_close(&s->store);
+    char aside[sizeof s->config.data_dir + 64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    snprintf(aside, sizeof aside, "%s.damaged-%04d%02d%02d-%02d%02d%02d", s->config.data_dir,
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (rename(s->config.data_dir, aside) != 0) {
+        log_error("--repair: cannot move %s to %s: %s", s->config.data_dir, aside,
+                  strerror(errno));
+        return -1;
+    }
+    log_warn("--repair: moved the damaged %s to %s; joining the cluster again",
+             s->config.data_dir, aside);
+    s->engine_ops->destroy(s->engine);
+    kv_destroy(s->kv);
+    s->kv = kv_create();
+    s->config.join = true;
+    s->engine = server_create_engine(s);
+    if (!s->engine)
+        return -1;
+    s->runtime.engine = s->engine;
+    return server_recover(s);
 }
 
 int server_start(struct server *s, const struct server_config *config)
@@ -173,8 +211,13 @@ int server_start(struct server *s, const struct server_config *config)
     runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
                  server_on_effect, s);
     s->runtime.on_round_end = server_round_end;
-    if (config->durable && server_recover(s) != 0)
-        return -1;
+    if (config->durable) {
+        int rc = server_recover(s);
+        if (rc == -2 && config->repair)
+            rc = server_repair(s);
+        if (rc != 0)
+            return -1;
+    }
     int rc = server_start_peers(s);
     if (rc == 0) {
         static const struct client_listener_ops ops = {

@@ -81,3 +81,37 @@ expect_eq "$(info 2 aof_enabled)" 1 "INFO aof_enabled"
 [ "$(info 2 wal_fsyncs)" -ge 1 ] && [ "$(info 2 wal_records_written)" -ge 1 ] ||
   fail "INFO persistence counts no fsync or record: $(cli 2 INFO persistence | tr -d '\r' | paste -sd' ')"
 pass "INFO persistence: $(info 2 wal_fsyncs) fsyncs (average $(info 2 wal_fsync_avg_us) us) since the restart"
+
+# A damaged log: replica 3 stopped, the CRC of its log's first record flipped (records follow
+# it, so it is no torn tail). It must refuse to start and leave its files alone; with --repair
+# it moves the directory aside, joins again and gets the data from the others.
+for i in $(seq 100); do echo "SET repair:$i v$i"; done | cli 1 >/dev/null
+kill "$(pid_of 3)"
+wait_until 10 bash -c "! kill -0 $(pid_of 3) 2>/dev/null" || fail "replica 3 did not stop"
+segment=$(ls "$CATENA_DIR/data-3/wal/"*.wal | head -n 1)
+printf '\xff' | dd of="$segment" bs=1 seek=20 conv=notrunc status=none
+before=$(cd "$CATENA_DIR/data-3" && find . -type f -exec md5sum {} + | sort)
+cluster="1=127.0.0.1:$((CATENA_PEER_BASE_PORT + 1)),2=127.0.0.1:$((CATENA_PEER_BASE_PORT + 2))"
+cluster+=",3=127.0.0.1:$((CATENA_PEER_BASE_PORT + 3))"
+start_3() {
+  "$CATENA_BIN" --id 3 --cluster "$cluster" --port "$(port 3)" --data-dir "$CATENA_DIR/data-3" \
+    "$@" >"$CATENA_DIR/replica-3.log" 2>&1 &
+  echo $! >"$CATENA_DIR/replica-3.pid"
+}
+start_3
+wait_until 10 bash -c "! kill -0 $(pid_of 3) 2>/dev/null" || fail "replica 3 started on a corrupt log"
+wait "$(pid_of 3)" && fail "replica 3 exited with status 0 on a corrupt log"
+grep -q "corrupt record.*refusing to start (nothing was deleted" "$CATENA_DIR/replica-3.log" ||
+  fail "no clear message for the corrupt log: $(tail -n 3 "$CATENA_DIR/replica-3.log")"
+expect_eq "$(cd "$CATENA_DIR/data-3" && find . -type f -exec md5sum {} + | sort)" "$before" \
+  "data-3 after the refused start"
+pass "a corrupt record in the middle of the log: replica 3 refuses to start, its files untouched"
+start_3 --repair
+is_member() { [ "$(info "$1" membership)" = member ]; }
+wait_until 20 is_member 3 || fail "replica 3 is '$(info 3 membership)' 20 s after --repair"
+aside=$(ls -d "$CATENA_DIR"/data-3.damaged-*) || fail "no data-3.damaged-* directory"
+expect_eq "$(cd "$aside" && find . -type f -exec md5sum {} + | sort)" "$before" \
+  "the damaged directory moved aside"
+expect_eq "$(cli 3 GET repair:100)" "v100" "GET repair:100 on the repaired replica"
+expect_eq "$(cli 3 DBSIZE)" "$(cli 1 DBSIZE)" "DBSIZE on replica 3 vs replica 1"
+pass "--repair: replica 3 moved its damaged directory aside, joined again and has the data"

@@ -315,8 +315,14 @@ static void chain_restore_record(struct chain_engine *c, const uint8_t *data, si
 static void chain_restore_finish(struct chain_engine *c)
 {
     c->restored = true;
-    if (!c->restoring)
-        return; /* nothing on disk: a first start */
+    if (!c->restoring) {
+        /* Nothing on disk: a first start. One that joins records so, in case it restarts
+         * before its state transfer: it must not come back as a founding member with an
+         * empty log (it may have been one, with a log it lost, e.g. --repair). */
+        if (c->joining)
+            chain_persist_left(c);
+        return;
+    }
     if (c->restore_state_at) {
         outbox_push(c->out, EFFECT_INSTALL, NODE_NONE, c->restore_state_at, c->restore_state.data,
                     c->restore_state.len);
