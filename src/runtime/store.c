@@ -53,7 +53,7 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
     s->loop = loop;
     s->peers = peers;
     s->lock_fd = -1;
-    buf_init(&s->held);
+    held_init(&s->held);
     buf_init(&s->pending);
     buf_init(&s->writing.data);
     buf_init(&s->next.data);
@@ -142,35 +142,15 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
 
 void store_send(struct store *s, node_id to, const uint8_t *data, size_t len)
 {
-    if (s->held_pos == s->held.len && s->engine_durable == s->engine_records) {
+    if (held_empty(&s->held) && s->engine_durable == s->engine_records)
         peer_send(s->peers, to, data, len);
-        return;
-    }
-    buf_put_u64(&s->held, s->engine_records);
-    buf_put_u32(&s->held, to);
-    buf_put_u32(&s->held, (uint32_t)len);
-    buf_append(&s->held, data, len);
+    else
+        held_push(&s->held, s->engine_records, to, data, len);
 }
 
-/* Sends, in order, what no longer waits for anything. */
-static void store_release(struct store *s)
+static void store_release_one(void *ctx, node_id to, const uint8_t *data, size_t len)
 {
-    while (s->held_pos < s->held.len) {
-        struct reader r = reader_make(s->held.data + s->held_pos, s->held.len - s->held_pos);
-        uint64_t records = reader_u64(&r);
-        node_id to = reader_u32(&r);
-        uint32_t len = reader_u32(&r);
-        const uint8_t *data = reader_bytes(&r, len);
-        CHECK(!r.failed);
-        if (records > s->engine_durable)
-            break;
-        peer_send(s->peers, to, data, len);
-        s->held_pos += r.pos;
-    }
-    if (s->held_pos == s->held.len) {
-        buf_clear(&s->held);
-        s->held_pos = 0;
-    }
+    peer_send(ctx, to, data, len);
 }
 
 /* Counts the engine's records that became durable, lets go of the messages that waited for
@@ -193,7 +173,7 @@ static void store_settle(struct store *s)
     }
     if (s->engine_durable == before)
         return;
-    store_release(s);
+    held_release(&s->held, s->engine_durable, store_release_one, s->peers);
     if (s->on_durable)
         s->on_durable(s->ctx, s->engine_durable);
 }
@@ -319,7 +299,7 @@ void store_close(struct store *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     free(s->dir);
-    buf_free(&s->held);
+    held_free(&s->held);
     buf_free(&s->pending);
     buf_free(&s->writing.data);
     buf_free(&s->next.data);

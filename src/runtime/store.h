@@ -17,6 +17,7 @@
 #define CATENA_RUNTIME_STORE_H
 
 #include "common/buf.h"
+#include "core/held_sends.h"
 #include "core/types.h"
 #include "runtime/peer_link.h"
 #include "storage/wal.h"
@@ -59,10 +60,7 @@ struct store {
     uv_work_t checkpoint_req;
     int checkpoint_rc;
     char checkpoint_err[256];
-    /* Messages waiting, in order: u64 engine records they wait for, u32 node, u32 length,
-     * bytes; from held_pos on. */
-    struct buf held;
-    size_t held_pos;
+    struct held_sends held; /* each waits for a count of durable engine records */
     /* The engine's records not known durable yet, in order: u64 log seq, u64 checkpoint
      * number each (what each needs); from pending_pos on. engine_durable of engine_records
      * are durable, reported with on_durable (ENGINE_EVENT_DURABLE). */

@@ -11,7 +11,7 @@ void sim_disk_free(struct sim_disk *d)
 {
     buf_free(&d->durable);
     buf_free(&d->written);
-    buf_free(&d->held);
+    held_free(&d->held);
 }
 
 void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len)
@@ -26,14 +26,21 @@ void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data
 void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len)
 {
     struct sim_disk *d = &s->replicas[r].disk;
-    if (d->held_pos == d->held.len && d->synced == d->appended) {
+    if (held_empty(&d->held) && d->synced == d->appended)
         sim_network_send(s, r, to, data, len);
-        return;
-    }
-    buf_put_u64(&d->held, d->appended);
-    buf_put_u32(&d->held, to);
-    buf_put_u32(&d->held, (uint32_t)len);
-    buf_append(&d->held, data, len);
+    else
+        held_push(&d->held, d->appended, to, data, len);
+}
+
+struct sim_disk_sender {
+    struct sim *s;
+    uint32_t r;
+};
+
+static void sim_disk_release_one(void *ctx, node_id to, const uint8_t *data, size_t len)
+{
+    struct sim_disk_sender *x = ctx;
+    sim_network_send(x->s, x->r, to, data, len);
 }
 
 void sim_disk_kick(struct sim *s, uint32_t r)
@@ -77,29 +84,15 @@ void sim_disk_synced(struct sim *s, uint32_t r)
     d->fsyncs++;
     sim_disk_settle(d);
     d->synced = d->syncing_upto;
-    while (d->held_pos < d->held.len) {
-        struct reader rd = reader_make(d->held.data + d->held_pos, d->held.len - d->held_pos);
-        uint64_t seq = reader_u64(&rd);
-        uint32_t to = reader_u32(&rd);
-        uint32_t len = reader_u32(&rd);
-        const uint8_t *data = reader_bytes(&rd, len);
-        CHECK(!rd.failed);
-        if (seq > d->synced)
-            break;
-        sim_network_send(s, r, to, data, len);
-        d->held_pos += rd.pos;
-    }
-    if (d->held_pos == d->held.len) {
-        buf_clear(&d->held);
-        d->held_pos = 0;
-    }
+    struct sim_disk_sender sender = {s, r};
+    held_release(&d->held, d->synced, sim_disk_release_one, &sender);
 }
 
 void sim_disk_crash(struct sim_disk *d)
 {
     buf_clear(&d->written);
-    buf_clear(&d->held);
-    d->held_pos = d->syncing_bytes = 0;
+    held_clear(&d->held);
+    d->syncing_bytes = 0;
     d->sync_running = false;
     d->appended = d->synced = d->syncing_upto = 0;
 }

@@ -10,6 +10,7 @@
 #include "common/rng.h"
 #include "core/command.h"
 #include "core/engine.h"
+#include "core/held_sends.h"
 #include "core/outbox.h"
 #include "kv/apply.h"
 #include "kv/kv.h"
@@ -118,8 +119,7 @@ struct sim_disk {
     size_t syncing_bytes; /* the prefix of `written` the running fsync covers */
     uint64_t appended, synced, syncing_upto; /* record sequence numbers */
     bool sync_running;
-    struct buf held;     /* u64 seq, u32 to, u32 length, bytes; from held_pos on */
-    size_t held_pos;
+    struct held_sends held; /* each waits for a record sequence number */
     uint64_t records, fsyncs;
 };
 
