@@ -38,7 +38,12 @@ enum engine_event_type {
      * asks to rejoin by itself. */
     ENGINE_EVENT_CHANGE,
     /* The answer to EFFECT_SNAPSHOT: data is the serialized state machine exactly as of the
-     * effect's instance (given back in `instance`; the effect's node in `from`). */
+     * effect's instance (given back in `instance`; the effect's node in `from`). It may come
+     * steps later (the caller serializes in the background, e.g. in a forked child). For a
+     * checkpoint (`from` is the engine itself) data may be NULL with len the snapshot's size:
+     * the bytes stay with the caller, and the checkpoint record this step emits for
+     * `instance` (EFFECT_PERSIST) is incomplete: the caller appends those len bytes to it.
+     * A checkpoint answered with instance 0 failed: the engine asks again later. */
     ENGINE_EVENT_SNAPSHOT,
     /* The transport lost its connection to peer `from` (reset or closed): a hint, not a fact.
      * The peer may have died, or only the link; what was in flight on it is lost. */

@@ -32,9 +32,11 @@ enum effect_type {
      * tail), then the new member's address (host:port, empty otherwise); `node` is the
      * member. The new chain is in the engine's status. */
     EFFECT_MEMBERSHIP,
-    /* A joining replica needs the state: serialize the state machine now (it reflects exactly
-     * the EXECUTEs emitted before this effect, up to `instance`) and give the bytes back with
-     * ENGINE_EVENT_SNAPSHOT (same instance) once the outbox is drained. `node` is the joiner. */
+    /* A joining replica needs the state, or the engine a checkpoint: serialize the state
+     * machine as it is now (it reflects exactly the EXECUTEs emitted before this effect, up
+     * to `instance`) and give the bytes back with ENGINE_EVENT_SNAPSHOT (same instance) once
+     * the outbox is drained (a checkpoint's may come later). `node` is the joiner, or the
+     * engine itself for a checkpoint. */
     EFFECT_SNAPSHOT,
     /* State transfer received: replace the state machine with the snapshot `payload`, taken at
      * `instance`; the next EXECUTE is instance + 1. A payload the state machine cannot load

@@ -116,6 +116,8 @@ void runtime_stop(struct runtime *r)
     uv_close((uv_handle_t *)&r->flush_check, NULL);
     uv_close((uv_handle_t *)&r->sigint, NULL);
     uv_close((uv_handle_t *)&r->sigterm, NULL);
+    if (r->on_stop)
+        r->on_stop(r->ctx);
 }
 
 void runtime_release(struct runtime *r)

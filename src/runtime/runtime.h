@@ -36,6 +36,8 @@ struct runtime {
     /* Called at the end of every loop iteration, before the engine's FLUSH: work deferred
      * from effect callbacks (which may not step the engine themselves) goes in here. */
     void (*on_round_end)(void *ctx);
+    /* Called by runtime_stop: the caller closes the handles it opened on the loop. */
+    void (*on_stop)(void *ctx);
     void *ctx;
     uint64_t events_handled;
     bool stopping;

@@ -57,6 +57,7 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
     buf_init(&s->pending);
     buf_init(&s->writing.data);
     buf_init(&s->next.data);
+    s->writing.tail_fd = s->next.tail_fd = s->attached_fd = -1;
     if (store_mkdirs(dir) != 0) {
         snprintf(err, err_size, "%s: %s", dir, strerror(errno));
         return -1;
@@ -221,13 +222,26 @@ void store_kick(struct store *s)
 
 /* ---- checkpoints ----------------------------------------------------------------------------- */
 
+/* Frees what a checkpoint holds (it stays usable). */
+static void store_checkpoint_clear(struct store_checkpoint *k)
+{
+    buf_free(&k->data);
+    buf_init(&k->data);
+    if (k->tail_fd >= 0)
+        close(k->tail_fd);
+    k->tail_fd = -1;
+}
+
 static void store_checkpoint_work(uv_work_t *req)
 {
     struct store *s = req->data;
     uint64_t start = uv_hrtime();
     s->checkpoint_rc = snapshot_file_write(s->dir, s->writing.seq, s->writing.data.data,
-                                           s->writing.data.len, s->checkpoint_err,
-                                           sizeof s->checkpoint_err);
+                                           s->writing.data.len, s->writing.tail_fd,
+                                           s->checkpoint_err, sizeof s->checkpoint_err);
+    struct stat st;
+    s->checkpoint_tail_bytes =
+        s->writing.tail_fd >= 0 && fstat(s->writing.tail_fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     s->checkpoint_us = (uv_hrtime() - start) / 1000;
 }
 
@@ -242,11 +256,10 @@ static void store_checkpoint_done(uv_work_t *req, int status)
     s->writing.active = false;
     s->checkpoints_durable = s->writing.number;
     s->stats.snapshots_written++;
-    s->stats.snapshot_bytes_last = s->writing.data.len;
+    s->stats.snapshot_bytes_last = s->writing.data.len + s->checkpoint_tail_bytes;
     s->stats.snapshot_us_last = s->checkpoint_us;
     s->stats.snapshot_time_last = (int64_t)time(NULL);
-    buf_free(&s->writing.data);
-    buf_init(&s->writing.data);
+    store_checkpoint_clear(&s->writing);
     if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
         log_warn("%s/wal: deleting segments a snapshot covers: %s", s->dir, strerror(errno));
     store_settle(s);
@@ -272,8 +285,12 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
     if (checkpoint) {
         /* A newer checkpoint replaces one that has not started: it says everything the older
          * one did. */
-        buf_clear(&s->next.data);
+        store_checkpoint_clear(&s->next);
         buf_append(&s->next.data, data, len);
+        if (s->attached_fd >= 0 && checkpoint == s->attached_instance) {
+            s->next.tail_fd = s->attached_fd;
+            s->attached_fd = -1;
+        }
         s->next.seq = s->appended;
         s->next.number = ++s->checkpoints_issued;
         s->next.active = true;
@@ -292,6 +309,20 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
     buf_put_u64(&s->pending, s->checkpoints_issued);
 }
 
+void store_attach_state(struct store *s, uint64_t instance, int fd)
+{
+    store_detach_state(s);
+    s->attached_fd = fd;
+    s->attached_instance = instance;
+}
+
+void store_detach_state(struct store *s)
+{
+    if (s->attached_fd >= 0)
+        close(s->attached_fd);
+    s->attached_fd = -1;
+}
+
 void store_close(struct store *s)
 {
     wal_close(s->wal);
@@ -301,6 +332,7 @@ void store_close(struct store *s)
     free(s->dir);
     held_free(&s->held);
     buf_free(&s->pending);
-    buf_free(&s->writing.data);
-    buf_free(&s->next.data);
+    store_checkpoint_clear(&s->writing);
+    store_checkpoint_clear(&s->next);
+    store_detach_state(s);
 }

@@ -30,6 +30,7 @@ struct store_checkpoint {
     uint64_t seq;    /* covers log records <= seq */
     uint64_t number; /* checkpoints issued before it, itself included */
     struct buf data;
+    int tail_fd;     /* -1, or a file whose contents follow data (store_attach_state) */
     bool active;
 };
 
@@ -57,6 +58,8 @@ struct store {
     /* Checkpoints: issued and durable counts, the one being written and the next one. */
     uint64_t checkpoints_issued, checkpoints_durable;
     struct store_checkpoint writing, next;
+    int attached_fd; /* store_attach_state, not claimed yet (-1: none) */
+    uint64_t attached_instance;
     uv_work_t checkpoint_req;
     int checkpoint_rc;
     char checkpoint_err[256];
@@ -70,7 +73,7 @@ struct store {
     void (*on_durable)(void *ctx, uint64_t records);
     void *ctx;
     struct store_stats stats;
-    uint64_t sync_us, checkpoint_us; /* measured on the thread pool */
+    uint64_t sync_us, checkpoint_us, checkpoint_tail_bytes; /* measured on the thread pool */
 };
 
 /* Opens (creating it) the data directory, locks it and opens its log. 0, or -1 with a
@@ -83,6 +86,13 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
                         void *ctx, char *err, size_t err_size);
 /* EFFECT_PERSIST: checkpoint is the effect's instance (0: an ordinary record). */
 void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len);
+/* A state machine serialized elsewhere (a forked child, into fd): the checkpoint record for
+ * `instance` that the engine emits next is incomplete, and the snapshot file appends fd's
+ * contents to it (engine.h, ENGINE_EVENT_SNAPSHOT by reference). The store owns fd. */
+void store_attach_state(struct store *s, uint64_t instance, int fd);
+/* After the step that answered it: closes an attached fd no checkpoint claimed (the engine
+ * refused that snapshot). */
+void store_detach_state(struct store *s);
 /* A peer message: sent now if nothing it may depend on is still on its way to the disk,
  * held otherwise. */
 void store_send(struct store *s, node_id to, const uint8_t *data, size_t len);

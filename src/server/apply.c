@@ -107,6 +107,8 @@ static void serve_read(struct server *s, const uint8_t *data, size_t len)
  * drained. */
 static void take_snapshot(struct server *s, node_id node, instance_no instance)
 {
+    if (node == s->config.self && checkpoint_fork(s, instance))
+        return;
     struct pending_snapshot *p = calloc(1, sizeof *p);
     CHECK(p != NULL);
     p->instance = instance;

@@ -155,8 +155,8 @@ static void section_persistence(struct server *s, struct buf *b)
     line(b, "loading:0");
     line(b, "aof_enabled:%d", s->config.durable);
     line(b, "fsync:%s", s->config.durable ? "always" : "none");
-    /* Serializing the state machine (a checkpoint, a state transfer) stops the event loop;
-     * writing it does not. */
+    /* A checkpoint stops the event loop for a fork (the child serializes the state machine);
+     * a state transfer, for the serialization. Writing either does not. */
     line(b, "snapshot_last_pause_us:%llu", (unsigned long long)s->stats.snapshot_pause_us);
     if (!s->config.durable)
         return;
@@ -171,7 +171,12 @@ static void section_persistence(struct server *s, struct buf *b)
     line(b, "wal_fsync_max_us:%llu", (unsigned long long)x->fsync_us_max);
     line(b, "wal_fsync_last_us:%llu", (unsigned long long)x->fsync_us_last);
     line(b, "wal_fsync_in_progress:%d", st->syncing);
-    line(b, "rdb_bgsave_in_progress:%d", st->writing.active);
+    const struct server_checkpoint *k = &s->checkpoint;
+    line(b, "rdb_bgsave_in_progress:%d", k->child != 0 || st->writing.active);
+    line(b, "rdb_last_bgsave_status:%s", k->forks && !k->ok_last && !k->child ? "err" : "ok");
+    line(b, "checkpoint_forks:%llu", (unsigned long long)k->forks);
+    line(b, "latest_fork_usec:%llu", (unsigned long long)k->fork_us_last);
+    line(b, "checkpoint_child_last_us:%llu", (unsigned long long)k->child_us_last);
     line(b, "snapshots_written:%llu", (unsigned long long)x->snapshots_written);
     line(b, "snapshot_last_bytes:%llu", (unsigned long long)x->snapshot_bytes_last);
     line(b, "snapshot_last_write_us:%llu", (unsigned long long)x->snapshot_us_last);

@@ -71,6 +71,8 @@ static void server_round_end(void *ctx)
     }
 }
 
+static void server_stopping(void *ctx) { checkpoint_stop(ctx); }
+
 static void *server_create_engine(struct server *s)
 {
     /* The engine draws its election jitter from this seed: from the clock, so that restarts
@@ -211,6 +213,7 @@ int server_start(struct server *s, const struct server_config *config)
     runtime_init(&s->runtime, &s->loop, config->tick_ms, s->engine_ops, s->engine,
                  server_on_effect, s);
     s->runtime.on_round_end = server_round_end;
+    s->runtime.on_stop = server_stopping;
     if (config->durable) {
         int rc = server_recover(s);
         if (rc == -2 && config->repair)

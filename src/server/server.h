@@ -8,6 +8,7 @@
 #include "kv/apply.h"
 #include "kv/kv.h"
 #include "runtime/runtime.h"
+#include "server/checkpoint.h"
 #include "server/config.h"
 #include "server/membership.h"
 
@@ -32,7 +33,7 @@ struct server_stats {
     uint64_t commands_received;  /* requests parsed from clients */
     uint64_t commands_replicated; /* of those, ordered through the engine */
     uint64_t commands_rejected;  /* refused by the engine (no leader, queue full) */
-    uint64_t snapshot_pause_us;  /* the last state machine serialization, on the loop */
+    uint64_t snapshot_pause_us;  /* the loop's pause for the last snapshot (fork or serialization) */
     uint64_t batches_executed;
     uint64_t protocol_errors;
     uint64_t reads_local;  /* linearizable reads served locally */
@@ -56,6 +57,7 @@ struct server {
     struct command_args exec_args; /* argument vectors of the command being executed */
     struct server_membership membership;
     struct pending_snapshot *snapshots; /* oldest first */
+    struct server_checkpoint checkpoint; /* the background serialization, if one runs */
 };
 
 /* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step

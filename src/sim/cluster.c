@@ -258,6 +258,32 @@ static void sim_replica_install(struct sim *s, uint32_t r, instance_no i, const 
     sim_trace_event(s, SIM_TR_INSTALL, r, 0, i, digest, NULL, 0);
 }
 
+static void sim_step(struct sim *s, uint32_t r, struct engine_event ev);
+
+/* A checkpoint's snapshot, taken now and handed back later (SIM_EV_CHECKPOINT). */
+static void sim_replica_checkpoint_begin(struct sim *s, uint32_t r, instance_no instance)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    buf_clear(&rep->checkpoint);
+    kv_snapshot_write(rep->kv, &rep->checkpoint);
+    rep->checkpoint_instance = instance;
+    uint64_t delay = rng_below(&s->rng, SIM_CHECKPOINT_DELAY_MAX_US + 1);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + delay,
+                                                  .type = SIM_EV_CHECKPOINT, .node = r,
+                                                  .arg = rep->incarnation});
+}
+
+void sim_replica_checkpoint_ready(struct sim *s, uint32_t r)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    rep->checkpoint_attached = true;
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
+                                         .from = rep->id,
+                                         .instance = rep->checkpoint_instance,
+                                         .len = rep->checkpoint.len});
+    rep->checkpoint_attached = false;
+}
+
 static void sim_replica_effects(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
@@ -277,9 +303,14 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             else
                 sim_network_send(s, r, e->node - 1, payload, e->len);
             break;
-        case EFFECT_PERSIST:
-            sim_disk_write(&rep->disk, e->instance, payload, e->len);
+        case EFFECT_PERSIST: {
+            bool tail = rep->checkpoint_attached && e->instance == rep->checkpoint_instance;
+            if (tail)
+                rep->checkpoint_attached = false;
+            sim_disk_write(&rep->disk, e->instance, payload, e->len,
+                           tail ? rep->checkpoint.data : NULL, tail ? rep->checkpoint.len : 0);
             break;
+        }
         case EFFECT_EXECUTE:
             sim_replica_execute(s, r, e->instance, payload, e->len);
             break;
@@ -303,6 +334,10 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
                             e->len ? payload[0] : 0, NULL, 0);
             break;
         case EFFECT_SNAPSHOT:
+            if (e->node == rep->id && s->opt.profile.durable) {
+                sim_replica_checkpoint_begin(s, r, e->instance);
+                break;
+            }
             buf_clear(&rep->snapshot);
             kv_snapshot_write(rep->kv, &rep->snapshot);
             rep->snapshot_instance = e->instance;
@@ -534,6 +569,7 @@ void sim_cluster_init(struct sim *s)
         buf_init(&rep->reply);
         buf_init(&rep->record);
         buf_init(&rep->snapshot);
+        buf_init(&rep->checkpoint);
         sim_replica_start(s, r);
     }
 }
@@ -551,6 +587,7 @@ void sim_cluster_free(struct sim *s)
         buf_free(&rep->reply);
         buf_free(&rep->record);
         buf_free(&rep->snapshot);
+        buf_free(&rep->checkpoint);
         sim_disk_free(&rep->disk);
     }
     for (size_t i = 0; i < s->log_count; i++) {

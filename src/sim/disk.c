@@ -14,11 +14,14 @@ void sim_disk_free(struct sim_disk *d)
     held_free(&d->held);
 }
 
-void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len)
+void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len,
+                    const uint8_t *tail, size_t tail_len)
 {
     buf_put_u8(&d->written, checkpoint != 0);
-    buf_put_u32(&d->written, (uint32_t)len);
+    buf_put_u32(&d->written, (uint32_t)(len + tail_len));
     buf_append(&d->written, data, len);
+    if (tail_len)
+        buf_append(&d->written, tail, tail_len);
     d->appended++;
     d->records++;
 }

@@ -39,6 +39,7 @@ enum sim_event_type {
     SIM_EV_PHASE,    /* the fault phase ends: healing starts */
     SIM_EV_PROBE,    /* periodic check of the phase's exit condition */
     SIM_EV_SYNC,     /* `node`'s fsync completes (arg: its incarnation) */
+    SIM_EV_CHECKPOINT, /* `node`'s background checkpoint snapshot is ready (arg: incarnation) */
 };
 
 struct sim_event {
@@ -110,6 +111,9 @@ struct sim_plan_item {
 
 /* ---- durable storage (disk.c) ------------------------------------------------------------ */
 
+/* A background checkpoint's snapshot comes back after up to this long (virtual us). */
+#define SIM_CHECKPOINT_DELAY_MAX_US 50000
+
 /* A replica's disk under the durable profile, as the runtime's store uses it (runtime/store.h):
  * records written, an fsync on its way for some of them, peer messages held until what was
  * written before them is durable. A crash loses what is not durable and what was held. */
@@ -148,6 +152,12 @@ struct sim_replica {
     instance_no snapshot_instance;
     node_id snapshot_node; /* the joiner, or the replica itself (a checkpoint) */
     bool snapshot_ready;
+    /* Durable profile: a checkpoint's snapshot, serialized where EFFECT_SNAPSHOT stood and
+     * handed back by reference after a delay (as a forked child would, server/checkpoint.h);
+     * the disk appends it to the checkpoint record while `checkpoint_attached`. */
+    struct buf checkpoint;
+    instance_no checkpoint_instance;
+    bool checkpoint_attached;
     uint64_t paused_until;
     uint32_t incarnation;
     struct sim_exec_log *log;
@@ -304,13 +314,17 @@ void sim_faults_apply(struct sim *s, uint64_t item);
 void sim_cluster_init(struct sim *s);
 void sim_cluster_free(struct sim *s);
 void sim_disk_free(struct sim_disk *d);
-void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len);
+/* A record; tail (tail_len bytes, may be NULL) is appended to it. */
+void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len,
+                    const uint8_t *tail, size_t tail_len);
 /* A peer message from replica r: sent now, or held until what it may depend on is durable. */
 void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len);
 /* End of r's round: an fsync starts for what was written, if none is running. */
 void sim_disk_kick(struct sim *s, uint32_t r);
 /* SIM_EV_SYNC: the fsync completed; held messages leave. */
 void sim_disk_synced(struct sim *s, uint32_t r);
+/* SIM_EV_CHECKPOINT: the background snapshot goes to r's engine by reference. */
+void sim_replica_checkpoint_ready(struct sim *s, uint32_t r);
 /* Tells r's engine how many of its records are durable now (ENGINE_EVENT_DURABLE). */
 void sim_replica_durable(struct sim *s, uint32_t r);
 /* The crash: what is not durable is gone. */

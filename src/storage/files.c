@@ -55,3 +55,19 @@ void storage_error(char *err, size_t err_size, const char *fmt, ...)
     vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
 }
+
+int storage_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+

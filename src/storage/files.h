@@ -7,6 +7,8 @@
 
 /* The whole file, malloc'd (one spare byte at the end), or NULL with errno set. */
 uint8_t *storage_read_file(const char *path, size_t *size);
+/* write(2) until everything is written (EINTR retried). 0, or -1 with errno set. */
+int storage_write_all(int fd, const void *data, size_t len);
 /* fsync of a directory, so that names created, renamed or deleted in it last. 0 or -1. */
 int storage_fsync_dir(const char *dir);
 /* printf into err (err_size bytes). */

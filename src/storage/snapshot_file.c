@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define SNAPSHOT_MAGIC "CATSNAP1"
+/* Version 2: a checkpoint's state machine bytes come last (protocols' STATE records). */
+#define SNAPSHOT_MAGIC "CATSNAP2"
 #define SNAPSHOT_HEADER_BYTES 28 /* magic, u64 seq, u64 length, u32 crc */
+#define SNAPSHOT_CRC_AT 24
+#define SNAPSHOT_COPY_CHUNK (1u << 20)
 #define SNAPSHOT_TEMP "snapshot.tmp"
 
 static void snapshot_path(const char *dir, uint64_t seq, char *path, size_t size)
@@ -42,21 +46,6 @@ static bool snapshot_name_seq(const char *name, uint64_t *seq)
     return true;
 }
 
-static int snapshot_write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Deletes the snapshots of dir older than seq. */
 static void snapshot_delete_older(const char *dir, uint64_t seq)
 {
@@ -75,25 +64,78 @@ static void snapshot_delete_older(const char *dir, uint64_t seq)
     closedir(d);
 }
 
-int snapshot_file_write(const char *dir, uint64_t seq, const void *data, size_t len, char *err,
-                        size_t err_size)
+/* Appends the contents of tail_fd (tail_len bytes from offset 0) to fd, folding them into
+ * *crc. 0, or -1 with errno set (a tail shorter than tail_len is EIO). */
+static int snapshot_copy_tail(int fd, int tail_fd, uint64_t tail_len, uint32_t *crc)
 {
-    char temp[4096], path[4096];
-    snprintf(temp, sizeof temp, "%s/%s", dir, SNAPSHOT_TEMP);
-    snapshot_path(dir, seq, path, sizeof path);
+    uint8_t *chunk = malloc(SNAPSHOT_COPY_CHUNK);
+    if (!chunk)
+        return -1;
+    uint64_t at = 0;
+    int rc = 0;
+    while (rc == 0 && at < tail_len) {
+        size_t want = tail_len - at < SNAPSHOT_COPY_CHUNK ? (size_t)(tail_len - at)
+                                                          : SNAPSHOT_COPY_CHUNK;
+        ssize_t n = pread(tail_fd, chunk, want, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            errno = EIO;
+        if (n <= 0 || storage_write_all(fd, chunk, (size_t)n) != 0) {
+            rc = -1;
+            break;
+        }
+        *crc = crc32c(*crc, chunk, (size_t)n);
+        at += (uint64_t)n;
+    }
+    int saved = errno;
+    free(chunk);
+    errno = saved;
+    return rc;
+}
+
+/* The temporary file with header and payload, fsynced. 0, or -1 with errno set. */
+static int snapshot_write_temp(int fd, uint64_t seq, const void *data, size_t len, int tail_fd)
+{
+    uint64_t tail_len = 0;
+    struct stat st;
+    if (tail_fd >= 0) {
+        if (fstat(tail_fd, &st) != 0)
+            return -1;
+        tail_len = (uint64_t)st.st_size;
+    }
+    uint32_t crc = crc32c(0, data, len);
     struct buf h;
     buf_init(&h);
     buf_append(&h, SNAPSHOT_MAGIC, 8);
     buf_put_u64(&h, seq);
-    buf_put_u64(&h, len);
-    buf_put_u32(&h, crc32c(0, data, len));
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 || snapshot_write_all(fd, h.data, h.len) != 0 ||
-                     snapshot_write_all(fd, data, len) != 0 || fdatasync(fd) != 0
+    buf_put_u64(&h, len + tail_len);
+    buf_put_u32(&h, 0); /* the crc, once the tail is read */
+    int rc = storage_write_all(fd, h.data, h.len) != 0 || storage_write_all(fd, data, len) != 0
                  ? -1
                  : 0;
+    if (rc == 0 && tail_fd >= 0)
+        rc = snapshot_copy_tail(fd, tail_fd, tail_len, &crc);
+    if (rc == 0) {
+        buf_clear(&h);
+        buf_put_u32(&h, crc);
+        rc = pwrite(fd, h.data, 4, SNAPSHOT_CRC_AT) == 4 && fdatasync(fd) == 0 ? 0 : -1;
+    }
     int saved = errno;
     buf_free(&h);
+    errno = saved;
+    return rc;
+}
+
+int snapshot_file_write(const char *dir, uint64_t seq, const void *data, size_t len, int tail_fd,
+                        char *err, size_t err_size)
+{
+    char temp[4096], path[4096];
+    snprintf(temp, sizeof temp, "%s/%s", dir, SNAPSHOT_TEMP);
+    snapshot_path(dir, seq, path, sizeof path);
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 || snapshot_write_temp(fd, seq, data, len, tail_fd) != 0 ? -1 : 0;
+    int saved = errno;
     if (fd >= 0)
         close(fd);
     if (rc == 0 && (rename(temp, path) != 0 || storage_fsync_dir(dir) != 0)) {
@@ -146,7 +188,10 @@ int snapshot_file_load(const char *dir, uint64_t *seq, uint8_t **data, size_t *l
     uint64_t length = reader_u64(&r);
     uint32_t crc = reader_u32(&r);
     const char *why = NULL;
-    if (r.failed || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0)
+    if (!r.failed && memcmp(magic, SNAPSHOT_MAGIC, 7) == 0 && magic[7] != SNAPSHOT_MAGIC[7])
+        why = "written in another snapshot format version (this catena reads " SNAPSHOT_MAGIC
+              ")";
+    else if (r.failed || memcmp(magic, SNAPSHOT_MAGIC, 8) != 0)
         why = "not a catena snapshot (bad header)";
     else if (file_seq != newest)
         why = "its header names another sequence number";

@@ -12,10 +12,12 @@
  *           with a higher ballot: the last record of an instance is the one that counts).
  *   EXECUTED u64 instance: everything up to it was executed here (once per round; it needs
  *           no fsync of its own: a lost one only means executing later).
- *   STATE   u64 log_base, u64 installed_at, ballot, u64 own_round, u32 length, a STATE
- *           message (configuration and state machine at its instance), then the log's values
- *           from log_base on, each as an ACCEPT record's fields: a state transfer installed,
- *           or a checkpoint. Self-contained: it replaces every earlier record.
+ *   STATE   u64 log_base, u64 installed_at, ballot, u64 own_round, u32 length, the log's
+ *           values from log_base on (`length` bytes, each as an ACCEPT record's fields), then
+ *           a STATE message to the end (configuration and state machine at its instance; the
+ *           state machine's bytes come last, so a checkpoint by reference is the record
+ *           without them): a state transfer installed, or a checkpoint. Self-contained: it
+ *           replaces every earlier record.
  *   LEFT    ballot, u64 own_round, u8 joining: the replica left the configuration; its log
  *           and state are void (it comes back outside, and asks to join if `joining`).
  *           Self-contained, like STATE.
@@ -99,8 +101,9 @@ void chain_persist_executed(struct chain_engine *c)
     chain_persist_end(c, start, 0);
 }
 
-/* One record with everything a restart needs: the ballot, the state and the log from
- * log_base on. The caller may keep it apart from the others (a snapshot file). */
+/* One record with everything a restart needs: the ballot, the log from log_base on and the
+ * state. The caller may keep it apart from the others (a snapshot file). A state whose bytes
+ * are NULL is by reference: the record ends before them and the caller appends them. */
 static void chain_persist_state(struct chain_engine *c, const struct chain_state *m,
                                 instance_no log_base)
 {
@@ -111,12 +114,13 @@ static void chain_persist_state(struct chain_engine *c, const struct chain_state
     chain_put_promised(c);
     size_t length_at = b->len;
     buf_put_u32(b, 0);
-    chain_msg_put_state(b, m);
-    buf_patch_u32(b, length_at, (uint32_t)(b->len - length_at - 4));
     for (instance_no i = log_base; i <= c->highest_accepted; i++)
         chain_put_entry(b, i, chain_log_get(&c->log, i));
+    CHECK(b->len - length_at - 4 <= UINT32_MAX);
+    buf_patch_u32(b, length_at, (uint32_t)(b->len - length_at - 4));
+    chain_msg_put_state(b, m);
     c->persisted_executed = m->instance; /* the next flush records what executed since */
-    c->checkpoint_bytes_last = b->len - start;
+    c->checkpoint_bytes_last = b->len - start + (m->state ? 0 : m->state_len);
     chain_persist_end(c, start, m->instance);
     c->persisted_bytes = 0;
 }
@@ -156,13 +160,25 @@ void chain_checkpoint_tick(struct chain_engine *c)
         c->highest_executed == 0)
         return;
     c->checkpoint_asked = true;
+    c->checkpoint_at = c->highest_executed;
     outbox_push(c->out, EFFECT_SNAPSHOT, c->self, c->highest_executed, NULL, 0);
+}
+
+instance_no chain_checkpoint_keeps(const struct chain_engine *c)
+{
+    /* The snapshot may be taken in the background while the log moves on: the checkpoint
+     * record needs the values that follow its instance. */
+    return c->checkpoint_asked ? c->checkpoint_at : CHAIN_MAX_INSTANCE;
 }
 
 void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                             size_t len)
 {
+    if (!c->checkpoint_asked || (instance != c->checkpoint_at && instance != 0))
+        return; /* not the snapshot asked for (a caller's error) */
     c->checkpoint_asked = false;
+    if (instance == 0)
+        return; /* the caller could not take it: the next tick asks again */
     /* More may have executed since the snapshot was taken: fine, as long as its
      * configuration is the snapshot's and the log still holds what follows it. */
     if (c->removed || instance > c->highest_executed || c->config_instance > instance ||
@@ -228,10 +244,11 @@ static void chain_restore_state(struct chain_engine *c, struct reader *r)
     instance_no installed_at = reader_u64(r);
     chain_restore_ballot(c, r);
     uint32_t length = reader_u32(r);
-    const uint8_t *msg = reader_bytes(r, length);
+    struct reader values = reader_make(reader_bytes(r, length), length);
+    size_t msg_len = reader_left(r);
     struct chain_state m;
-    CHECK(!r->failed && chain_msg_decode_state(msg, length, &m) && log_base >= 1 &&
-          log_base <= m.instance + 1 && m.ack <= m.instance);
+    CHECK(!r->failed && chain_msg_decode_state(reader_bytes(r, msg_len), msg_len, &m) &&
+          log_base >= 1 && log_base <= m.instance + 1 && m.ack <= m.instance);
     memcpy(c->prev_members, m.prev, m.prev_n * sizeof *m.prev);
     c->prev_n = m.prev_n;
     c->config_instance = m.config_instance;
@@ -250,7 +267,7 @@ static void chain_restore_state(struct chain_engine *c, struct reader *r)
     buf_append(&c->restore_state, m.state, m.state_len);
     c->restore_state_at = m.instance;
     c->restore_left = false;
-    while (chain_restore_entry(c, r))
+    while (chain_restore_entry(c, &values))
         ;
     /* Its values reach the instance it describes (at least to the state's own). */
     CHECK(c->highest_accepted >= c->highest_executed);

@@ -78,7 +78,10 @@ void chain_persist_executed(struct chain_engine *c);
 void chain_persist_installed(struct chain_engine *c, const struct chain_state *m);
 /* Asks the state machine for a checkpoint once enough records piled up. */
 void chain_checkpoint_tick(struct chain_engine *c);
-/* The state machine's snapshot for a checkpoint (EFFECT_SNAPSHOT to itself). */
+/* The log must keep the values after this instance (a checkpoint's snapshot is on its way). */
+instance_no chain_checkpoint_keeps(const struct chain_engine *c);
+/* The state machine's snapshot for a checkpoint (EFFECT_SNAPSHOT to itself); data NULL: by
+ * reference (engine.h). */
 void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                             size_t len);
 /* ENGINE_EVENT_DURABLE: the first `records` records are durable. */

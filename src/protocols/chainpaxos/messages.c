@@ -412,7 +412,8 @@ void chain_msg_put_state(struct buf *out, const struct chain_state *m)
     chain_put_nodes(out, m->retired, m->retired_count);
     CHECK(m->state_len <= UINT32_MAX); /* the caller refuses bigger states */
     buf_put_u32(out, (uint32_t)m->state_len);
-    buf_append(out, m->state, m->state_len);
+    if (m->state) /* NULL: by reference, the caller appends the bytes (durable.c) */
+        buf_append(out, m->state, m->state_len);
 }
 
 bool chain_msg_decode_state(const uint8_t *data, size_t len, struct chain_state *m)

@@ -139,5 +139,6 @@ void chain_execute_restored(struct chain_engine *c, instance_no last)
 void chain_collect(struct chain_engine *c)
 {
     instance_no h = c->gc < c->highest_executed ? c->gc : c->highest_executed;
-    chain_log_release_through(&c->log, h);
+    instance_no keep = chain_checkpoint_keeps(c);
+    chain_log_release_through(&c->log, h < keep ? h : keep);
 }

@@ -236,6 +236,7 @@ struct chain_engine {
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
     uint64_t proposal_record; /* the leader's last proposal: its ACCEPT record */
     bool checkpoint_asked;        /* EFFECT_SNAPSHOT to itself sent, answer not back yet */
+    instance_no checkpoint_at;    /* its instance */
     bool restoring;               /* RESTORE records are arriving */
     bool restored;                /* the RESTORE that ends them came */
     bool restart_election;        /* restarted after leading: runs at the first tick */

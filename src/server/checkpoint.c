@@ -1,0 +1,183 @@
+#include "server/checkpoint.h"
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "server/server.h"
+#include "storage/files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The child: serializes the state machine into state_fd and exits. What it reports on
+ * status_fd is an error; success says nothing. Never returns. */
+static void checkpoint_child(struct server *s, int state_fd, int status_fd, pid_t parent)
+{
+    /* A child that outlived a crashed replica would hold its data directory's lock. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    /* The loop's signal handlers would report to the parent's loop: the defaults instead. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    struct buf b;
+    buf_init(&b);
+    kv_snapshot_write(s->kv, &b);
+    if (storage_write_all(state_fd, b.data, b.len) != 0) {
+        char why[200];
+        int n = snprintf(why, sizeof why, "writing the state: %s", strerror(errno));
+        if (write(status_fd, why, (size_t)n) < 0)
+            _exit(2);
+        _exit(1);
+    }
+    _exit(0); /* not exit(): the parent's atexit handlers and stdio buffers are not ours */
+}
+
+static void checkpoint_status_closed(uv_handle_t *h) { free(h); }
+
+static void checkpoint_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct server_checkpoint *k = &((struct server *)h->data)->checkpoint;
+    static char discard[64]; /* a report longer than ours: the rest is dropped */
+    size_t room = sizeof k->report - 1 - k->report_len;
+    *out = room ? uv_buf_init(k->report + k->report_len, (unsigned)room)
+                : uv_buf_init(discard, sizeof discard);
+}
+
+/* The child is gone: its state goes to the engine by reference, or the engine learns it
+ * failed (instance 0) and asks again later. */
+static void checkpoint_finish(struct server *s)
+{
+    struct server_checkpoint *k = &s->checkpoint;
+    int status = 0;
+    while (waitpid(k->child, &status, 0) < 0 && errno == EINTR)
+        ;
+    k->child = 0;
+    k->child_us_last = (uv_hrtime() - k->started_ns) / 1000;
+    k->report[k->report_len] = '\0';
+    struct stat st;
+    bool exited = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok = exited && fstat(k->state_fd, &st) == 0;
+    k->ok_last = ok;
+    k->failed_last = !ok;
+    struct engine_event event = {.type = ENGINE_EVENT_SNAPSHOT, .from = s->config.self};
+    if (!ok) {
+        if (k->report_len)
+            ;
+        else if (WIFSIGNALED(status))
+            snprintf(k->report, sizeof k->report, "killed by signal %d", WTERMSIG(status));
+        else if (!exited)
+            snprintf(k->report, sizeof k->report, "exit status %d", WEXITSTATUS(status));
+        else
+            snprintf(k->report, sizeof k->report, "%s", strerror(errno));
+        log_warn("background checkpoint at instance %llu failed: %s; the next one is serialized "
+                 "on the event loop",
+                 (unsigned long long)k->instance, k->report);
+        close(k->state_fd);
+        runtime_step(&s->runtime, &event);
+        return;
+    }
+    log_info("checkpoint at instance %llu: %lld bytes serialized in the background in %llu ms "
+             "(fork %llu us)",
+             (unsigned long long)k->instance, (long long)st.st_size,
+             (unsigned long long)k->child_us_last / 1000, (unsigned long long)k->fork_us_last);
+    event.instance = k->instance;
+    event.len = (size_t)st.st_size;
+    store_attach_state(&s->store, k->instance, k->state_fd); /* the store closes it */
+    runtime_step(&s->runtime, &event);
+    store_detach_state(&s->store);
+}
+
+static void checkpoint_status_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *b)
+{
+    struct server *s = stream->data;
+    struct server_checkpoint *k = &s->checkpoint;
+    if (n > 0 && b->base == k->report + k->report_len)
+        k->report_len += (size_t)n;
+    if (n >= 0)
+        return;
+    uv_close((uv_handle_t *)stream, checkpoint_status_closed);
+    k->status = NULL;
+    checkpoint_finish(s);
+}
+
+bool checkpoint_fork(struct server *s, instance_no instance)
+{
+    struct server_checkpoint *k = &s->checkpoint;
+    if (k->failed_last || k->child || s->runtime.stopping)
+        return false;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint.state", s->store.dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int pipefd[2] = {-1, -1};
+    if (fd < 0 || unlink(path) != 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+        log_warn("%s: %s; serializing the checkpoint on the event loop", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    /* Signals stay blocked until the child has reset its handlers. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    uint64_t start = uv_hrtime();
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        checkpoint_child(s, fd, pipefd[1], parent);
+    }
+    k->fork_us_last = (uv_hrtime() - start) / 1000;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(pipefd[1]);
+    if (pid < 0) {
+        log_warn("fork for a background checkpoint failed: %s; serializing it on the event "
+                 "loop",
+                 strerror(errno));
+        close(fd);
+        close(pipefd[0]);
+        return false;
+    }
+    k->forks++;
+    k->child = pid;
+    k->state_fd = fd;
+    k->instance = instance;
+    k->started_ns = start;
+    k->report_len = 0;
+    s->stats.snapshot_pause_us = k->fork_us_last;
+    k->status = malloc(sizeof *k->status);
+    if (!k->status || uv_pipe_init(&s->loop, k->status, 0) != 0 ||
+        uv_pipe_open(k->status, pipefd[0]) != 0) {
+        log_error("cannot watch the checkpoint child; stopping");
+        exit(EXIT_FAILURE);
+    }
+    k->status->data = s;
+    uv_read_start((uv_stream_t *)k->status, checkpoint_alloc, checkpoint_status_read);
+    return true;
+}
+
+void checkpoint_stop(struct server *s)
+{
+    struct server_checkpoint *k = &s->checkpoint;
+    if (!k->child)
+        return;
+    kill(k->child, SIGKILL);
+    while (waitpid(k->child, NULL, 0) < 0 && errno == EINTR)
+        ;
+    k->child = 0;
+    close(k->state_fd);
+    uv_close((uv_handle_t *)k->status, checkpoint_status_closed);
+    k->status = NULL;
+}
