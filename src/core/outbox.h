@@ -49,7 +49,10 @@ enum effect_type {
      * (group commit: the caller holds sends and releases them when an fsync completes).
      * A non-zero `instance` marks a checkpoint: a self-contained record that replaces every
      * earlier one, which the caller may delete once it is durable (it may write it apart,
-     * in a snapshot file, as long as sends after it wait for it too). On a
+     * in a snapshot file, as long as sends after it wait for it too). A checkpoint whose
+     * `node` is the engine itself is a compaction: the records before it say everything it
+     * says, so sends after it need not wait for it (only for those records), and a crash
+     * before it is durable may lose it while keeping later records. On a
      * restart the caller gives back the durable records, from the newest checkpoint on, in
      * order, with ENGINE_EVENT_RESTORE. */
     EFFECT_PERSIST,

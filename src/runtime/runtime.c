@@ -12,7 +12,8 @@ static void runtime_drain(struct runtime *r)
         else if (e->type == EFFECT_SEND || e->type == EFFECT_SEND_NOW)
             peer_send(&r->peers, e->node, outbox_payload(&r->outbox, e), e->len);
         else if (e->type == EFFECT_PERSIST && r->store)
-            store_persist(r->store, e->instance, outbox_payload(&r->outbox, e), e->len);
+            store_persist(r->store, e->instance, e->node != NODE_NONE,
+                          outbox_payload(&r->outbox, e), e->len);
         else
             r->on_effect(r->ctx, &r->outbox, e);
     }

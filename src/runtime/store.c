@@ -135,7 +135,7 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
         }
         s->appended = s->durable = snapshot_seq;
     }
-    s->checkpoints_issued = s->checkpoints_durable = found ? 1 : 0;
+    s->checkpoints_issued = s->checkpoints_durable = s->checkpoint_required = found ? 1 : 0;
     return r.fed;
 }
 
@@ -279,7 +279,8 @@ static void store_checkpoint_start(struct store *s)
                         store_checkpoint_done) == 0);
 }
 
-void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len)
+void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const uint8_t *data,
+                   size_t len)
 {
     s->engine_records++;
     if (checkpoint) {
@@ -294,8 +295,11 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
         s->next.seq = s->appended;
         s->next.number = ++s->checkpoints_issued;
         s->next.active = true;
+        /* What a compaction says is durable once the records before it are. */
+        if (!compaction)
+            s->checkpoint_required = s->checkpoints_issued;
         buf_put_u64(&s->pending, s->appended);
-        buf_put_u64(&s->pending, s->checkpoints_issued);
+        buf_put_u64(&s->pending, s->checkpoint_required);
         store_checkpoint_start(s);
         return;
     }
@@ -306,7 +310,7 @@ void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, si
     s->stats.records_written++;
     s->stats.bytes_written += len;
     buf_put_u64(&s->pending, seq);
-    buf_put_u64(&s->pending, s->checkpoints_issued);
+    buf_put_u64(&s->pending, s->checkpoint_required);
 }
 
 void store_attach_state(struct store *s, uint64_t instance, int fd)

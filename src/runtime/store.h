@@ -55,8 +55,9 @@ struct store {
     uv_work_t sync_req;
     struct wal_sync_job sync_job;
     int sync_rc, sync_errno;
-    /* Checkpoints: issued and durable counts, the one being written and the next one. */
-    uint64_t checkpoints_issued, checkpoints_durable;
+    /* Checkpoints: issued and durable counts, the one being written and the next one. Records
+     * wait for checkpoint_required, the last checkpoint issued that is not a compaction. */
+    uint64_t checkpoints_issued, checkpoints_durable, checkpoint_required;
     struct store_checkpoint writing, next;
     int attached_fd; /* store_attach_state, not claimed yet (-1: none) */
     uint64_t attached_instance;
@@ -84,8 +85,10 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
  * records, or -1 with a message in err (a corrupt log or snapshot: nothing is changed). */
 long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *data, size_t len),
                         void *ctx, char *err, size_t err_size);
-/* EFFECT_PERSIST: checkpoint is the effect's instance (0: an ordinary record). */
-void store_persist(struct store *s, uint64_t checkpoint, const uint8_t *data, size_t len);
+/* EFFECT_PERSIST: checkpoint is the effect's instance (0: an ordinary record); a compaction
+ * (outbox.h) holds no send back. */
+void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const uint8_t *data,
+                   size_t len);
 /* A state machine serialized elsewhere (a forked child, into fd): the checkpoint record for
  * `instance` that the engine emits next is incomplete, and the snapshot file appends fd's
  * contents to it (engine.h, ENGINE_EVENT_SNAPSHOT by reference). The store owns fd. */

@@ -307,7 +307,7 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             bool tail = rep->checkpoint_attached && e->instance == rep->checkpoint_instance;
             if (tail)
                 rep->checkpoint_attached = false;
-            sim_disk_write(&rep->disk, e->instance, payload, e->len,
+            sim_disk_write(s, r, e->instance, e->node != NODE_NONE, payload, e->len,
                            tail ? rep->checkpoint.data : NULL, tail ? rep->checkpoint.len : 0);
             break;
         }
@@ -391,7 +391,7 @@ static void sim_flush(struct sim *s, uint32_t r)
 void sim_replica_durable(struct sim *s, uint32_t r)
 {
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_DURABLE,
-                                         .instance = s->replicas[r].disk.synced});
+                                         .instance = s->replicas[r].disk.engine_durable});
     sim_flush(s, r);
 }
 
@@ -472,19 +472,15 @@ void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t se
     sim_flush(s, r);
 }
 
+static void sim_replica_restore_one(struct sim *s, uint32_t r, const uint8_t *data, size_t len)
+{
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_RESTORE, .data = data, .len = len});
+}
+
 /* Hands the engine every durable record, then the end of them. */
 static void sim_replica_recover(struct sim *s, uint32_t r)
 {
-    const struct buf *durable = &s->replicas[r].disk.durable;
-    s->res->faults[SIM_FAULT_RECOVERY] += durable->len > 0;
-    struct reader rd = reader_make(durable->data, durable->len);
-    while (reader_left(&rd) > 0) {
-        uint32_t len = reader_u32(&rd);
-        const uint8_t *data = reader_bytes(&rd, len);
-        CHECK(!rd.failed);
-        sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_RESTORE, .data = data,
-                                             .len = len});
-    }
+    s->res->faults[SIM_FAULT_RECOVERY] += sim_disk_recover(s, r, sim_replica_restore_one) > 0;
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_RESTORE});
 }
 
@@ -570,6 +566,7 @@ void sim_cluster_init(struct sim *s)
         buf_init(&rep->record);
         buf_init(&rep->snapshot);
         buf_init(&rep->checkpoint);
+        sim_disk_init(&rep->disk);
         sim_replica_start(s, r);
     }
 }

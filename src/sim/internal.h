@@ -40,6 +40,7 @@ enum sim_event_type {
     SIM_EV_PROBE,    /* periodic check of the phase's exit condition */
     SIM_EV_SYNC,     /* `node`'s fsync completes (arg: its incarnation) */
     SIM_EV_CHECKPOINT, /* `node`'s background checkpoint snapshot is ready (arg: incarnation) */
+    SIM_EV_SNAPSHOT_WRITTEN, /* `node`'s snapshot file is durable (arg: its incarnation) */
 };
 
 struct sim_event {
@@ -111,20 +112,42 @@ struct sim_plan_item {
 
 /* ---- durable storage (disk.c) ------------------------------------------------------------ */
 
-/* A background checkpoint's snapshot comes back after up to this long (virtual us). */
+/* A background checkpoint's snapshot comes back after up to this long (virtual us), and a
+ * snapshot file takes up to this long to write on top of an fsync. */
 #define SIM_CHECKPOINT_DELAY_MAX_US 50000
+#define SIM_SNAPSHOT_WRITE_MAX_US 100000
+
+struct sim_checkpoint_file {
+    struct buf data;
+    uint64_t seq;    /* replaces log records <= seq */
+    uint64_t number; /* checkpoints issued before it, itself included */
+    bool active;
+};
 
 /* A replica's disk under the durable profile, as the runtime's store uses it (runtime/store.h):
- * records written, an fsync on its way for some of them, peer messages held until what was
- * written before them is durable. A crash loses what is not durable and what was held. */
+ * log records written, an fsync on its way for some of them, checkpoints written apart, peer
+ * messages held until the engine records emitted before them are durable. A crash loses what
+ * is not durable and what was held. */
 struct sim_disk {
-    struct buf durable;  /* records that survive a crash: u32 length, bytes */
-    struct buf written;  /* not fsynced yet: u8 checkpoint, u32 length, bytes */
+    /* The log: records u64 seq, u32 length, bytes. */
+    struct buf durable;   /* fsynced */
+    struct buf written;   /* not fsynced yet */
     size_t syncing_bytes; /* the prefix of `written` the running fsync covers */
-    uint64_t appended, synced, syncing_upto; /* record sequence numbers */
+    uint64_t appended, synced, syncing_upto; /* log sequence numbers */
     bool sync_running;
-    struct held_sends held; /* each waits for a record sequence number */
-    uint64_t records, fsyncs;
+    /* Checkpoints: the durable one (replaces log records <= snapshot_seq), the one being
+     * written and the next. Records wait for checkpoint_required, the last checkpoint issued
+     * that is not a compaction (outbox.h). */
+    struct buf snapshot;
+    uint64_t snapshot_seq;
+    bool has_snapshot;
+    struct sim_checkpoint_file writing, next;
+    uint64_t checkpoints_issued, checkpoints_durable, checkpoint_required;
+    /* The engine's records not durable yet: u64 log seq, u64 checkpoint number each. */
+    struct buf pending;
+    size_t pending_pos;
+    uint64_t engine_records, engine_durable;
+    struct held_sends held; /* each waits for a count of durable engine records */
 };
 
 /* ---- replicas (cluster.c) --------------------------------------------------------------- */
@@ -313,22 +336,30 @@ void sim_faults_apply(struct sim *s, uint64_t item);
 /* cluster.c */
 void sim_cluster_init(struct sim *s);
 void sim_cluster_free(struct sim *s);
+void sim_disk_init(struct sim_disk *d);
 void sim_disk_free(struct sim_disk *d);
-/* A record; tail (tail_len bytes, may be NULL) is appended to it. */
-void sim_disk_write(struct sim_disk *d, uint64_t checkpoint, const uint8_t *data, size_t len,
-                    const uint8_t *tail, size_t tail_len);
+/* An engine record of replica r (EFFECT_PERSIST); tail (tail_len bytes, may be NULL) is
+ * appended to it (a checkpoint by reference). */
+void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compaction,
+                    const uint8_t *data, size_t len, const uint8_t *tail, size_t tail_len);
 /* A peer message from replica r: sent now, or held until what it may depend on is durable. */
 void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len);
 /* End of r's round: an fsync starts for what was written, if none is running. */
 void sim_disk_kick(struct sim *s, uint32_t r);
 /* SIM_EV_SYNC: the fsync completed; held messages leave. */
 void sim_disk_synced(struct sim *s, uint32_t r);
+/* SIM_EV_SNAPSHOT_WRITTEN: the checkpoint being written is durable. */
+void sim_disk_checkpoint_written(struct sim *s, uint32_t r);
+/* Hands fn the durable records in order: the snapshot, then the log after it; returns their
+ * count. */
+size_t sim_disk_recover(struct sim *s, uint32_t r,
+                        void (*fn)(struct sim *s, uint32_t r, const uint8_t *data, size_t len));
+/* The crash: what is not durable is gone. */
+void sim_disk_crash(struct sim_disk *d);
 /* SIM_EV_CHECKPOINT: the background snapshot goes to r's engine by reference. */
 void sim_replica_checkpoint_ready(struct sim *s, uint32_t r);
 /* Tells r's engine how many of its records are durable now (ENGINE_EVENT_DURABLE). */
 void sim_replica_durable(struct sim *s, uint32_t r);
-/* The crash: what is not durable is gone. */
-void sim_disk_crash(struct sim_disk *d);
 
 void sim_replica_start(struct sim *s, uint32_t r);
 void sim_replica_crash(struct sim *s, uint32_t r);

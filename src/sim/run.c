@@ -234,6 +234,14 @@ static void sim_dispatch(struct sim *s, struct sim_event *e)
         sim_disk_synced(s, e->node);
         sim_replica_durable(s, e->node);
         break;
+    case SIM_EV_SNAPSHOT_WRITTEN:
+        if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
+            break; /* the replica crashed meanwhile: the temporary file was never renamed */
+        if (sim_defer(s, e))
+            return;
+        sim_disk_checkpoint_written(s, e->node);
+        sim_replica_durable(s, e->node);
+        break;
     case SIM_EV_CHECKPOINT:
         if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
             break; /* the child died with the replica */

@@ -48,11 +48,14 @@ static size_t chain_persist_begin(struct chain_engine *c, uint8_t type)
     return start;
 }
 
-static void chain_persist_end(struct chain_engine *c, size_t start, instance_no checkpoint)
+/* checkpoint: the record's instance if it is one; compaction: it says nothing the records
+ * before it did not (outbox.h). */
+static void chain_persist_end(struct chain_engine *c, size_t start, instance_no checkpoint,
+                              bool compaction)
 {
     c->records_emitted++;
     c->persisted_bytes += c->out->arena.len - start;
-    outbox_end(c->out, EFFECT_PERSIST, NODE_NONE, checkpoint, start);
+    outbox_end(c->out, EFFECT_PERSIST, compaction ? c->self : NODE_NONE, checkpoint, start);
 }
 
 static void chain_put_entry(struct buf *b, instance_no i, const struct chain_entry *e)
@@ -78,7 +81,7 @@ void chain_persist_accept(struct chain_engine *c, instance_no i, struct chain_en
         return;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_ACCEPT);
     chain_put_entry(&c->out->arena, i, e);
-    chain_persist_end(c, start, 0);
+    chain_persist_end(c, start, 0, false);
     e->record = c->records_emitted;
 }
 
@@ -88,7 +91,7 @@ void chain_persist_ballot(struct chain_engine *c)
         return;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_BALLOT);
     chain_put_promised(c);
-    chain_persist_end(c, start, 0);
+    chain_persist_end(c, start, 0, false);
 }
 
 void chain_persist_executed(struct chain_engine *c)
@@ -98,14 +101,16 @@ void chain_persist_executed(struct chain_engine *c)
     c->persisted_executed = c->highest_executed;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
     buf_put_u64(&c->out->arena, c->highest_executed);
-    chain_persist_end(c, start, 0);
+    chain_persist_end(c, start, 0, false);
 }
 
 /* One record with everything a restart needs: the ballot, the log from log_base on and the
  * state. The caller may keep it apart from the others (a snapshot file). A state whose bytes
- * are NULL is by reference: the record ends before them and the caller appends them. */
+ * are NULL is by reference: the record ends before them and the caller appends them. A
+ * checkpoint of this replica's own state is a compaction: its earlier records, replayed,
+ * rebuild the same state (a state transfer installed is not: it came from elsewhere). */
 static void chain_persist_state(struct chain_engine *c, const struct chain_state *m,
-                                instance_no log_base)
+                                instance_no log_base, bool compaction)
 {
     size_t start = chain_persist_begin(c, CHAIN_RECORD_STATE);
     struct buf *b = &c->out->arena;
@@ -121,7 +126,7 @@ static void chain_persist_state(struct chain_engine *c, const struct chain_state
     chain_msg_put_state(b, m);
     c->persisted_executed = m->instance; /* the next flush records what executed since */
     c->checkpoint_bytes_last = b->len - start + (m->state ? 0 : m->state_len);
-    chain_persist_end(c, start, m->instance);
+    chain_persist_end(c, start, m->instance, compaction);
     c->persisted_bytes = 0;
 }
 
@@ -135,14 +140,14 @@ void chain_persist_left(struct chain_engine *c)
     chain_put_promised(c);
     buf_put_u8(&c->out->arena, c->joining);
     c->persisted_executed = 0;
-    chain_persist_end(c, start, 1);
+    chain_persist_end(c, start, 1, false);
     c->persisted_bytes = 0;
 }
 
 void chain_persist_installed(struct chain_engine *c, const struct chain_state *m)
 {
     if (c->durable)
-        chain_persist_state(c, m, m->instance + 1);
+        chain_persist_state(c, m, m->instance + 1, false);
 }
 
 /* ---- checkpoints ----------------------------------------------------------------------- */
@@ -191,7 +196,7 @@ void chain_checkpoint_ready(struct chain_engine *c, instance_no instance, const 
     instance_no log_base = m.ack + 1;
     if (log_base < c->log.base)
         log_base = c->log.base;
-    chain_persist_state(c, &m, log_base);
+    chain_persist_state(c, &m, log_base, true);
 }
 
 /* ---- restart --------------------------------------------------------------------------- */
