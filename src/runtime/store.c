@@ -198,6 +198,7 @@ static void store_sync_done(uv_work_t *req, int status)
         store_fatal("fsync of the write-ahead log failed",
                     strerror(status != 0 ? -status : s->sync_errno));
     s->durable = s->syncing_upto;
+    wal_mark_synced(s->wal, s->durable);
     s->stats.fsyncs++;
     s->stats.fsync_us_total += s->sync_us;
     s->stats.fsync_us_last = s->sync_us;

@@ -524,7 +524,7 @@ void sim_replica_crash(struct sim *s, uint32_t r)
     rep->up = false;
     rep->log = NULL;
     rep->incarnation++; /* pending ticks and fsyncs of the old incarnation are ignored */
-    sim_disk_crash(&rep->disk);
+    sim_disk_crash(s, r);
     sim_orphans_crash(s, r);
     /* Every connection breaks: the clients see it and reconnect later. */
     while (rep->conn_count) {

@@ -207,8 +207,23 @@ size_t sim_disk_recover(struct sim *s, uint32_t r,
     return n;
 }
 
-void sim_disk_crash(struct sim_disk *d)
+/* Moves the first `count` records of `written` to `durable`. */
+static void sim_disk_keep_unsynced(struct sim_disk *d, uint64_t count)
 {
+    struct reader rd = reader_make(d->written.data, d->written.len);
+    for (uint64_t k = 0; k < count; k++) {
+        d->synced = reader_u64(&rd);
+        reader_bytes(&rd, reader_u32(&rd));
+        CHECK(!rd.failed);
+    }
+    buf_append(&d->durable, d->written.data, rd.pos);
+}
+
+void sim_disk_crash(struct sim *s, uint32_t r)
+{
+    struct sim_disk *d = &s->replicas[r].disk;
+    if (s->opt.profile.disk_reorder)
+        sim_disk_keep_unsynced(d, rng_below(&s->rng, d->appended - d->synced + 1));
     buf_clear(&d->written);
     buf_clear(&d->pending);
     d->pending_pos = 0;

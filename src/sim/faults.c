@@ -10,13 +10,14 @@
 #include <string.h>
 
 static const struct sim_profile sim_profiles[] = {
-    {"chainpaxos", true, true, true, true, true, false, false, false},
-    {"network", true, true, true, true, true, false, false, false},
-    {"none", false, false, false, false, false, false, false, false},
-    {"lossy", true, true, true, true, false, false, false, false},
-    {"pauses", true, true, true, true, true, true, false, false},
-    {"crashes", true, true, true, true, true, true, true, false},
-    {"durable", true, true, true, true, true, true, true, true},
+    {"chainpaxos", true, true, true, true, true, false, false, false, false},
+    {"network", true, true, true, true, true, false, false, false, false},
+    {"none", false, false, false, false, false, false, false, false, false},
+    {"lossy", true, true, true, true, false, false, false, false, false},
+    {"pauses", true, true, true, true, true, true, false, false, false},
+    {"crashes", true, true, true, true, true, true, true, false, false},
+    {"durable", true, true, true, true, true, true, true, true, false},
+    {"durable-reorder", true, true, true, true, true, true, true, true, true},
 };
 
 bool sim_profile_find(const char *name, struct sim_profile *out)

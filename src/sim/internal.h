@@ -354,8 +354,9 @@ void sim_disk_checkpoint_written(struct sim *s, uint32_t r);
  * count. */
 size_t sim_disk_recover(struct sim *s, uint32_t r,
                         void (*fn)(struct sim *s, uint32_t r, const uint8_t *data, size_t len));
-/* The crash: what is not durable is gone. */
-void sim_disk_crash(struct sim_disk *d);
+/* The crash: what is not durable is gone (with disk_reorder, but for a random prefix of the
+ * unsynced log records). */
+void sim_disk_crash(struct sim *s, uint32_t r);
 /* SIM_EV_CHECKPOINT: the background snapshot goes to r's engine by reference. */
 void sim_replica_checkpoint_ready(struct sim *s, uint32_t r);
 /* Tells r's engine how many of its records are durable now (ENGINE_EVENT_DURABLE). */

@@ -61,11 +61,16 @@ struct sim_profile {
     /* Replicas keep a disk (engine_config.durable): a crash loses only what was not fsynced,
      * a restart recovers from it, and any number of replicas may crash at once. */
     bool durable;
+    /* The disk writes what is not fsynced yet in any order: a crash may keep some of it. The
+     * log (storage/wal.h) then keeps the records up to the first one lost, so a random prefix
+     * of the unsynced records survives. */
+    bool disk_reorder;
 };
 /* Known names: "chainpaxos" (default: loss, duplication, reordering, delays, partitions),
  * "network" (the same), "none" (perfect links), "pauses" (adds pauses), "crashes" (adds pauses
  * and crash/restart, a crash losing the replica's state), "durable" (the same with durable
- * replicas, and whole-cluster crashes). False for an unknown name. */
+ * replicas, and whole-cluster crashes), "durable-reorder" (durable, and disks that reorder
+ * unsynced writes). False for an unknown name. */
 bool sim_profile_find(const char *name, struct sim_profile *out);
 const char *sim_profile_names(void);
 

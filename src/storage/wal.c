@@ -16,9 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define WAL_MAGIC "CATWAL1"  /* 8 bytes with its terminating zero */
+#define WAL_MAGIC "CATWAL2"  /* 8 bytes with its terminating zero */
 #define WAL_HEADER_BYTES 16  /* magic, u64 first sequence number */
-#define WAL_RECORD_HEADER 9  /* u32 length, u32 crc, u8 type */
+#define WAL_RECORD_HEADER 17 /* u32 length, u32 crc, u64 synced, u8 type */
+#define WAL_TYPE_AT 16       /* where the type is in a record */
 
 struct wal_segment {
     uint64_t first, last; /* last < first: no record yet */
@@ -32,6 +33,7 @@ struct wal {
     size_t count, cap;
     int fd;            /* the last segment, open for writing */
     bool new_segment;  /* the directory needs an fsync */
+    uint64_t synced;   /* records up to this one are known durable */
     struct buf header; /* a record's or a segment's header being written */
 };
 
@@ -53,13 +55,28 @@ static void wal_path(const struct wal *w, uint64_t first, char *path, size_t siz
     snprintf(path, size, "%s/%016" PRIx64 ".wal", w->dir, first);
 }
 
-/* CRC of a record: its length field, type and payload. */
-static uint32_t wal_record_crc(const uint8_t *len_field, uint8_t type, const uint8_t *data,
-                               size_t len)
+/* CRC of a record: its header but the CRC itself, and its payload. */
+static uint32_t wal_record_crc(const uint8_t *header, const uint8_t *data, size_t len)
 {
-    uint32_t crc = crc32c(0, len_field, 4);
-    crc = crc32c(crc, &type, 1);
+    uint32_t crc = crc32c(0, header, 4);
+    crc = crc32c(crc, header + 8, WAL_RECORD_HEADER - 8);
     return crc32c(crc, data, len);
+}
+
+/* Whether a valid record starts at data + pos (size bytes in all) whose `synced` field says
+ * record `seq` was durable when it was written. */
+static bool wal_vouches_for(const uint8_t *data, size_t size, size_t pos, uint64_t seq)
+{
+    if (pos + WAL_RECORD_HEADER > size)
+        return false;
+    uint32_t len = wal_u32_at(data + pos);
+    uint64_t synced = wal_u64_at(data + pos + 8);
+    /* A record after seq is at most one per header's worth of bytes further (a cheap filter
+     * before the CRC). */
+    return len >= 1 && len - 1 <= size - pos - WAL_RECORD_HEADER && synced >= seq &&
+           synced - seq <= size / WAL_RECORD_HEADER &&
+           wal_u32_at(data + pos + 4) ==
+               wal_record_crc(data + pos, data + pos + WAL_RECORD_HEADER, len - 1);
 }
 
 /* Reads a whole file; NULL with errno set on failure. */
@@ -73,7 +90,12 @@ static bool wal_all_zero(const uint8_t *p, size_t n)
 
 /* Walks a segment's records; calls fn (if any) on each. Sets *end to where the valid records
  * end and *last to the last sequence number. Returns 0, 1 when the segment ends with a torn
- * record (from *end on), or -1 (corruption, message in err). */
+ * record (from *end on), or -1 (corruption, message in err).
+ *
+ * A bad record in the last segment is torn when no valid record after it says it had been
+ * fsynced: the disk may write the pages of unsynced records in any order, so records after a
+ * torn one may have reached it, but none of them was acknowledged (a sync covers every byte
+ * before it). One that a later record vouches for was durable: corruption. */
 static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_segment,
                     wal_record_fn fn, void *arg, size_t *end, uint64_t *last, char *err,
                     size_t err_size)
@@ -88,18 +110,25 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
         bool fits = len >= 1 && len <= WAL_MAX_RECORD_BYTES &&
                     len - 1 <= size - pos - WAL_RECORD_HEADER;
         bool ok = fits && wal_u32_at(data + pos + 4) ==
-                              wal_record_crc(data + pos, data[pos + 8], data + pos + 9, len - 1);
+                              wal_record_crc(data + pos, data + pos + WAL_RECORD_HEADER, len - 1);
         if (!ok) {
-            /* Torn: in the last segment, with nothing written after the record's place (after
-             * its header, when its length cannot be right). Segments are preallocated with
-             * zeros, so an interrupted write leaves zeros behind it. */
-            size_t after = fits ? pos + WAL_RECORD_HEADER + len - 1 : pos + WAL_RECORD_HEADER;
-            if (last_segment && wal_all_zero(data + after, size - after)) {
+            size_t witness = 0;
+            for (size_t p = pos + 1; last_segment && !witness && p < size; p++)
+                if (wal_vouches_for(data, size, p, seq + 1))
+                    witness = p;
+            if (last_segment && !witness) {
                 *end = pos;
                 *last = seq;
                 return 1;
             }
-            storage_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1, pos);
+            if (witness)
+                storage_error(err, err_size,
+                              "corrupt record %" PRIu64 " at byte %zu (fsynced: the record at "
+                              "byte %zu, written later, says so)",
+                              seq + 1, pos, witness);
+            else
+                storage_error(err, err_size, "corrupt record %" PRIu64 " at byte %zu", seq + 1,
+                              pos);
             return -1;
         }
         if (seq == UINT64_MAX) {
@@ -109,7 +138,8 @@ static int wal_walk(const uint8_t *data, size_t size, uint64_t first, bool last_
         }
         seq++;
         if (fn)
-            stop = !fn(arg, seq, data[pos + 8], data + pos + 9, len - 1);
+            stop = !fn(arg, seq, data[pos + WAL_TYPE_AT], data + pos + WAL_RECORD_HEADER,
+                       len - 1);
         pos += WAL_RECORD_HEADER + len - 1;
     }
     if (!stop && pos < size && pos + WAL_RECORD_HEADER > size &&
@@ -229,7 +259,12 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
             seg->end = 0;
             return 1;
         }
-        storage_error(err, err_size, "%s: not a catena log segment (bad header)", path);
+        if (size >= 8 && memcmp(data, WAL_MAGIC, 6) == 0 && memcmp(data, WAL_MAGIC, 8) != 0)
+            storage_error(err, err_size,
+                          "%s: written in another log format version (this catena reads %s)",
+                          path, WAL_MAGIC);
+        else
+            storage_error(err, err_size, "%s: not a catena log segment (bad header)", path);
         free(data);
         return -1;
     }
@@ -333,11 +368,16 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
         wal_path(w, w->segs[w->count - 1].first, path, sizeof path);
         rc = (w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ? -1 : 0;
     }
+    /* What is on disk now counts as durable from here on (after a process crash, some of it
+     * may be in the page cache only). */
+    if (rc == 0)
+        rc = fdatasync(w->fd);
     if (rc != 0) {
         storage_error(err, err_size, "%s: %s", dir, strerror(errno));
         wal_close(w);
         return NULL;
     }
+    w->synced = wal_last_seq(w);
     return w;
 }
 
@@ -375,9 +415,10 @@ uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len)
     struct buf *h = &w->header;
     buf_clear(h);
     buf_put_u32(h, (uint32_t)(len + 1));
-    buf_put_u32(h, 0); /* the CRC, which covers the length field */
+    buf_put_u32(h, 0); /* the CRC, which covers the rest of the header */
+    buf_put_u64(h, w->synced);
     buf_put_u8(h, type);
-    buf_patch_u32(h, 4, wal_record_crc(h->data, type, data, len));
+    buf_patch_u32(h, 4, wal_record_crc(h->data, data, len));
     if (pwrite(w->fd, h->data, h->len, (off_t)seg->end) != (ssize_t)h->len ||
         (len && pwrite(w->fd, data, len, (off_t)(seg->end + h->len)) != (ssize_t)len))
         return 0;
@@ -394,7 +435,14 @@ int wal_sync(struct wal *w)
             return -1;
         w->new_segment = false;
     }
+    wal_mark_synced(w, wal_last_seq(w));
     return 0;
+}
+
+void wal_mark_synced(struct wal *w, uint64_t seq)
+{
+    if (seq > w->synced)
+        w->synced = seq;
 }
 
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
@@ -506,6 +554,7 @@ int wal_reset(struct wal *w, uint64_t next_seq)
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
+    w->synced = next_seq - 1; /* in the snapshot */
     return wal_new_segment(w, next_seq);
 }
 

@@ -1,17 +1,22 @@
 /* Write-ahead log: typed records appended to segment files in one directory (issue 5).
  *
  * A segment is `<first sequence number, 16 hex digits>.wal`: an 8-byte magic, the u64 sequence
- * number of its first record, then records `u32 length | u32 crc32c | u8 type | payload`, where
- * length counts type and payload and the CRC covers the length field, the type and the
- * payload. Segments are preallocated (zero-filled) to segment_bytes, so a zero length marks the
- * end of the written part; a new segment starts when a record does not fit.
+ * number of its first record, then records `u32 length | u32 crc32c | u64 synced | u8 type |
+ * payload`, where length counts type and payload, the CRC covers the rest of the header and
+ * the payload, and `synced` is the last record known durable (its sync completed) when this
+ * one was appended. Segments are preallocated (zero-filled) to segment_bytes, so a zero length
+ * marks the end of the written part; a new segment starts when a record does not fit, once
+ * the old one is synced.
  *
- * Opening scans every segment. A record that fails its checks at the end of the last segment,
- * with nothing written after it, is a torn write (the process or the machine stopped in the
- * middle of it, before its fsync): it is erased and the log goes on from the record before.
- * Anything else (a bad record followed by data, a bad record in an older segment, a segment
- * missing from the sequence, a bad header) is corruption: the log refuses to open, says where,
- * and changes nothing. Not thread-safe; one writer. */
+ * Opening scans every segment. A record of the last segment that fails its checks is a torn
+ * write (the process or the machine stopped before its sync, and the disk wrote what it
+ * had in any order) unless a valid record after it says, by its `synced` field, that it was
+ * durable: it is erased with everything after it, and the log goes on from the record
+ * before. Anything else (a bad record vouched for, a bad record in an older segment, a
+ * segment missing from the sequence, a bad header) is corruption: the log refuses to open,
+ * says where, and changes nothing. What cannot be told apart: damage to records of the last
+ * sync before a crash that no later record vouches for is taken for a torn write. Not
+ * thread-safe; one writer. */
 #ifndef CATENA_STORAGE_WAL_H
 #define CATENA_STORAGE_WAL_H
 
@@ -35,6 +40,8 @@ uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len);
 /* Makes every appended record durable (fdatasync; the directory too after a new segment).
  * 0, or -1 with errno set. */
 int wal_sync(struct wal *w);
+/* Records up to seq are durable (a wal_sync_run completed): the next records say so. */
+void wal_mark_synced(struct wal *w, uint64_t seq);
 
 /* The same off the writer's thread (group commit): wal_sync_begin, on the writer's thread,
  * captures what must reach the disk for every record appended so far; wal_sync_run, on any

@@ -82,16 +82,16 @@ static void fuzz_remove_dir(const char *dir)
 static void fuzz_reseal(uint8_t *p, size_t n)
 {
     size_t pos = 16;
-    while (pos + 9 <= n) {
+    while (pos + 17 <= n) { /* u32 length, u32 crc, u64 synced, u8 type */
         uint32_t len = fuzz_u32_at(p + pos);
-        if (len == 0 || len - 1 > n - pos - 9)
+        if (len == 0 || len - 1 > n - pos - 17)
             break;
         uint32_t crc = crc32c(0, p + pos, 4);
-        crc = crc32c(crc, p + pos + 8, 1);
-        crc = crc32c(crc, p + pos + 9, len - 1);
+        crc = crc32c(crc, p + pos + 8, 9);
+        crc = crc32c(crc, p + pos + 17, len - 1);
         for (int i = 0; i < 4; i++)
             p[pos + 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
-        pos += 9 + (size_t)len - 1;
+        pos += 17 + (size_t)len - 1;
     }
 }
 

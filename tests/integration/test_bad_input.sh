@@ -55,10 +55,12 @@ pass "a client that never reads is disconnected at --max-client-output"
 # cluster keeps working.
 peer1="1=127.0.0.1:$((CATENA_PEER_BASE_PORT + 1))"
 "$CATENA_BIN" --id 2 --cluster "$peer1,2=127.0.0.1:$((CATENA_PEER_BASE_PORT + 90))" \
-  --cluster-id intruders --port $((CATENA_BASE_PORT + 90)) >"$CATENA_DIR/intruder.log" 2>&1 &
+  --cluster-id intruders --port $((CATENA_BASE_PORT + 90)) --data-dir "$CATENA_DIR/intruder" \
+  >"$CATENA_DIR/intruder.log" 2>&1 &
 intruder=$!
 "$CATENA_BIN" --id 9 --cluster "$peer1,9=127.0.0.1:$((CATENA_PEER_BASE_PORT + 91))" \
-  --port $((CATENA_BASE_PORT + 91)) >"$CATENA_DIR/stranger.log" 2>&1 &
+  --port $((CATENA_BASE_PORT + 91)) --data-dir "$CATENA_DIR/stranger" \
+  >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
 # A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id,
 # then an empty listening host and port 0).

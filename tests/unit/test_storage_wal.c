@@ -62,7 +62,7 @@ static size_t written_bytes(uint64_t n)
     size_t bytes = 16;
     for (uint64_t k = 1; k <= n; k++) {
         char buf[256];
-        bytes += 9 + payload(k, buf, sizeof buf);
+        bytes += 17 + payload(k, buf, sizeof buf);
     }
     return bytes;
 }
@@ -180,18 +180,32 @@ static void test_torn_tail(void **state)
     wal_close(w);
 }
 
-/* A damaged record with good records after it is corruption: refused, nothing changed. */
+/* Flips a bit of byte `at` of segment `first`; returns the segment's path in path. */
+static void flip_byte(uint64_t first, off_t at, char *path, size_t size)
+{
+    segment_path(first, path, size);
+    int fd = open(path, O_RDWR);
+    uint8_t byte;
+    assert_int_equal(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x40;
+    assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+}
+
+/* A damaged record that a later record says was fsynced is corruption: refused, nothing
+ * changed. */
 static void test_corrupt_middle_refused(void **state)
 {
     (void)state;
     struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
-    append_records(w, 1, 3);
+    append_records(w, 1, 1);
+    append_records(w, 2, 3); /* written after record 1's sync: they vouch for it */
     wal_close(w);
     char path[512];
     segment_path(1, path, sizeof path);
     int fd = open(path, O_RDWR);
     uint8_t byte;
-    off_t at = 16 + 9 + 3; /* inside record 1's payload */
+    off_t at = 16 + 17 + 3; /* inside record 1's payload */
     assert_int_equal(pread(fd, &byte, 1, at), 1);
     byte ^= 0x40;
     assert_int_equal(pwrite(fd, &byte, 1, at), 1);
@@ -199,7 +213,8 @@ static void test_corrupt_middle_refused(void **state)
     size_t size = file_size(path);
     w = wal_open(dir, SEGMENT, err, sizeof err);
     assert_null(w);
-    assert_non_null(strstr(err, "corrupt record 1"));
+    assert_non_null(strstr(err, "corrupt record 1 "));
+    assert_non_null(strstr(err, "fsynced"));
     assert_int_equal(file_size(path), size);
     byte ^= 0x40; /* repaired by hand: it opens again with every record */
     fd = open(path, O_RDWR);
@@ -209,6 +224,32 @@ static void test_corrupt_middle_refused(void **state)
     assert_non_null(w);
     assert_int_equal(wal_last_seq(w), 3);
     wal_close(w);
+}
+
+/* The disk wrote unsynced records out of order before a crash: record 3 of 2..4 (appended
+ * after the sync of record 1, synced together) is damaged but 4 reached the disk. No record
+ * says 3 was durable, so it is a torn tail: the log keeps 1 and 2 and erases the rest. The
+ * same damage to record 1, which records 2 to 4 say was durable, is refused. */
+static void test_unsynced_reordered_tail_cut(void **state)
+{
+    (void)state;
+    struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
+    append_records(w, 1, 1);
+    append_records(w, 2, 4);
+    wal_close(w);
+    char path[512];
+    flip_byte(1, (off_t)written_bytes(2) + 17 + 1, path, sizeof path); /* record 3's payload */
+    w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(wal_last_seq(w), 2);
+    struct seen s = replay_all(w);
+    assert_true(s.prefix_ok);
+    assert_int_equal(s.count, 2);
+    assert_int_equal(wal_append(w, 1, "x", 1), 3); /* and the log goes on from there */
+    wal_close(w);
+    flip_byte(1, 16 + 17 + 1, path, sizeof path); /* record 1 */
+    assert_null(wal_open(dir, SEGMENT, err, sizeof err));
+    assert_non_null(strstr(err, "corrupt record 1 "));
 }
 
 /* Every single bit flip in the written part either is refused or leaves a log whose records
@@ -305,16 +346,16 @@ static void test_missing_segment_refused(void **state)
  * each with its right CRC. */
 static void write_forged_segment(uint64_t first, int records)
 {
-    uint8_t data[16 + 2 * 10] = "CATWAL1";
+    uint8_t data[16 + 2 * 18] = "CATWAL2";
     for (int i = 0; i < 8; i++)
         data[8 + i] = (uint8_t)(first >> (8 * i));
     size_t n = 16;
-    for (int r = 0; r < records; r++, n += 10) {
-        uint8_t *rec = data + n;
+    for (int r = 0; r < records; r++, n += 18) {
+        uint8_t *rec = data + n; /* u32 length, u32 crc, u64 synced (0), u8 type, payload */
         memcpy(rec, "\x02\0\0\0", 4); /* length: type and a one-byte payload */
-        rec[8] = 1;
-        rec[9] = (uint8_t)('a' + r);
-        uint32_t crc = crc32c(crc32c(0, rec, 4), rec + 8, 2);
+        rec[16] = 1;
+        rec[17] = (uint8_t)('a' + r);
+        uint32_t crc = crc32c(crc32c(0, rec, 4), rec + 8, 10);
         for (int i = 0; i < 4; i++)
             rec[4 + i] = (uint8_t)(crc >> (8 * i));
     }
@@ -379,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotation_and_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_middle_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsynced_reordered_tail_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_segment_refused, setup, teardown),
