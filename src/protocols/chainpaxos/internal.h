@@ -170,7 +170,10 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
                        struct buf *steal);
 /* Leader only (others ignore it). */
 void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack *m);
-void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack *m);
+void chain_recv_quorum_ack(struct chain_engine *c, node_id from, const struct chain_quorum_ack *m);
+/* `from` showed it accepts new instances: if it is the monitored next hop, it is not the
+ * fault (monitor.c). */
+void chain_successor_working(struct chain_engine *c, node_id from);
 /* Follower: reports quorum_ack_due to the leader (QUORUM_ACK), at flushes and ticks. */
 void chain_report_quorum(struct chain_engine *c);
 void chain_recv_forward(struct chain_engine *c, const struct chain_forward *m);

@@ -35,6 +35,17 @@ static bool chain_link_lost_lately(const struct chain_engine *c, node_id id)
     return false;
 }
 
+void chain_successor_working(struct chain_engine *c, node_id from)
+{
+    /* A next hop that accepts new instances is alive and hears this replica: if the chain
+     * is stuck, the fault lies further down. Without this a leader whose ACCEPTs reached its
+     * next hop only as first copies after a partition healed (no ALIVE answers a first copy)
+     * removed that live next hop instead of the dead replica after it, which its next hop
+     * was about to report (simulator seed 617286 of the crashes profile). */
+    if (from == c->monitored)
+        c->successor_heard_ms = c->now_ms;
+}
+
 void chain_want_removal(struct chain_engine *c, node_id id)
 {
     if (c->role == CHAIN_LEADER && c->remove_wanted == NODE_NONE)
@@ -189,6 +200,9 @@ void chain_recv_progress(struct chain_engine *c, node_id from, const struct chai
         chain_dropped(c);
         return;
     }
+    if (m->accepted > b->accepted)
+        chain_successor_working(c, from);
+    b->accepted = m->accepted;
     b->lag = c->highest_accepted - m->accepted;
     b->at_ms = c->now_ms;
     size_t d = ((size_t)at + c->n - c->leader_index) % c->n;

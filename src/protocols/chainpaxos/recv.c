@@ -51,7 +51,7 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
     case CHAIN_MSG_QUORUM_ACK:
         if (!chain_msg_decode_quorum_ack(data, len, &m.quorum_ack))
             return false;
-        chain_recv_quorum_ack(c, &m.quorum_ack);
+        chain_recv_quorum_ack(c, from, &m.quorum_ack);
         return true;
     case CHAIN_MSG_PROGRESS:
         if (!chain_msg_decode_progress(data, len, &m.progress))

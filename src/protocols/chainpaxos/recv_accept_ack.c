@@ -22,13 +22,15 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
     chain_collect(c);
 }
 
-void chain_recv_quorum_ack(struct chain_engine *c, const struct chain_quorum_ack *m)
+void chain_recv_quorum_ack(struct chain_engine *c, node_id from, const struct chain_quorum_ack *m)
 {
     if (c->role != CHAIN_LEADER || !ballot_eq(m->ballot, c->promised) ||
         m->instance > c->highest_accepted) {
         chain_dropped(c);
         return;
     }
+    if (m->instance > c->decided)
+        chain_successor_working(c, from);
     /* The sender executed every instance <= m->instance: all chosen. The leader executes them
      * without waiting for the rest of the chain, so a slow or new tail does not hold its
      * clients back. */

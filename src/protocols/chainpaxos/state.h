@@ -165,6 +165,7 @@ struct chain_engine {
     struct chain_backlog {
         node_id node;
         instance_no lag;
+        instance_no accepted; /* its last report */
         uint64_t at_ms;
         uint8_t strikes;
     } backlog[CATENA_MAX_NODES];
