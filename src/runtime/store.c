@@ -54,7 +54,7 @@ int store_open(struct store *s, uv_loop_t *loop, struct peer_set *peers, const c
     s->peers = peers;
     s->lock_fd = -1;
     held_init(&s->held);
-    buf_init(&s->pending);
+    record_waits_init(&s->waits);
     buf_init(&s->writing.data);
     buf_init(&s->next.data);
     s->writing.tail_fd = s->next.tail_fd = s->attached_fd = -1;
@@ -143,10 +143,10 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
 
 void store_send(struct store *s, node_id to, const uint8_t *data, size_t len)
 {
-    if (held_empty(&s->held) && s->engine_durable == s->engine_records)
+    if (held_empty(&s->held) && s->waits.durable == s->waits.emitted)
         peer_send(s->peers, to, data, len);
     else
-        held_push(&s->held, s->engine_records, to, data, len);
+        held_push(&s->held, s->waits.emitted, to, data, len);
 }
 
 static void store_release_one(void *ctx, node_id to, const uint8_t *data, size_t len)
@@ -158,25 +158,11 @@ static void store_release_one(void *ctx, node_id to, const uint8_t *data, size_t
  * them, and tells the engine. */
 static void store_settle(struct store *s)
 {
-    uint64_t before = s->engine_durable;
-    while (s->pending_pos < s->pending.len) {
-        struct reader r = reader_make(s->pending.data + s->pending_pos, 16);
-        uint64_t seq = reader_u64(&r);
-        uint64_t checkpoint = reader_u64(&r);
-        if (seq > s->durable || checkpoint > s->checkpoints_durable)
-            break;
-        s->pending_pos += 16;
-        s->engine_durable++;
-    }
-    if (s->pending_pos == s->pending.len) {
-        buf_clear(&s->pending);
-        s->pending_pos = 0;
-    }
-    if (s->engine_durable == before)
+    if (!record_waits_settle(&s->waits, s->durable, s->checkpoints_durable))
         return;
-    held_release(&s->held, s->engine_durable, store_release_one, s->peers);
+    held_release(&s->held, s->waits.durable, store_release_one, s->peers);
     if (s->on_durable)
-        s->on_durable(s->ctx, s->engine_durable);
+        s->on_durable(s->ctx, s->waits.durable);
 }
 
 /* ---- group commit ---------------------------------------------------------------------------- */
@@ -283,7 +269,6 @@ static void store_checkpoint_start(struct store *s)
 void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const uint8_t *data,
                    size_t len)
 {
-    s->engine_records++;
     if (checkpoint) {
         /* A newer checkpoint replaces one that has not started: it says everything the older
          * one did. */
@@ -299,8 +284,7 @@ void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const 
         /* What a compaction says is durable once the records before it are. */
         if (!compaction)
             s->checkpoint_required = s->checkpoints_issued;
-        buf_put_u64(&s->pending, s->appended);
-        buf_put_u64(&s->pending, s->checkpoint_required);
+        record_waits_push(&s->waits, s->appended, s->checkpoint_required);
         store_checkpoint_start(s);
         return;
     }
@@ -310,8 +294,7 @@ void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const 
     s->appended = seq;
     s->stats.records_written++;
     s->stats.bytes_written += len;
-    buf_put_u64(&s->pending, seq);
-    buf_put_u64(&s->pending, s->checkpoint_required);
+    record_waits_push(&s->waits, seq, s->checkpoint_required);
 }
 
 void store_attach_state(struct store *s, uint64_t instance, int fd)
@@ -336,7 +319,7 @@ void store_close(struct store *s)
         close(s->lock_fd);
     free(s->dir);
     held_free(&s->held);
-    buf_free(&s->pending);
+    record_waits_free(&s->waits);
     store_checkpoint_clear(&s->writing);
     store_checkpoint_clear(&s->next);
     store_detach_state(s);

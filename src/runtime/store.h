@@ -18,6 +18,7 @@
 
 #include "common/buf.h"
 #include "core/held_sends.h"
+#include "core/record_waits.h"
 #include "core/types.h"
 #include "runtime/peer_link.h"
 #include "storage/wal.h"
@@ -65,12 +66,9 @@ struct store {
     int checkpoint_rc;
     char checkpoint_err[256];
     struct held_sends held; /* each waits for a count of durable engine records */
-    /* The engine's records not known durable yet, in order: u64 log seq, u64 checkpoint
-     * number each (what each needs); from pending_pos on. engine_durable of engine_records
-     * are durable, reported with on_durable (ENGINE_EVENT_DURABLE). */
-    struct buf pending;
-    size_t pending_pos;
-    uint64_t engine_records, engine_durable;
+    /* The engine's records and what each waits for; their durable count is reported with
+     * on_durable (ENGINE_EVENT_DURABLE). */
+    struct record_waits waits;
     void (*on_durable)(void *ctx, uint64_t records);
     void *ctx;
     struct store_stats stats;

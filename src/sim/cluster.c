@@ -391,7 +391,7 @@ static void sim_flush(struct sim *s, uint32_t r)
 void sim_replica_durable(struct sim *s, uint32_t r)
 {
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_DURABLE,
-                                         .instance = s->replicas[r].disk.engine_durable});
+                                         .instance = s->replicas[r].disk.waits.durable});
     sim_flush(s, r);
 }
 

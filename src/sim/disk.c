@@ -24,7 +24,7 @@ void sim_disk_init(struct sim_disk *d)
     buf_init(&d->snapshot);
     buf_init(&d->writing.data);
     buf_init(&d->next.data);
-    buf_init(&d->pending);
+    record_waits_init(&d->waits);
     held_init(&d->held);
 }
 
@@ -35,7 +35,7 @@ void sim_disk_free(struct sim_disk *d)
     buf_free(&d->snapshot);
     buf_free(&d->writing.data);
     buf_free(&d->next.data);
-    buf_free(&d->pending);
+    record_waits_free(&d->waits);
     held_free(&d->held);
 }
 
@@ -54,21 +54,9 @@ static void sim_disk_release_one(void *ctx, node_id to, const uint8_t *data, siz
 static void sim_disk_settle(struct sim *s, uint32_t r)
 {
     struct sim_disk *d = &s->replicas[r].disk;
-    while (d->pending_pos < d->pending.len) {
-        struct reader rd = reader_make(d->pending.data + d->pending_pos, 16);
-        uint64_t seq = reader_u64(&rd);
-        uint64_t checkpoint = reader_u64(&rd);
-        if (seq > d->synced || checkpoint > d->checkpoints_durable)
-            break;
-        d->pending_pos += 16;
-        d->engine_durable++;
-    }
-    if (d->pending_pos == d->pending.len) {
-        buf_clear(&d->pending);
-        d->pending_pos = 0;
-    }
+    record_waits_settle(&d->waits, d->synced, d->checkpoints_durable);
     struct sim_disk_sender sender = {s, r};
-    held_release(&d->held, d->engine_durable, sim_disk_release_one, &sender);
+    held_release(&d->held, d->waits.durable, sim_disk_release_one, &sender);
 }
 
 /* The next checkpoint's write starts if none is running; it takes an fsync and up to
@@ -93,7 +81,6 @@ void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compact
                     const uint8_t *data, size_t len, const uint8_t *tail, size_t tail_len)
 {
     struct sim_disk *d = &s->replicas[r].disk;
-    d->engine_records++;
     if (checkpoint) {
         /* A newer checkpoint replaces one that has not started (runtime/store.c). */
         sim_checkpoint_file_clear(&d->next);
@@ -105,8 +92,7 @@ void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compact
         d->next.active = true;
         if (!compaction)
             d->checkpoint_required = d->checkpoints_issued;
-        buf_put_u64(&d->pending, d->appended);
-        buf_put_u64(&d->pending, d->checkpoint_required);
+        record_waits_push(&d->waits, d->appended, d->checkpoint_required);
         sim_disk_checkpoint_start(s, r);
         return;
     }
@@ -115,17 +101,16 @@ void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compact
     buf_put_u64(&d->written, d->appended);
     buf_put_u32(&d->written, (uint32_t)len);
     buf_append(&d->written, data, len);
-    buf_put_u64(&d->pending, d->appended);
-    buf_put_u64(&d->pending, d->checkpoint_required);
+    record_waits_push(&d->waits, d->appended, d->checkpoint_required);
 }
 
 void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len)
 {
     struct sim_disk *d = &s->replicas[r].disk;
-    if (held_empty(&d->held) && d->engine_durable == d->engine_records)
+    if (held_empty(&d->held) && d->waits.durable == d->waits.emitted)
         sim_network_send(s, r, to, data, len);
     else
-        held_push(&d->held, d->engine_records, to, data, len);
+        held_push(&d->held, d->waits.emitted, to, data, len);
 }
 
 void sim_disk_kick(struct sim *s, uint32_t r)
@@ -225,8 +210,7 @@ void sim_disk_crash(struct sim *s, uint32_t r)
     if (s->opt.profile.disk_reorder)
         sim_disk_keep_unsynced(d, rng_below(&s->rng, d->appended - d->synced + 1));
     buf_clear(&d->written);
-    buf_clear(&d->pending);
-    d->pending_pos = 0;
+    record_waits_clear(&d->waits);
     held_clear(&d->held);
     sim_checkpoint_file_clear(&d->writing);
     sim_checkpoint_file_clear(&d->next);
@@ -236,7 +220,6 @@ void sim_disk_crash(struct sim *s, uint32_t r)
     if (d->has_snapshot && d->snapshot_seq > d->synced)
         d->synced = d->snapshot_seq;
     d->appended = d->syncing_upto = d->synced;
-    /* The restarted engine counts its records and checkpoints from zero. */
-    d->engine_records = d->engine_durable = 0;
+    /* The restarted engine counts its checkpoints from zero. */
     d->checkpoints_issued = d->checkpoints_durable = d->checkpoint_required = 0;
 }

@@ -12,6 +12,7 @@
 #include "core/engine.h"
 #include "core/held_sends.h"
 #include "core/outbox.h"
+#include "core/record_waits.h"
 #include "kv/apply.h"
 #include "kv/kv.h"
 #include "sim/checks.h"
@@ -143,10 +144,7 @@ struct sim_disk {
     bool has_snapshot;
     struct sim_checkpoint_file writing, next;
     uint64_t checkpoints_issued, checkpoints_durable, checkpoint_required;
-    /* The engine's records not durable yet: u64 log seq, u64 checkpoint number each. */
-    struct buf pending;
-    size_t pending_pos;
-    uint64_t engine_records, engine_durable;
+    struct record_waits waits; /* the engine's records and what each waits for */
     struct held_sends held; /* each waits for a count of durable engine records */
 };
 

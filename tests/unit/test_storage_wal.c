@@ -8,6 +8,7 @@
 
 #include "common/crc32c.h"
 #include "storage/wal.h"
+#include "tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,24 +27,13 @@ static char err[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/catena-wal-test.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_create(dir, sizeof dir, "wal-test");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
-    rmdir(dir);
+    tmpdir_remove(dir);
     return 0;
 }
 
