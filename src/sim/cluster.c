@@ -555,6 +555,10 @@ void sim_cluster_init(struct sim *s)
         s->fsync_spread_us = rng_below(&s->rng, 3000);
         s->config.checkpoint_bytes = 4096 + rng_below(&s->rng, 60000);
     }
+    /* State transfers in parts of 64 B to 4 KB (the states here are small): the parts meet
+     * loss, duplication and reordering. From the seed, not the rng, whose draws stay as
+     * they were. */
+    s->config.state_part_bytes = 64 + (size_t)(s->opt.seed * 2654435761u % 4033);
     for (size_t k = 0; k < s->n; k++)
         s->config.members[k] = (node_id)(k + 1);
     outbox_init(&s->out);

@@ -129,6 +129,15 @@ void sim_describe_message(const uint8_t *data, size_t len, char *out, size_t siz
         }
         break;
     }
+    case CHAIN_MSG_STATE_PART: {
+        struct chain_state_part m;
+        if (chain_msg_decode_state_part(data, len, &m)) {
+            snprintf(out, size, "STATE_PART i=%" PRIu64 " bytes %" PRIu64 "-%" PRIu64 " of %" PRIu64,
+                     m.instance, m.offset, m.offset + m.len, m.total);
+            return;
+        }
+        break;
+    }
     case CHAIN_MSG_FORWARD: {
         struct chain_forward m;
         if (chain_msg_decode_forward(data, len, &m)) {

@@ -45,7 +45,10 @@ check_keys 3 during 50
 expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "3" "members after adding 3 back"
 pass "replica 3 added back; its local reads return the keys written while it was out"
 
-# (b) A fourth replica joins: the three running ones were started knowing only 1-3.
+# (b) A fourth replica joins: the three running ones were started knowing only 1-3. The store
+# holds over 2 MB first, so its state transfer travels in 1 MB STATE_PARTs.
+redis-benchmark -p "$(port 1)" -t set -n 3000 -r 3000 -d 1200 -c 10 -q >/dev/null 2>&1
+[ "$(cli 1 DBSIZE)" -gt 1500 ] || fail "the bulk load before the join wrote $(cli 1 DBSIZE) keys"
 cluster="1=127.0.0.1:$(peer_port 1),2=127.0.0.1:$(peer_port 2),3=127.0.0.1:$(peer_port 3)"
 cluster+=",4=127.0.0.1:$(peer_port 4)"
 "$CATENA_BIN" --id 4 --cluster "$cluster" --port "$(port 4)" --join \
@@ -57,6 +60,11 @@ wait_until 20 is_member 4 ||
   fail "replica 4 is '$(info 4 membership)', not a member, 20 s after starting with --join"
 check_keys 4 before 50
 check_keys 4 during 50
+transferred=$(sed -n 's/.*installed the state transfer at instance [0-9]*: [0-9]* keys, \([0-9]*\) bytes/\1/p' \
+  "$CATENA_DIR/replica-4.log" | tail -n 1)
+[ "${transferred:-0}" -gt $((2 << 20)) ] ||
+  fail "replica 4's state transfer was ${transferred:-none} bytes, not over 2 MB (2 parts or more)"
+expect_eq "$(cli 4 DBSIZE)" "$(cli 1 DBSIZE)" "DBSIZE on the joined replica vs replica 1"
 expect_eq "$(cli 4 SET via4 yes)" "OK" "SET through the joined replica"
 expect_eq "$(cli 1 GET via4)" "yes" "GET via4 on replica 1"
 expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "4" "members after the join"

@@ -300,6 +300,40 @@ static void test_forward(void **state)
     buf_free(&batch);
 }
 
+/* A STATE_PART carries its bytes to the end of the message: at least one, and never past the
+ * total it announces. */
+static void test_state_part(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b);
+    struct chain_state_part in = {.instance = 7, .total = 10, .offset = 6,
+                                  .bytes = (const uint8_t *)"wxyz", .len = 4};
+    chain_msg_put_state_part(&b, &in);
+    struct chain_state_part m;
+    assert_true(chain_msg_decode_state_part(b.data, b.len, &m));
+    assert_int_equal(m.instance, 7);
+    assert_int_equal(m.total, 10);
+    assert_int_equal(m.offset, 6);
+    assert_int_equal(m.len, 4);
+    assert_memory_equal(m.bytes, "wxyz", 4);
+    buf_put_u8(&b, 0); /* one byte past the total */
+    assert_false(chain_msg_decode_state_part(b.data, b.len, &m));
+    for (size_t len = 0; len <= 25; len++) /* no bytes, or a header cut short */
+        assert_false(chain_msg_decode_state_part(b.data, len, &m));
+    struct chain_state_part bad[] = {
+        {.instance = 7, .total = 10, .offset = 10, .bytes = (const uint8_t *)"w", .len = 1},
+        {.instance = 7, .total = CHAIN_STATE_PART_MAX_TOTAL + 1, .offset = 0,
+         .bytes = (const uint8_t *)"w", .len = 1},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        buf_clear(&b);
+        chain_msg_put_state_part(&b, &bad[k]);
+        assert_false(chain_msg_decode_state_part(b.data, b.len, &m));
+    }
+    buf_free(&b);
+}
+
 static void test_unknown_types(void **state)
 {
     (void)state;
@@ -323,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_record_size),
         cmocka_unit_test(test_promise),
         cmocka_unit_test(test_forward),
+        cmocka_unit_test(test_state_part),
         cmocka_unit_test(test_unknown_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

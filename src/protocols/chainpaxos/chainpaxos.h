@@ -31,5 +31,6 @@ extern const struct engine_ops chainpaxos_engine_ops;
 #define CHAINPAXOS_DEFAULT_MAX_BATCH_BYTES ((size_t)1 << 20)
 #define CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES ((size_t)64 << 20)
 #define CHAINPAXOS_DEFAULT_CHECKPOINT_BYTES ((size_t)64 << 20)
+#define CHAINPAXOS_DEFAULT_STATE_PART_BYTES ((size_t)1 << 20)
 
 #endif

@@ -279,6 +279,8 @@ void chain_recv_state_request(struct chain_engine *c, node_id from);
 /* ENGINE_EVENT_SNAPSHOT: sends STATE, then the instances after it. */
 void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                           size_t len);
+/* A part of a STATE sent in pieces; false if the reassembled STATE does not decode. */
+bool chain_recv_state_part(struct chain_engine *c, node_id from, const struct chain_state_part *m);
 void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_state *m);
 /* A replica outside the configuration takes only STATE and NOT_MEMBER; an ACCEPT means it was
  * added and waits for its state (STATE_REQUEST). */

@@ -251,6 +251,34 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
 
 /* ---- the joiner ---------------------------------------------------------------------------- */
 
+bool chain_recv_state_part(struct chain_engine *c, node_id from, const struct chain_state_part *m)
+{
+    /* Parts come in order over a link. One that does not continue the reassembly (an earlier
+     * part was lost, or a duplicate) is dropped: the joiner keeps asking, and its predecessor
+     * sends the whole state again from offset 0. */
+    if (m->offset == 0) {
+        buf_clear(&c->state_in);
+        c->state_in_from = from;
+        c->state_in_instance = m->instance;
+        c->state_in_total = m->total;
+    } else if (from != c->state_in_from || m->instance != c->state_in_instance ||
+               m->total != c->state_in_total || m->offset != c->state_in.len) {
+        chain_dropped(c);
+        return true;
+    }
+    buf_append(&c->state_in, m->bytes, m->len);
+    if (c->state_in.len < c->state_in_total)
+        return true;
+    struct chain_state state;
+    bool ok = chain_msg_decode_state(c->state_in.data, c->state_in.len, &state);
+    if (ok)
+        chain_recv_state(c, from, &state);
+    buf_free(&c->state_in); /* not kept at the size of the state machine */
+    buf_init(&c->state_in);
+    c->state_in_total = 0;
+    return ok;
+}
+
 void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_state *m)
 {
     (void)from;
@@ -307,6 +335,7 @@ void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t 
 {
     union {
         struct chain_state state;
+        struct chain_state_part part;
         struct chain_not_member not_member;
     } m;
     switch (chain_msg_type(data, len)) {
@@ -315,6 +344,11 @@ void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t 
             chain_recv_state(c, from, &m.state);
             return;
         }
+        break;
+    case CHAIN_MSG_STATE_PART:
+        if (chain_msg_decode_state_part(data, len, &m.part) &&
+            chain_recv_state_part(c, from, &m.part))
+            return;
         break;
     case CHAIN_MSG_NOT_MEMBER:
         if (chain_msg_decode_not_member(data, len, &m.not_member)) {

@@ -284,6 +284,31 @@ bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_pro
     return chain_done(&r) && m->accepted <= CHAIN_MAX_INSTANCE;
 }
 
+void chain_msg_put_state_part(struct buf *out, const struct chain_state_part *m)
+{
+    buf_put_u8(out, CHAIN_MSG_STATE_PART);
+    buf_put_u64(out, m->instance);
+    buf_put_u64(out, m->total);
+    buf_put_u64(out, m->offset);
+    buf_append(out, m->bytes, m->len);
+}
+
+bool chain_msg_decode_state_part(const uint8_t *data, size_t len, struct chain_state_part *m)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_STATE_PART, &r))
+        return false;
+    m->instance = reader_u64(&r);
+    m->total = reader_u64(&r);
+    m->offset = reader_u64(&r);
+    m->len = reader_left(&r);
+    m->bytes = reader_bytes(&r, m->len);
+    /* A part carries something, within a total no sender makes. */
+    return !r.failed && m->len > 0 && m->total <= CHAIN_STATE_PART_MAX_TOTAL &&
+           m->offset < m->total && m->len <= m->total - m->offset &&
+           m->instance <= CHAIN_MAX_INSTANCE;
+}
+
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m)
 {
     struct reader r;

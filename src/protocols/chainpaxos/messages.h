@@ -64,6 +64,7 @@ enum chain_msg_type {
     CHAIN_MSG_STATE = 13,
     CHAIN_MSG_QUORUM_ACK = 14,
     CHAIN_MSG_PROGRESS = 15,
+    CHAIN_MSG_STATE_PART = 16,
 };
 
 enum chain_value_kind {
@@ -197,6 +198,16 @@ struct chain_progress {
     instance_no accepted;
 };
 
+/* STATE_PART: a slice of a STATE message too large for one frame (join.c). `instance` names
+ * the transfer (the STATE's instance); the parts of one transfer arrive in offset order. */
+struct chain_state_part {
+    instance_no instance;
+    uint64_t total, offset;
+    const uint8_t *bytes;
+    size_t len;
+};
+#define CHAIN_STATE_PART_MAX_TOTAL ((uint64_t)1 << 40)
+
 struct chain_forward {
     uint8_t hops;
     uint32_t count;
@@ -216,6 +227,7 @@ void chain_msg_put_accept(struct buf *out, const struct chain_accept *m);
 void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m);
 void chain_msg_put_quorum_ack(struct buf *out, const struct chain_quorum_ack *m);
 void chain_msg_put_progress(struct buf *out, const struct chain_progress *m);
+void chain_msg_put_state_part(struct buf *out, const struct chain_state_part *m);
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
@@ -245,6 +257,7 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
 bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_accept_ack *m);
 bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_quorum_ack *m);
 bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_progress *m);
+bool chain_msg_decode_state_part(const uint8_t *data, size_t len, struct chain_state_part *m);
 bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_read_nudge *m);
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);

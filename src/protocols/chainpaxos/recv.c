@@ -15,6 +15,7 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_accept_ack accept_ack;
         struct chain_quorum_ack quorum_ack;
         struct chain_progress progress;
+        struct chain_state_part state_part;
         struct chain_forward forward;
         struct chain_read_nudge nudge;
         node_id suspect;
@@ -94,6 +95,10 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
             return false;
         chain_recv_state(c, from, &m.state);
         return true;
+    case CHAIN_MSG_STATE_PART:
+        if (!chain_msg_decode_state_part(data, len, &m.state_part))
+            return false;
+        return chain_recv_state_part(c, from, &m.state_part);
     case CHAIN_MSG_READ_NUDGE:
         if (!chain_msg_decode_read_nudge(data, len, &m.nudge))
             return false;

@@ -192,9 +192,28 @@ void chain_send_state_request(struct chain_engine *c, node_id to)
 
 void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m)
 {
-    size_t start = chain_send_begin(c, to);
-    chain_msg_put_state(&c->out->arena, m);
-    chain_send_end(c, to, m->instance, start);
+    buf_clear(&c->scratch);
+    chain_msg_put_state(&c->scratch, m);
+    if (c->scratch.len <= c->state_part_bytes) {
+        size_t start = chain_send_begin(c, to);
+        buf_append(&c->out->arena, c->scratch.data, c->scratch.len);
+        chain_send_end(c, to, m->instance, start);
+        return;
+    }
+    /* Larger: in parts, so that no frame holds the whole state machine and other messages
+     * to the joiner travel between them. */
+    struct chain_state_part part = {.instance = m->instance, .total = c->scratch.len};
+    for (size_t at = 0; at < c->scratch.len; at += part.len) {
+        part.offset = at;
+        part.bytes = c->scratch.data + at;
+        part.len = c->scratch.len - at < c->state_part_bytes ? c->scratch.len - at
+                                                              : c->state_part_bytes;
+        size_t start = chain_send_begin(c, to);
+        chain_msg_put_state_part(&c->out->arena, &part);
+        chain_send_end(c, to, m->instance, start);
+    }
+    buf_free(&c->scratch); /* not kept at the size of the state machine */
+    buf_init(&c->scratch);
 }
 
 void chain_send_from(struct chain_engine *c, instance_no first)

@@ -98,6 +98,12 @@ struct chain_engine {
     /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when. */
     node_id state_for;
     uint64_t state_asked_ms;
+    size_t state_part_bytes; /* a larger STATE goes in STATE_PARTs of this size */
+    /* Joiner: the STATE being reassembled from its parts (join.c). */
+    struct buf state_in;
+    node_id state_in_from;
+    instance_no state_in_instance;
+    uint64_t state_in_total;
 
     /* ---- the step in progress ---- */
     uint64_t now_ms;     /* time of the latest event; never goes backwards */

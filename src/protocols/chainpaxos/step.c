@@ -66,6 +66,9 @@ static void *chain_create(const struct engine_config *config)
     c->checkpoint_bytes =
         chain_or_size(config->checkpoint_bytes, CHAINPAXOS_DEFAULT_CHECKPOINT_BYTES);
     buf_init(&c->restore_state);
+    buf_init(&c->state_in);
+    c->state_part_bytes =
+        chain_or_size(config->state_part_bytes, CHAINPAXOS_DEFAULT_STATE_PART_BYTES);
     chain_fifo_init(&c->reads, sizeof(struct chain_read));
     chain_fifo_init(&c->inflight, sizeof(struct chain_inflight));
     c->resend_ms = 5 * c->retransmit_ms;
@@ -91,6 +94,7 @@ static void chain_destroy(void *engine)
     buf_free(&c->batch);
     buf_free(&c->pending);
     buf_free(&c->restore_state);
+    buf_free(&c->state_in);
     chain_fifo_free(&c->reads);
     chain_fifo_free(&c->inflight);
     free(c);
