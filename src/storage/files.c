@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,36 @@ uint8_t *storage_read_file(const char *path, size_t *size)
     close(fd);
     errno = saved;
     return data;
+}
+
+static const uint8_t storage_empty[1];
+
+const uint8_t *storage_map_file(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    const uint8_t *data = NULL;
+    if (fstat(fd, &st) == 0) {
+        *size = (size_t)st.st_size;
+        if (*size == 0) {
+            data = storage_empty; /* mmap refuses a length of 0 */
+        } else {
+            void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+            data = p == MAP_FAILED ? NULL : p;
+        }
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return data;
+}
+
+void storage_unmap_file(const uint8_t *data, size_t size)
+{
+    if (data && data != storage_empty)
+        munmap((void *)data, size);
 }
 
 int storage_fsync_dir(const char *dir)

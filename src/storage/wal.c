@@ -245,7 +245,7 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
     struct wal_segment *seg = &w->segs[s];
     wal_path(w, seg->first, path, sizeof path);
     size_t size = 0;
-    uint8_t *data = storage_read_file(path, &size);
+    const uint8_t *data = storage_map_file(path, &size);
     if (!data) {
         storage_error(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
@@ -255,7 +255,7 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
         wal_u64_at(data + 8) != seg->first) {
         /* A last segment whose header was never completely written holds no record. */
         if (last_segment && (size < WAL_HEADER_BYTES || wal_all_zero(data, size))) {
-            free(data);
+            storage_unmap_file(data, size);
             seg->end = 0;
             return 1;
         }
@@ -265,13 +265,13 @@ static int wal_scan_segment(struct wal *w, size_t s, char *err, size_t err_size)
                           path, WAL_MAGIC);
         else
             storage_error(err, err_size, "%s: not a catena log segment (bad header)", path);
-        free(data);
+        storage_unmap_file(data, size);
         return -1;
     }
     char why[160];
     int rc = wal_walk(data, size, seg->first, last_segment, NULL, NULL, &seg->end, &seg->last,
                       why, sizeof why);
-    free(data);
+    storage_unmap_file(data, size);
     if (rc < 0)
         storage_error(err, err_size, "%s: %s", path, why);
     return rc;
@@ -499,21 +499,20 @@ long long wal_replay(struct wal *w, wal_record_fn fn, void *arg, char *err, size
     for (size_t s = 0; s < w->count && !ctx.stopped; s++) {
         char path[4096];
         wal_path(w, w->segs[s].first, path, sizeof path);
-        size_t size = 0;
-        uint8_t *data = storage_read_file(path, &size);
+        size_t mapped = 0;
+        const uint8_t *data = storage_map_file(path, &mapped);
         if (!data) {
             storage_error(err, err_size, "%s: %s", path, strerror(errno));
             return -1;
         }
         /* Records end at seg.end: what lies beyond is preallocated zeros. */
-        if (size > w->segs[s].end)
-            size = w->segs[s].end;
+        size_t size = mapped > w->segs[s].end ? w->segs[s].end : mapped;
         size_t end;
         uint64_t last;
         char why[160];
         int rc = wal_walk(data, size, w->segs[s].first, false, wal_replay_one, &ctx, &end, &last,
                           why, sizeof why);
-        free(data);
+        storage_unmap_file(data, mapped);
         if (rc != 0) {
             storage_error(err, err_size, "%s: %s (changed since it was opened)", path, why);
             return -1;
