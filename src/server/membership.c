@@ -249,7 +249,9 @@ static void learn_address(struct server *s, node_id node, const uint8_t *text, s
         return;
     }
     s->membership.known[node] = a;
-    if (node != s->config.self)
+    /* During recovery the peer links do not exist yet: server_start_peers makes them from
+     * the addresses known by then. */
+    if (node != s->config.self && s->runtime.peers.loop)
         peer_set_add(&s->runtime.peers, node, a.host, a.port);
 }
 

@@ -109,10 +109,11 @@ static int server_start_peers(struct server *s)
         pc.max_frame_bytes = batch_bytes < UINT32_MAX ? batch_bytes : UINT32_MAX;
     int rc = peer_set_start(&s->runtime.peers, &s->loop, &pc, runtime_on_peer_message,
                             runtime_on_peer_down, &s->runtime);
-    for (size_t i = 0; rc == 0 && i < s->config.member_count; i++) {
-        const struct peer_address *m = &s->config.members[i];
-        if (m->id != s->config.self)
-            rc = peer_set_add(&s->runtime.peers, m->id, m->host, m->port);
+    /* --cluster's replicas, and those a recovery re-executed an ADD of (their latest address). */
+    for (node_id id = 1; rc == 0 && id <= CATENA_MAX_NODES; id++) {
+        const struct peer_address *m = membership_address(s, id);
+        if (m && id != s->config.self)
+            rc = peer_set_add(&s->runtime.peers, id, m->host, m->port);
     }
     return rc;
 }

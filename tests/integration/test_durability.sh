@@ -99,12 +99,15 @@ printf '\xff' | dd of="$segment" bs=1 seek=20 conv=notrunc status=none
 before=$(cd "$CATENA_DIR/data-3" && find . -type f -exec md5sum {} + | sort)
 cluster="1=127.0.0.1:$((CATENA_PEER_BASE_PORT + 1)),2=127.0.0.1:$((CATENA_PEER_BASE_PORT + 2))"
 cluster+=",3=127.0.0.1:$((CATENA_PEER_BASE_PORT + 3))"
-start_3() {
-  "$CATENA_BIN" --id 3 --cluster "$cluster" --port "$(port 3)" --data-dir "$CATENA_DIR/data-3" \
-    "$@" >"$CATENA_DIR/replica-3.log" 2>&1 &
-  echo $! >"$CATENA_DIR/replica-3.pid"
+# start_replica I [flags]: replica I alone, on its data directory.
+start_replica() {
+  local i=$1
+  shift
+  "$CATENA_BIN" --id "$i" --cluster "$cluster" --port "$(port "$i")" \
+    --data-dir "$CATENA_DIR/data-$i" "${flags[@]}" "$@" >"$CATENA_DIR/replica-$i.log" 2>&1 &
+  echo $! >"$CATENA_DIR/replica-$i.pid"
 }
-start_3
+start_replica 3
 wait_until 10 bash -c "! kill -0 $(pid_of 3) 2>/dev/null" || fail "replica 3 started on a corrupt log"
 wait "$(pid_of 3)" && fail "replica 3 exited with status 0 on a corrupt log"
 grep -q "corrupt record.*refusing to start (nothing was deleted" "$CATENA_DIR/replica-3.log" ||
@@ -112,7 +115,7 @@ grep -q "corrupt record.*refusing to start (nothing was deleted" "$CATENA_DIR/re
 expect_eq "$(cd "$CATENA_DIR/data-3" && find . -type f -exec md5sum {} + | sort)" "$before" \
   "data-3 after the refused start"
 pass "a corrupt record in the middle of the log: replica 3 refuses to start, its files untouched"
-start_3 --repair
+start_replica 3 --repair
 is_member() { [ "$(info "$1" membership)" = member ]; }
 wait_until 20 is_member 3 || fail "replica 3 is '$(info 3 membership)' 20 s after --repair"
 aside=$(ls -d "$CATENA_DIR"/data-3.damaged-*) || fail "no data-3.damaged-* directory"
@@ -121,3 +124,16 @@ expect_eq "$(cd "$aside" && find . -type f -exec md5sum {} + | sort)" "$before" 
 expect_eq "$(cli 3 GET repair:100)" "v100" "GET repair:100 on the repaired replica"
 expect_eq "$(cli 3 DBSIZE)" "$(cli 1 DBSIZE)" "DBSIZE on replica 3 vs replica 1"
 pass "--repair: replica 3 moved its damaged directory aside, joined again and has the data"
+
+# The logs of all three now hold the ADD that brought replica 3 back, with its address: a
+# restart re-executes it before the peer links exist (it crashed there once).
+kill -9 "$(pid_of 1)"
+wait_until 5 bash -c "! kill -0 $(pid_of 1) 2>/dev/null" || fail "replica 1 did not die"
+start_replica 1
+# The others may have removed it meanwhile: then it joins again before it serves.
+serves() { [ "$(cli 1 GET repair:100 2>/dev/null)" = v100 ]; }
+wait_until 20 serves ||
+  fail "replica 1 does not serve 20 s after its restart ($(info 1 membership)): $(tail -n 3 "$CATENA_DIR/replica-1.log")"
+grep -q "recovered from" "$CATENA_DIR/replica-1.log" || fail "replica 1 did not recover"
+expect_eq "$(cli 2 INCR after-add)" "1" "a write after replica 1's restart"
+pass "a replica whose log holds an ADD (replica 3's) restarts, recovers and serves"
