@@ -290,7 +290,8 @@ void chain_msg_put_state_part(struct buf *out, const struct chain_state_part *m)
     buf_put_u64(out, m->instance);
     buf_put_u64(out, m->total);
     buf_put_u64(out, m->offset);
-    buf_append(out, m->bytes, m->len);
+    if (m->bytes) /* NULL: the caller appends the m->len bytes */
+        buf_append(out, m->bytes, m->len);
 }
 
 bool chain_msg_decode_state_part(const uint8_t *data, size_t len, struct chain_state_part *m)

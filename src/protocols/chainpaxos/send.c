@@ -190,30 +190,43 @@ void chain_send_state_request(struct chain_engine *c, node_id to)
     chain_send_end(c, to, 0, start);
 }
 
+/* Appends bytes [at, at + n) of `head` followed by `tail` (a message never built whole). */
+static void chain_append_slice(struct buf *out, const struct buf *head, const uint8_t *tail,
+                               size_t at, size_t n)
+{
+    if (at < head->len) {
+        size_t k = head->len - at < n ? head->len - at : n;
+        buf_append(out, head->data + at, k);
+        at += k;
+        n -= k;
+    }
+    if (n)
+        buf_append(out, tail + (at - head->len), n);
+}
+
 void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m)
 {
+    /* The STATE is its header (which ends with the state's length) and the state machine's
+     * bytes: sent from where they are, without a copy of the whole. */
+    struct chain_state head = *m;
+    head.state = NULL;
     buf_clear(&c->scratch);
-    chain_msg_put_state(&c->scratch, m);
-    if (c->scratch.len <= c->state_part_bytes) {
+    chain_msg_put_state(&c->scratch, &head);
+    size_t total = c->scratch.len + m->state_len;
+    size_t part = total <= c->state_part_bytes ? total : c->state_part_bytes;
+    for (size_t at = 0; at < total; at += part) {
+        size_t n = total - at < part ? total - at : part;
         size_t start = chain_send_begin(c, to);
-        buf_append(&c->out->arena, c->scratch.data, c->scratch.len);
-        chain_send_end(c, to, m->instance, start);
-        return;
-    }
-    /* Larger: in parts, so that no frame holds the whole state machine and other messages
-     * to the joiner travel between them. */
-    struct chain_state_part part = {.instance = m->instance, .total = c->scratch.len};
-    for (size_t at = 0; at < c->scratch.len; at += part.len) {
-        part.offset = at;
-        part.bytes = c->scratch.data + at;
-        part.len = c->scratch.len - at < c->state_part_bytes ? c->scratch.len - at
-                                                              : c->state_part_bytes;
-        size_t start = chain_send_begin(c, to);
-        chain_msg_put_state_part(&c->out->arena, &part);
+        if (n < total) {
+            /* Larger than one part: STATE_PARTs, so that no frame holds the whole state
+             * machine and other messages to the joiner travel between them. */
+            struct chain_state_part p = {.instance = m->instance, .total = total, .offset = at,
+                                         .len = n};
+            chain_msg_put_state_part(&c->out->arena, &p);
+        }
+        chain_append_slice(&c->out->arena, &c->scratch, m->state, at, n);
         chain_send_end(c, to, m->instance, start);
     }
-    buf_free(&c->scratch); /* not kept at the size of the state machine */
-    buf_init(&c->scratch);
 }
 
 void chain_send_from(struct chain_engine *c, instance_no first)
