@@ -7,6 +7,7 @@ void record_waits_init(struct record_waits *w)
     buf_init(&w->bytes);
     w->pos = 0;
     w->emitted = w->durable = 0;
+    w->checkpoints_issued = w->checkpoint_required = 0;
 }
 
 void record_waits_free(struct record_waits *w) { buf_free(&w->bytes); }
@@ -16,13 +17,23 @@ void record_waits_clear(struct record_waits *w)
     buf_clear(&w->bytes);
     w->pos = 0;
     w->emitted = w->durable = 0;
+    w->checkpoints_issued = w->checkpoint_required = 0;
 }
 
-void record_waits_push(struct record_waits *w, uint64_t seq, uint64_t checkpoint)
+void record_waits_push(struct record_waits *w, uint64_t seq)
 {
     buf_put_u64(&w->bytes, seq);
-    buf_put_u64(&w->bytes, checkpoint);
+    buf_put_u64(&w->bytes, w->checkpoint_required);
     w->emitted++;
+}
+
+uint64_t record_waits_push_checkpoint(struct record_waits *w, uint64_t seq, bool compaction)
+{
+    uint64_t number = ++w->checkpoints_issued;
+    if (!compaction)
+        w->checkpoint_required = number;
+    record_waits_push(w, seq);
+    return number;
 }
 
 bool record_waits_settle(struct record_waits *w, uint64_t synced, uint64_t checkpoints_durable)

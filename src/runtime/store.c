@@ -135,7 +135,8 @@ long long store_recover(struct store *s, void (*fn)(void *ctx, const uint8_t *da
         }
         s->appended = s->durable = snapshot_seq;
     }
-    s->checkpoints_issued = s->checkpoints_durable = s->checkpoint_required = found ? 1 : 0;
+    s->checkpoints_durable = s->waits.checkpoints_issued = s->waits.checkpoint_required =
+        found ? 1 : 0;
     return r.fed;
 }
 
@@ -279,12 +280,8 @@ void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const 
             s->attached_fd = -1;
         }
         s->next.seq = s->appended;
-        s->next.number = ++s->checkpoints_issued;
+        s->next.number = record_waits_push_checkpoint(&s->waits, s->appended, compaction);
         s->next.active = true;
-        /* What a compaction says is durable once the records before it are. */
-        if (!compaction)
-            s->checkpoint_required = s->checkpoints_issued;
-        record_waits_push(&s->waits, s->appended, s->checkpoint_required);
         store_checkpoint_start(s);
         return;
     }
@@ -294,7 +291,7 @@ void store_persist(struct store *s, uint64_t checkpoint, bool compaction, const 
     s->appended = seq;
     s->stats.records_written++;
     s->stats.bytes_written += len;
-    record_waits_push(&s->waits, seq, s->checkpoint_required);
+    record_waits_push(&s->waits, seq);
 }
 
 void store_attach_state(struct store *s, uint64_t instance, int fd)

@@ -56,9 +56,9 @@ struct store {
     uv_work_t sync_req;
     struct wal_sync_job sync_job;
     int sync_rc, sync_errno;
-    /* Checkpoints: issued and durable counts, the one being written and the next one. Records
-     * wait for checkpoint_required, the last checkpoint issued that is not a compaction. */
-    uint64_t checkpoints_issued, checkpoints_durable, checkpoint_required;
+    /* Checkpoints: how many are durable (numbered by `waits`), the one being written and the
+     * next one. */
+    uint64_t checkpoints_durable;
     struct store_checkpoint writing, next;
     int attached_fd; /* store_attach_state, not claimed yet (-1: none) */
     uint64_t attached_instance;

@@ -71,7 +71,6 @@ static void checkpoint_finish(struct server *s)
     bool exited = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool ok = exited && fstat(k->state_fd, &st) == 0;
     k->ok_last = ok;
-    k->failed_last = !ok;
     struct engine_event event = {.type = ENGINE_EVENT_SNAPSHOT, .from = s->config.self};
     if (!ok) {
         if (k->report_len)
@@ -113,10 +112,15 @@ static void checkpoint_status_read(uv_stream_t *stream, ssize_t n, const uv_buf_
     checkpoint_finish(s);
 }
 
+bool checkpoint_last_failed(const struct server_checkpoint *k)
+{
+    return k->forks && !k->child && !k->ok_last;
+}
+
 bool checkpoint_fork(struct server *s, instance_no instance)
 {
     struct server_checkpoint *k = &s->checkpoint;
-    if (k->failed_last || k->child || s->runtime.stopping)
+    if (checkpoint_last_failed(k) || k->child || s->runtime.stopping)
         return false;
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.state", s->store.dir);

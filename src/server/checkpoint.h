@@ -29,8 +29,8 @@ struct server_checkpoint {
     uint64_t started_ns;
     char report[256]; /* what the child wrote to the pipe: "" when it succeeded */
     size_t report_len;
-    bool failed_last; /* the last child failed: serialize the next one on the loop */
-    /* INFO persistence */
+    /* INFO persistence; a last child that failed also makes the next checkpoint serialize
+     * on the loop. */
     uint64_t fork_us_last, child_us_last, forks;
     bool ok_last;
 };
@@ -38,6 +38,8 @@ struct server_checkpoint {
 /* EFFECT_SNAPSHOT for a checkpoint: starts the child. False if the state must be serialized
  * on the loop instead (fork failed, or the last child did). */
 bool checkpoint_fork(struct server *s, instance_no instance);
+/* True if the last child finished and failed. */
+bool checkpoint_last_failed(const struct server_checkpoint *k);
 /* The process is stopping: kills a running child. */
 void checkpoint_stop(struct server *s);
 

@@ -173,7 +173,7 @@ static void section_persistence(struct server *s, struct buf *b)
     line(b, "wal_fsync_in_progress:%d", st->syncing);
     const struct server_checkpoint *k = &s->checkpoint;
     line(b, "rdb_bgsave_in_progress:%d", k->child != 0 || st->writing.active);
-    line(b, "rdb_last_bgsave_status:%s", k->forks && !k->ok_last && !k->child ? "err" : "ok");
+    line(b, "rdb_last_bgsave_status:%s", checkpoint_last_failed(k) ? "err" : "ok");
     line(b, "checkpoint_forks:%llu", (unsigned long long)k->forks);
     line(b, "latest_fork_usec:%llu", (unsigned long long)k->fork_us_last);
     line(b, "checkpoint_child_last_us:%llu", (unsigned long long)k->child_us_last);

@@ -88,11 +88,8 @@ void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compact
         if (tail_len)
             buf_append(&d->next.data, tail, tail_len);
         d->next.seq = d->appended;
-        d->next.number = ++d->checkpoints_issued;
+        d->next.number = record_waits_push_checkpoint(&d->waits, d->appended, compaction);
         d->next.active = true;
-        if (!compaction)
-            d->checkpoint_required = d->checkpoints_issued;
-        record_waits_push(&d->waits, d->appended, d->checkpoint_required);
         sim_disk_checkpoint_start(s, r);
         return;
     }
@@ -101,7 +98,7 @@ void sim_disk_write(struct sim *s, uint32_t r, uint64_t checkpoint, bool compact
     buf_put_u64(&d->written, d->appended);
     buf_put_u32(&d->written, (uint32_t)len);
     buf_append(&d->written, data, len);
-    record_waits_push(&d->waits, d->appended, d->checkpoint_required);
+    record_waits_push(&d->waits, d->appended);
 }
 
 void sim_disk_send(struct sim *s, uint32_t r, uint32_t to, const uint8_t *data, size_t len)
@@ -221,5 +218,5 @@ void sim_disk_crash(struct sim *s, uint32_t r)
         d->synced = d->snapshot_seq;
     d->appended = d->syncing_upto = d->synced;
     /* The restarted engine counts its checkpoints from zero. */
-    d->checkpoints_issued = d->checkpoints_durable = d->checkpoint_required = 0;
+    d->checkpoints_durable = 0;
 }

@@ -137,13 +137,12 @@ struct sim_disk {
     uint64_t appended, synced, syncing_upto; /* log sequence numbers */
     bool sync_running;
     /* Checkpoints: the durable one (replaces log records <= snapshot_seq), the one being
-     * written and the next. Records wait for checkpoint_required, the last checkpoint issued
-     * that is not a compaction (outbox.h). */
+     * written and the next, and how many are durable (numbered by `waits`). */
     struct buf snapshot;
     uint64_t snapshot_seq;
     bool has_snapshot;
     struct sim_checkpoint_file writing, next;
-    uint64_t checkpoints_issued, checkpoints_durable, checkpoint_required;
+    uint64_t checkpoints_durable;
     struct record_waits waits; /* the engine's records and what each waits for */
     struct held_sends held; /* each waits for a count of durable engine records */
 };
