@@ -63,8 +63,13 @@ static void sim_describe_value(const struct chain_value *v, char *out, size_t si
     uint32_t count = 0;
     if (v->kind == CHAIN_VALUE_BATCH && v->len >= 4)
         memcpy(&count, v->body, 4); /* little-endian hosts only; for display */
+    struct chain_change change;
+    static const char *ops[] = {"?", "REMOVE", "ADD", "MOVE"};
     if (v->kind == CHAIN_VALUE_BATCH)
         sim_appendf(out, size, " BATCH(%u cmds, %zu B)", count, v->len);
+    else if (v->kind == CHAIN_VALUE_MEMBERSHIP && chain_change_decode(v->body, v->len, &change))
+        sim_appendf(out, size, " %s n%u", ops[change.op <= CHAIN_OP_MOVE ? change.op : 0],
+                    change.node);
     else
         sim_appendf(out, size, " %s", sim_kind_name(v->kind));
 }

@@ -81,12 +81,51 @@ static void test_removed_replica_abandons_its_commands(void **state)
     cp_free(&cl);
 }
 
+static bool in_chain(const struct cp_cluster *cl, size_t k, node_id id)
+{
+    struct engine_status st;
+    cp_status(cl, k, &st);
+    for (size_t m = 0; m < st.chain_length; m++)
+        if (st.chain[m] == id)
+            return true;
+    return false;
+}
+
+/* Removing a live member while another is silent would leave a configuration whose majority
+ * needs the silent one, and nothing could be decided again: the leader refuses the operator's
+ * REMOVE and failure detection removes the silent member instead (membership §3.2). Without
+ * the check the leader ends up alone, or with the silent member only. */
+static void test_removal_keeps_a_heard_majority(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 74, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    for (size_t k = 0; k < 2; k++)
+        cl.links[2][k].drop = cl.links[k][2].drop = true;
+    cp_advance(&cl, 1000); /* silent for more than suspect_ms */
+    operator_remove(&cl, 0, cl.nodes[1].id);
+    cp_advance(&cl, 3000);
+    assert_int_equal(chain_length(&cl, 0), 2);
+    assert_true(in_chain(&cl, 0, cl.nodes[1].id));
+    assert_false(in_chain(&cl, 0, cl.nodes[2].id));
+    instance_no before = cp_executed(&cl, 1);
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        cp_submit(&cl, 0, 0, seq);
+    cp_flush(&cl, 0);
+    cp_advance(&cl, 500);
+    assert_true(cp_executed(&cl, 1) > before);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lost_change_request_is_resent),
         cmocka_unit_test(test_change_waits_for_a_leader),
         cmocka_unit_test(test_removed_replica_abandons_its_commands),
+        cmocka_unit_test(test_removal_keeps_a_heard_majority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,9 @@ node_id chain_pending_removal(const struct chain_engine *c);
 node_id chain_next_hop(const struct chain_engine *c);
 /* True if this replica is the last of the current leader's chain (a leader must be known). */
 bool chain_is_tail(const struct chain_engine *c);
+/* True if `counter` replicas accepting an instance up to this one, inclusive, is all of them
+ * on the chain: no replica before this one skipped a suspect. */
+bool chain_counter_complete(const struct chain_engine *c, size_t counter);
 /* Tail: true if it may acknowledge instance i to the leader (see the bypass, membership §4). */
 bool chain_may_acknowledge(const struct chain_engine *c, instance_no i);
 /* True if `id` is a member of the configuration this replica's log leads to (members with the
@@ -198,6 +201,11 @@ void chain_become_leader(struct chain_engine *c);
 /* Tick: a replica with ACCEPTs outstanding whose next hop neither answered (ALIVE) nor let the
  * ack move for suspect_ms suspects it: the leader removes it, others ask the leader to. */
 void chain_monitor_tick(struct chain_engine *c);
+/* Leader: true if a majority of the configuration without `id` was heard from lately. A
+ * removal that leaves a majority needing a replica that may be gone (down, or restarted
+ * without its state) could never be followed by another change: nothing could be decided
+ * again. Like etcd's strict reconfiguration check (membership §3.2). */
+bool chain_removal_keeps_quorum(const struct chain_engine *c, node_id id);
 /* Leader: remembers to propose REMOVE(id) as soon as the stop rule allows. */
 void chain_want_removal(struct chain_engine *c, node_id id);
 void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id);

@@ -140,7 +140,7 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
     bool member = chain_member_index(c, change->node) >= 0;
     if (change->op == CHAIN_OP_REMOVE)
-        return member && c->n >= 2;
+        return member && c->n >= 2 && chain_removal_keeps_quorum(c, change->node);
     if (!member) {
         if ((!operator && chain_is_retired(c, change->node)) || c->n == CATENA_MAX_NODES)
             return false;
@@ -150,7 +150,7 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     /* A JOIN from a member: it restarted and lost its state. Its old self leaves first; its
      * next JOIN adds it back. Unless the member was just added: its JOINs from before it got
      * its state may still be on their way (a restarted replica keeps sending them). */
-    if (!restart || c->n < 2)
+    if (!restart || c->n < 2 || !chain_removal_keeps_quorum(c, change->node))
         return false;
     *change = (struct chain_change){.op = CHAIN_OP_REMOVE, .node = change->node};
     return true;

@@ -142,13 +142,18 @@ static size_t chain_position(const struct chain_engine *c)
     return count;
 }
 
+bool chain_counter_complete(const struct chain_engine *c, size_t counter)
+{
+    return counter >= chain_position(c);
+}
+
 bool chain_may_acknowledge(const struct chain_engine *c, instance_no i)
 {
     /* A replica that skips a suspect, or the tail of a chain where one was skipped (the
      * instance's counter is short), cannot speak for the suspect, which does not hold it: no
      * acknowledgement (the leader still learns decisions through QUORUM_ACK). */
     const struct chain_entry *e = chain_log_get(&c->log, i);
-    if (c->skip_depth > 0 || (e && e->counter < chain_position(c)))
+    if (c->skip_depth > 0 || (e && !chain_counter_complete(c, e->counter)))
         return false;
     /* A replica that is the tail only because the chain goes around its successor speaks for
      * the chain only about the REMOVE and what follows: an ack of the REMOVE's instance means

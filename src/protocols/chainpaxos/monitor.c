@@ -46,6 +46,31 @@ void chain_successor_working(struct chain_engine *c, node_id from)
         c->successor_heard_ms = c->now_ms;
 }
 
+/* True if the leader can count on `id`: heard from within suspect_ms (every follower sends
+ * PROGRESS each retransmit_ms), and its link not reported lost since. */
+static bool chain_heard_lately(const struct chain_engine *c, node_id id)
+{
+    if (id == c->self)
+        return true;
+    uint64_t heard = c->member_heard_ms[id];
+    if (heard == 0 || c->now_ms - heard >= c->suspect_ms)
+        return false;
+    for (size_t k = 0; k < CATENA_MAX_NODES; k++)
+        if (c->link_down[k].node == id && c->link_down[k].at_ms >= heard)
+            return false;
+    return true;
+}
+
+bool chain_removal_keeps_quorum(const struct chain_engine *c, node_id id)
+{
+    /* The chain goes around `id` while its REMOVE is pending (membership §4), so the others
+     * must make a quorum of the configuration now, which is also one of the next. */
+    size_t heard = 0;
+    for (size_t k = 0; k < c->n; k++)
+        heard += c->members[k] != id && chain_heard_lately(c, c->members[k]);
+    return heard >= c->n / 2 + 1;
+}
+
 void chain_want_removal(struct chain_engine *c, node_id id)
 {
     if (c->role == CHAIN_LEADER && c->remove_wanted == NODE_NONE)

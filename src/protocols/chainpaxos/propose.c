@@ -89,7 +89,8 @@ static void chain_propose_removal(struct chain_engine *c)
 {
     node_id id = c->remove_wanted;
     c->remove_wanted = NODE_NONE;
-    if (chain_member_index(c, id) < 0 || id == c->self || c->n < 3 || c->pending_change)
+    if (chain_member_index(c, id) < 0 || id == c->self || c->n < 3 || c->pending_change ||
+        !chain_removal_keeps_quorum(c, id))
         return;
     struct chain_change change = {.op = CHAIN_OP_REMOVE, .node = id};
     buf_clear(&c->batch);

@@ -133,6 +133,12 @@ void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *dat
             chain_send_not_member(c, from);
         return;
     }
-    if (!chain_recv_dispatch(c, from, data, len))
+    if (!chain_recv_dispatch(c, from, data, len)) {
         chain_dropped(c);
+        return;
+    }
+    /* A JOIN or a STATE_REQUEST may come from a member that restarted without its state. */
+    if (type != CHAIN_MSG_CHANGE_REQUEST && type != CHAIN_MSG_STATE_REQUEST &&
+        from <= CATENA_MAX_NODES)
+        c->member_heard_ms[from] = c->now_ms;
 }

@@ -79,9 +79,12 @@ static void chain_send_accept_to(struct chain_engine *c, node_id to, const struc
 void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
 {
     chain_send_accept_to(c, to, m);
-    /* Suspects skipped on the way to the next hop get a copy too: a live one answers the
-     * repeats with ALIVE, which ends the skip (monitor.c). */
-    if (c->skip_depth == 0 || c->removed || to != chain_next_hop(c))
+    /* Members the chain goes around on the way to the next hop get a copy too. A skipped
+     * suspect that is alive answers the repeats with ALIVE, which ends the skip (monitor.c).
+     * The target of a pending REMOVE that is alive accepts and passes the instance on with
+     * its own vote counted (its successor recounts): without it, a second member failing
+     * while the REMOVE is pending could leave too few acceptors to decide it. */
+    if (c->removed || to != chain_next_hop(c))
         return;
     for (size_t k = 1; k < c->n; k++) {
         node_id skipped = c->members[(c->self_index + k) % c->n];

@@ -197,6 +197,10 @@ struct chain_engine {
         uint64_t at_ms;
     } link_down[CATENA_MAX_NODES];
     size_t link_down_next;
+    /* When each id (1..CATENA_MAX_NODES) was last heard from through a message that only a
+     * replica holding its state sends (0: never): a removal must leave a configuration whose
+     * majority the leader can still hear (monitor.c). */
+    uint64_t member_heard_ms[CATENA_MAX_NODES + 1];
     uint64_t successor_heard_ms;
     uint64_t alive_next_ms;     /* ALIVE is sent at most once per retransmit_ms / 4 */
 
