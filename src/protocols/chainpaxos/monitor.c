@@ -47,7 +47,9 @@ void chain_successor_working(struct chain_engine *c, node_id from)
 }
 
 /* True if the leader can count on `id`: heard from within suspect_ms (every follower sends
- * PROGRESS each retransmit_ms), and its link not reported lost since. */
+ * PROGRESS each retransmit_ms), and its link not reported lost since, nor within suspect_ms:
+ * messages it sent before it died may still arrive after the report (simulator, crashes
+ * profile, seed 634762). */
 static bool chain_heard_lately(const struct chain_engine *c, node_id id)
 {
     if (id == c->self)
@@ -56,7 +58,8 @@ static bool chain_heard_lately(const struct chain_engine *c, node_id id)
     if (heard == 0 || c->now_ms - heard >= c->suspect_ms)
         return false;
     for (size_t k = 0; k < CATENA_MAX_NODES; k++)
-        if (c->link_down[k].node == id && c->link_down[k].at_ms >= heard)
+        if (c->link_down[k].node == id &&
+            (c->link_down[k].at_ms >= heard || c->now_ms - c->link_down[k].at_ms < c->suspect_ms))
             return false;
     return true;
 }
