@@ -30,11 +30,11 @@ bool bench_keygen_init(struct bench_keygen *g, enum bench_distribution distribut
     return true;
 }
 
-uint64_t bench_keygen_rank(const struct bench_keygen *g, struct bench_rng *rng)
+uint64_t bench_keygen_rank(const struct bench_keygen *g, struct rng *rng)
 {
     if (g->distribution == BENCH_UNIFORM)
-        return bench_rng_below(rng, g->keys);
-    double u = bench_rng_unit(rng);
+        return rng_below(rng, g->keys);
+    double u = bench_keygen_unit(rng);
     double scaled = u * g->zeta_keys;
     /* The first two ranks exactly (probabilities 1/zeta and 0.5^theta/zeta), the rest from
      * the continuous approximation of the inverse distribution. */
@@ -49,7 +49,7 @@ uint64_t bench_keygen_rank(const struct bench_keygen *g, struct bench_rng *rng)
     return r < g->keys ? r : g->keys - 1;
 }
 
-uint64_t bench_keygen_next(const struct bench_keygen *g, struct bench_rng *rng)
+uint64_t bench_keygen_next(const struct bench_keygen *g, struct rng *rng)
 {
     uint64_t rank = bench_keygen_rank(g, rng);
     if (g->distribution == BENCH_UNIFORM)

@@ -29,7 +29,7 @@ static const struct option_spec option_specs[] = {
     SPEC("--theta", OPTION_DOUBLE, theta, 1e-9, 1 - 1e-9),
     SPEC("--pipeline", OPTION_SIZE, pipeline, 1, 100000),
     SPEC("--target-rate", OPTION_DOUBLE, target_rate_ops, 1e-3, 1e9),
-    SPEC("--seed", OPTION_U64, seed, 0, 1.8e19),
+    SPEC("--seed", OPTION_U64, seed, 0, 0x1p64),
     SPEC("--drain-timeout", OPTION_DOUBLE, drain_timeout_s, 0.001, 3600),
     SPEC("--driver", OPTION_TEXT, driver_name, 0, 0),
     SPEC("--allow-errors", OPTION_FLAG, allow_errors, 0, 0),
@@ -87,6 +87,11 @@ bool bench_options_parse_host(const char *text, size_t len, struct bench_host *h
     long n = strtol(port, &end, 10);
     if (*end || n < 1 || n > 65535 || port[0] < '0' || port[0] > '9')
         return false;
+    /* [::1]:7001: the brackets only delimit an IPv6 address. */
+    if (name_len > 2 && text[0] == '[' && text[name_len - 1] == ']') {
+        text++;
+        name_len -= 2;
+    }
     memcpy(h->name, text, name_len);
     h->name[name_len] = '\0';
     h->port = (int)n;

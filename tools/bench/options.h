@@ -45,7 +45,7 @@ struct bench_options {
  * Sets *help when --help was asked for (usage goes to out; returns true). */
 bool bench_options_parse(struct bench_options *o, int argc, char **argv, bool *help, FILE *err);
 void bench_options_usage(FILE *out);
-/* "host:port" into h; false if malformed. */
+/* "host:port" (or "[ipv6]:port") into h; false if malformed. */
 bool bench_options_parse_host(const char *text, size_t len, struct bench_host *h);
 
 #endif

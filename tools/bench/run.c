@@ -30,10 +30,10 @@ static bool run_prepare(struct run_state *st, const struct bench_options *o,
         fprintf(err, "catena-bench: out of memory\n");
         return false;
     }
-    struct bench_rng rng;
-    bench_rng_seed(&rng, o->seed, UINT64_MAX);
+    struct rng rng;
+    rng_seed(&rng, ~o->seed);
     for (size_t i = 0; i < o->value_size_bytes; i++)
-        s->value[i] = (char)('a' + bench_rng_below(&rng, 26));
+        s->value[i] = (char)('a' + rng_below(&rng, 26));
     pthread_condattr_t attributes;
     pthread_condattr_init(&attributes);
     pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);

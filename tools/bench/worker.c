@@ -14,7 +14,8 @@ bool bench_worker_init(struct bench_worker *w, struct bench_setup *setup, size_t
     *w = (struct bench_worker){.index = index, .setup = setup, .first_connection = first,
                                .connection_count = n, .measured_quota = quota, .due_fd = -1,
                                .due_armed_ns = UINT64_MAX};
-    bench_rng_seed(&w->rng, o->seed, index);
+    /* Threads draw different sequences: the seeds differ, and splitmix64 spreads them. */
+    rng_seed(&w->rng, o->seed + index * 0x9e3779b97f4a7c15ull);
     bench_histogram_init(&w->result.read.latency_ns);
     bench_histogram_init(&w->result.write.latency_ns);
     bench_histogram_init(&w->published_latency_ns);

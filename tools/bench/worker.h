@@ -9,7 +9,6 @@
 #include "bench/histogram.h"
 #include "bench/keygen.h"
 #include "bench/options.h"
-#include "bench/rng.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,7 +65,7 @@ struct bench_worker {
     uv_poll_t due_poll; /* the open-loop timerfd */
     int due_fd;
     uint64_t due_armed_ns; /* when the timerfd fires, UINT64_MAX if disarmed */
-    struct bench_rng rng;
+    struct rng rng;
     struct bench_connection *connections;
     size_t connects_pending, connections_open;
     size_t outstanding;                   /* requests sent and not completed */

@@ -69,7 +69,7 @@ static void load_send(struct bench_connection *c, uint64_t intended_ns)
     const struct bench_setup *s = w->setup;
     struct bench_slot *slot = c->free_slots[--c->free_count];
     slot->intended_ns = intended_ns;
-    bool read = bench_rng_unit(&w->rng) < s->options->read_ratio;
+    bool read = bench_keygen_unit(&w->rng) < s->options->read_ratio;
     slot->op = read ? BENCH_OP_READ : BENCH_OP_WRITE;
     char key[BENCH_KEY_SIZE];
     size_t key_len = bench_keygen_format(bench_keygen_next(&s->keygen, &w->rng), key);
