@@ -32,38 +32,21 @@ static void resp_poll_ready(uv_poll_t *handle, int status, int events)
         redisAsyncHandleWrite(p->context);
 }
 
-static void resp_poll_update(struct resp_poll *p, int events)
+/* Turns event on or off, as hiredis asks through the four hooks below. */
+static void resp_poll_set(void *data, int event, bool on)
 {
-    p->events = events;
-    if (events)
-        uv_poll_start(&p->handle, events, resp_poll_ready);
+    struct resp_poll *p = data;
+    p->events = on ? p->events | event : p->events & ~event;
+    if (p->events)
+        uv_poll_start(&p->handle, p->events, resp_poll_ready);
     else
         uv_poll_stop(&p->handle);
 }
 
-static void resp_poll_add_read(void *data)
-{
-    struct resp_poll *p = data;
-    resp_poll_update(p, p->events | UV_READABLE);
-}
-
-static void resp_poll_del_read(void *data)
-{
-    struct resp_poll *p = data;
-    resp_poll_update(p, p->events & ~UV_READABLE);
-}
-
-static void resp_poll_add_write(void *data)
-{
-    struct resp_poll *p = data;
-    resp_poll_update(p, p->events | UV_WRITABLE);
-}
-
-static void resp_poll_del_write(void *data)
-{
-    struct resp_poll *p = data;
-    resp_poll_update(p, p->events & ~UV_WRITABLE);
-}
+static void resp_poll_add_read(void *data) { resp_poll_set(data, UV_READABLE, true); }
+static void resp_poll_del_read(void *data) { resp_poll_set(data, UV_READABLE, false); }
+static void resp_poll_add_write(void *data) { resp_poll_set(data, UV_WRITABLE, true); }
+static void resp_poll_del_write(void *data) { resp_poll_set(data, UV_WRITABLE, false); }
 
 static void resp_poll_closed(uv_handle_t *handle)
 {

@@ -9,8 +9,10 @@ void bench_progress_print(FILE *out, struct bench_worker *workers, size_t count,
 {
     uint64_t now_ns = bench_clock_ns();
     double elapsed_s = (double)(now_ns - timing->start_ns) / 1e9;
-    if (now_ns < timing->measure_ns) {
-        fprintf(out, "[%5.1f s] warm-up\n", elapsed_s);
+    /* Figures from less than half a second of measurement would mean little. */
+    if (now_ns < timing->measure_ns + 500000000u) {
+        fprintf(out, "[%5.1f s] %s\n", elapsed_s,
+                now_ns < timing->measure_ns ? "warm-up" : "measuring");
         fflush(out);
         return;
     }

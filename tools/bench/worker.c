@@ -232,7 +232,7 @@ static void worker_begin(struct bench_worker *w)
         uv_timer_start(&w->stop_timer, worker_stop_expired, worker_ms_until(s->timing.end_ns),
                        0);
     if (s->progress)
-        uv_timer_start(&w->publish_timer, worker_publish, 1000, 1000);
+        uv_timer_start(&w->publish_timer, worker_publish, 250, 250);
     if (w->due_fd >= 0)
         uv_poll_start(&w->due_poll, UV_READABLE, worker_due_ready);
     worker_load_start(w);

@@ -73,7 +73,7 @@ struct bench_worker {
     bool issuing, finishing;
     struct bench_worker_result result;
     /* Progress, read by the run while the worker runs: the count of successful measured
-     * requests, and a latency snapshot taken every second under published_lock. */
+     * requests, and a latency snapshot taken every 250 ms under published_lock. */
     _Atomic uint64_t progress_ops;
     pthread_mutex_t published_lock;
     struct bench_histogram published_latency_ns;
@@ -90,7 +90,7 @@ void bench_worker_post(struct bench_worker *w, enum bench_worker_command command
 /* Waits for the thread to end; its result is then final. */
 void bench_worker_join(struct bench_worker *w);
 /* Progress (any thread): successful measured requests so far; the latencies of those of
- * them up to the last second are merged into latency_ns. */
+ * them up to the last snapshot (at most 250 ms old) are merged into latency_ns. */
 uint64_t bench_worker_progress(struct bench_worker *w, struct bench_histogram *latency_ns);
 void bench_worker_free(struct bench_worker *w);
 
