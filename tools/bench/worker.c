@@ -156,8 +156,12 @@ void worker_finish(struct bench_worker *w)
 
 static void worker_drain_expired(uv_timer_t *timer)
 {
+    struct bench_worker *w = timer->data;
+    char what[96];
+    snprintf(what, sizeof what, "%zu requests unanswered after --drain-timeout", w->outstanding);
+    worker_note_error(w, "drain", what);
     /* Closing completes what is still outstanding as unanswered: counted as errors. */
-    worker_finish(timer->data);
+    worker_finish(w);
 }
 
 static uint64_t worker_ms_until(uint64_t when_ns)
