@@ -61,6 +61,7 @@ static void section_stats(struct server *s, struct buf *b)
     line(b, "client_sessions:%zu", kv_session_count(s->kv));
     line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
     line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);
+    line(b, "acl_access_denied_auth:%llu", (unsigned long long)s->auth.failures);
     line(b, "reads_local:%llu", (unsigned long long)s->stats.reads_local);
     line(b, "reads_stale:%llu", (unsigned long long)s->stats.reads_stale);
 }

@@ -8,6 +8,7 @@
 #include "core/command.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -201,6 +202,11 @@ int server_start(struct server *s, const struct server_config *config)
     memset(s, 0, sizeof *s);
     s->config = *config;
     log_setup((enum log_level)config->log_level, config->self);
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
+        return -1;
+    }
+    auth_init(&s->auth, config->requirepass);
     uv_loop_init(&s->loop);
     s->start_time_ms = uv_now(&s->loop);
     s->kv = kv_create();

@@ -21,6 +21,8 @@ void session_open(struct server *s, struct client_conn *c)
         .max_inline_bytes = RESP_DEFAULT_MAX_INLINE_BYTES,
     };
     resp_parser_init(&se->parser, &limits);
+    se->authenticated = !s->auth.required;
+    se->parser.unauthenticated = s->auth.required;
     c->session = se;
 }
 

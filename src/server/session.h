@@ -38,6 +38,7 @@ struct session {
     struct client_conn *conn;
     struct resp_parser parser;
     int proto; /* 2 or 3 (HELLO) */
+    bool authenticated; /* AUTH done, or no password required (auth.h) */
     char *name;
     char lib_name[64], lib_ver[64];
     uint64_t next_seq;      /* commands ordered through the log */
