@@ -181,19 +181,9 @@ static void conn_setup(struct client_listener *l, struct client_conn *c, size_t 
     l->slots[slot] = c;
     l->connected++;
     l->total_connections++;
-    struct sockaddr_storage addr;
-    int len = sizeof addr;
-    char host[48] = "?";
-    uint16_t port = 0;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
-        if (addr.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
-        } else {
-            uv_ip6_name((struct sockaddr_in6 *)&addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-        }
-    }
+    char host[48];
+    uint16_t port;
+    net_peer_name(&c->tcp, host, sizeof host, &port);
     snprintf(c->peer_address, sizeof c->peer_address, "%s:%u", host, port);
 }
 

@@ -103,6 +103,8 @@ static int server_start_peers(struct server *s)
         .listen_port = me->port,
         .max_buffer_bytes = s->config.max_peer_buffer_bytes,
         .max_frame_bytes = s->config.max_peer_frame_bytes,
+        .cluster_key = s->config.cluster_key,
+        .cluster_key_len = s->config.cluster_key_len,
     };
     /* Never below one batch: at most one oversized command beyond the batch limit. */
     size_t batch_bytes = s->config.max_bulk_bytes * 2 + (64u << 20);

@@ -99,3 +99,31 @@ wait_until() {
 }
 pid_of() { cat "$CATENA_DIR/replica-$1.pid"; }
 
+# Hand-made peer frames (docs/protocols/peer-transport.md), as hex strings.
+hex_bytes() { printf "$(sed 's/../\\x&/g' <<<"$1")"; } # writes the bytes HEX spells
+le32() { # le32 N: N as a u32, little-endian
+  printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24))
+}
+frame_hex() { echo "$(le32 $((${#1} / 2)))$1"; } # frame_hex BODY: with its u32 length
+# hello_hex VERSION FROM TO [NONCE]: a HELLO frame body for cluster "catena", no listening
+# address; from version 3 on the auth byte follows (1 and the nonce if one is given).
+hello_hex() {
+  local body
+  body="4341544e$(printf '%02x00' "$1")$(le32 "$2")$(le32 "$3")06$(printf catena | od -An -v -tx1 |
+    tr -d ' \n')000000"
+  if [ "$1" -ge 3 ]; then body+=$([ -n "${4:-}" ] && echo "01$4" || echo 00); fi
+  echo "$body"
+}
+# remove_request_hex N: a CHANGE_REQUEST frame asking the leader to remove replica N, as the
+# member that took an operator's CATENA.REMOVE sends it.
+remove_request_hex() { frame_hex "0b0101$(le32 "$1")000000000000"; }
+# peer_closes PORT HEX: sends the bytes on a fresh connection to a peer port; true if the
+# replica closes the connection within 2 s.
+peer_closes() {
+  local rc=0
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  hex_bytes "$2" >&3
+  timeout 2 cat <&3 >/dev/null || rc=$?
+  exec 3>&-
+  [ $rc -eq 0 ]
+}

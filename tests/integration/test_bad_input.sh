@@ -1,20 +1,9 @@
 #!/usr/bin/env bash
 # Bad input gets a clear error and affects no one else: malformed RESP, a client that never
 # reads its replies (its memory bounded), too many clients, peers with a wrong cluster id or an
-# unknown node id, wrong flags.
+# unknown node id, what a peer port without a cluster key lets anyone do, wrong flags.
 source "$(dirname "$0")/lib.sh" "$1"
 cluster_start 3 --max-client-output 1mb --max-bulk-bytes 1mb --max-clients 8
-
-# raw I BYTES: sends BYTES on a fresh connection to replica I, prints what comes back until
-# the server closes it (or 2 s pass).
-raw() {
-  local reply
-  exec 3<>"/dev/tcp/127.0.0.1/$(port "$1")"
-  printf "$2" >&3
-  reply=$(timeout 2 cat <&3 | tr -d '\r') || true
-  exec 3>&-
-  echo "$reply"
-}
 
 expect_eq "$(raw 1 '*1\r\n$x\r\n')" "-ERR Protocol error: invalid bulk length" "bad bulk length"
 expect_eq "$(raw 2 '*2\r\n$4\r\nECHO\r\n:1\r\n')" \
@@ -79,10 +68,8 @@ intruder=$!
   --port $((CATENA_BASE_PORT + 91)) --data-dir "$CATENA_DIR/stranger" \
   >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
-# A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id,
-# then an empty listening host and port 0).
-printf '\x18\0\0\0CATN\x02\0\x41\0\0\0\x01\0\0\0\x06catena\0\0\0' \
-  >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
+# A hand-made handshake from node 65 (lib.sh's hello_hex).
+hex_bytes "$(frame_hex "$(hello_hex 3 65 1)")" >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
 sleep 1.5
 kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true
 grep -q "wrong cluster id" "$CATENA_DIR/replica-1.log" || fail "wrong cluster id not logged"
@@ -92,6 +79,21 @@ grep -q "link from replica 9 up (not in this replica's configuration)" \
   "$CATENA_DIR/replica-1.log" || fail "replica 9, outside the configuration, not logged"
 expect_eq "$(cli 2 SET after-intruders ok)" "OK" "write after intruders"
 pass "peers of another cluster or with an invalid id are refused, strangers logged"
+
+# Without a cluster key, whoever reaches a peer port can speak for a member: a hand-made
+# handshake "from" one follower and one CHANGE_REQUEST to the leader remove the other follower
+# (test_security.sh sends the same bytes to a cluster with --cluster-key-file: refused).
+leader=$(info 1 leader_id)
+followers=()
+for i in 1 2 3; do [ "$i" = "$leader" ] || followers+=("$i"); done
+if peer_closes $((CATENA_PEER_BASE_PORT + leader)) \
+  "$(frame_hex "$(hello_hex 3 "${followers[0]}" "$leader")")$(remove_request_hex "${followers[1]}")"
+then
+  fail "a keyless cluster refused a well-formed handshake"
+fi
+members_left() { [ "$(cli "$leader" CATENA.MEMBERS | wc -l)" = 2 ]; }
+wait_until 5 members_left || fail "the hand-made CHANGE_REQUEST did not remove a replica"
+pass "without a cluster key a hand-made handshake can change the membership"
 
 # Wrong flags: a clear message and a non-zero exit.
 check_flag_error() {
