@@ -14,13 +14,14 @@ enum command_id {
     CMD_INCRBY, CMD_DECR, CMD_DECRBY, CMD_APPEND, CMD_STRLEN, CMD_MGET, CMD_MSET, CMD_DBSIZE,
     CMD_FLUSHALL, CMD_HELLO, CMD_CLIENT, CMD_SELECT, CMD_COMMAND, CMD_INFO, CMD_CONFIG, CMD_QUIT,
     CMD_CATENA_STATUS, CMD_CATENA_MEMBERS, CMD_CATENA_READMODE, CMD_CATENA_ADD, CMD_CATENA_REMOVE,
-    CMD_COUNT
+    CMD_AUTH, CMD_COUNT
 };
 
 enum command_flag {
     CMD_FLAG_WRITE = 1 << 0, /* changes the keyspace: ordered through the log */
     CMD_FLAG_READ = 1 << 1,  /* reads the keyspace: served locally (see CATENA.READMODE) */
     CMD_FLAG_LOCAL = 1 << 2, /* answered by the replica the client is connected to */
+    CMD_FLAG_NO_AUTH = 1 << 3, /* allowed before AUTH when a password is required */
 };
 
 struct command_spec {

@@ -156,6 +156,10 @@ static enum step step_mbulk_count(struct resp_parser *p, const uint8_t *data, si
         set_error(err, err_size, "Protocol error: invalid multibulk length");
         return STEP_ERROR;
     }
+    if (p->unauthenticated && n > RESP_UNAUTH_MAX_ARGS) {
+        set_error(err, err_size, "Protocol error: unauthenticated multibulk length");
+        return STEP_ERROR;
+    }
     p->pos = cr + 2;
     if (n <= 0)
         return STEP_DONE; /* "*0" and "*-1": an empty request the caller skips */
@@ -185,6 +189,10 @@ static enum step step_bulk_header(struct resp_parser *p, const uint8_t *data, si
     if (!strint_parse(data + p->pos + 1, cr - p->pos - 1, &n) || n < 0 ||
         (uint64_t)n > p->limits.max_bulk_bytes) {
         set_error(err, err_size, "Protocol error: invalid bulk length");
+        return STEP_ERROR;
+    }
+    if (p->unauthenticated && n > RESP_UNAUTH_MAX_BULK_BYTES) {
+        set_error(err, err_size, "Protocol error: unauthenticated bulk length");
         return STEP_ERROR;
     }
     p->pos = cr + 2;

@@ -13,6 +13,7 @@
 #ifndef CATENA_RESP_PARSER_H
 #define CATENA_RESP_PARSER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ struct resp_limits {
 #define RESP_DEFAULT_MAX_BULK_BYTES (512ull * 1024 * 1024)
 #define RESP_DEFAULT_MAX_ARGS (1024 * 1024)
 #define RESP_DEFAULT_MAX_INLINE_BYTES (64 * 1024)
+#define RESP_UNAUTH_MAX_ARGS 10
+#define RESP_UNAUTH_MAX_BULK_BYTES 16384
 
 enum resp_parse_result { RESP_PARSE_INCOMPLETE, RESP_PARSE_OK, RESP_PARSE_ERROR };
 
@@ -39,6 +42,10 @@ struct resp_request {
 
 struct resp_parser {
     struct resp_limits limits;
+    /* Set by the caller while its client has not authenticated: requests are then held to
+     * Redis' limits for such clients (RESP_UNAUTH_MAX_ARGS, RESP_UNAUTH_MAX_BULK_BYTES), so a
+     * stranger cannot make the server buffer a 512 MB bulk. */
+    bool unauthenticated;
     /* private progress state, see parser.c */
     int state;
     size_t pos;          /* where the header or value being parsed starts in the request */

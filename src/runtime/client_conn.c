@@ -94,13 +94,24 @@ static void conn_write_cb(uv_write_t *req, int status)
         client_conn_close(c);
 }
 
+size_t client_conn_unsent_bytes(const struct client_conn *c)
+{
+    return c->out.len + (c->write_in_flight ? c->writing.len : 0);
+}
+
+void client_conn_mark_over_limit(struct client_conn *c)
+{
+    c->over_limit = true;
+    client_conn_output(c); /* on the flush list */
+}
+
 /* Closes a client whose unread replies (waiting here, and handed to the socket but not
- * written) exceed --max-client-output; true if it did. */
+ * written) exceed --max-client-output, or that the server marked so; true if it did. */
 static bool conn_over_limit(struct client_conn *c)
 {
     struct client_listener *l = c->listener;
-    size_t unread = c->out.len + (c->write_in_flight ? c->writing.len : 0);
-    if (unread <= l->max_output_bytes)
+    size_t unread = client_conn_unsent_bytes(c);
+    if (unread <= l->max_output_bytes && !c->over_limit)
         return false;
     l->output_limit_closes++;
     log_warn("client %s closed: %zu reply bytes unread (limit --max-client-output)",
@@ -115,7 +126,7 @@ static void conn_flush(struct client_conn *c)
     struct client_listener *l = c->listener;
     /* A client that does not read keeps a write in flight forever: replies pile up behind it,
      * and must be counted there too, or they grow without bound. */
-    if (c->write_in_flight && conn_over_limit(c))
+    if ((c->write_in_flight || c->over_limit) && conn_over_limit(c))
         return;
     if (c->write_in_flight || c->out.len == 0) {
         if (!c->write_in_flight && c->close_after_flush)
@@ -170,19 +181,9 @@ static void conn_setup(struct client_listener *l, struct client_conn *c, size_t 
     l->slots[slot] = c;
     l->connected++;
     l->total_connections++;
-    struct sockaddr_storage addr;
-    int len = sizeof addr;
-    char host[48] = "?";
-    uint16_t port = 0;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
-        if (addr.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
-        } else {
-            uv_ip6_name((struct sockaddr_in6 *)&addr, host, sizeof host);
-            port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-        }
-    }
+    char host[48];
+    uint16_t port;
+    net_peer_name(&c->tcp, host, sizeof host, &port);
     snprintf(c->peer_address, sizeof c->peer_address, "%s:%u", host, port);
 }
 

@@ -6,7 +6,8 @@
  * event-loop iteration by client_flush_all(), so pipelined requests share one write.
  *
  * A connection whose unwritten replies exceed max_output_bytes (a client that never reads) is
- * closed, not buffered without end. */
+ * closed, not buffered without end: at the flush, or at once marked for closing by the server
+ * (client_conn_mark_over_limit), which also counts replies it holds back for ordering. */
 #ifndef CATENA_RUNTIME_CLIENT_CONN_H
 #define CATENA_RUNTIME_CLIENT_CONN_H
 
@@ -29,6 +30,7 @@ struct client_conn {
     bool write_in_flight;
     bool closing;
     bool close_after_flush; /* QUIT or a protocol error: close once replies are written */
+    bool over_limit;        /* over max_output_bytes: closed at the next flush */
     bool dirty;             /* on the flush list */
     struct client_conn *next_dirty;
     void *session; /* the server's per-connection state */
@@ -66,6 +68,12 @@ void client_listener_release(struct client_listener *l);
 
 /* The buffer to append replies to; marks the connection for the next flush. */
 struct buf *client_conn_output(struct client_conn *c);
+/* Reply bytes the client has not read that this process still holds: waiting for the flush,
+ * and handed to the socket but not yet written. */
+size_t client_conn_unsent_bytes(const struct client_conn *c);
+/* The client's output is over max_output_bytes: it is closed at the next flush (counted as
+ * an output-limit disconnection). Safe from inside the server's callbacks, unlike a close. */
+void client_conn_mark_over_limit(struct client_conn *c);
 /* Closes now (replies not yet written are dropped). Safe to call twice. */
 void client_conn_close(struct client_conn *c);
 /* The connection with this id, or NULL if it has closed since. */

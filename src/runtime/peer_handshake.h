@@ -1,6 +1,12 @@
-/* The first frame on a peer connection: who is talking, in which cluster, to whom, and where
- * it listens for peers (so that a replica that does not know its address can connect back:
- * a replica that joined knows only the members named on its command line). */
+/* The frames that open a peer connection (docs/protocols/peer-transport.md).
+ *
+ * HELLO, from the connecting replica: who is talking, in which cluster, to whom, where it
+ * listens for peers (so that a replica that does not know its address can connect back: a
+ * replica that joined knows only the members named on its command line), and whether it
+ * authenticates. Without a cluster key that is all: the acceptor checks it and the frames that
+ * follow are protocol messages. With a key (auth set, nonce filled in) the acceptor answers
+ * CHALLENGE (its own nonce and a MAC proving it knows the key) and the connecting replica
+ * answers PROOF (its MAC) before sending anything else; peer_auth.h computes the MACs. */
 #ifndef CATENA_RUNTIME_PEER_HANDSHAKE_H
 #define CATENA_RUNTIME_PEER_HANDSHAKE_H
 
@@ -11,7 +17,12 @@
 #include <stddef.h>
 
 #define PEER_HANDSHAKE_MAGIC 0x4e544143u /* "CATN" */
-#define PEER_PROTOCOL_VERSION 2
+/* 3: HELLO gained the auth byte and nonce; CHALLENGE and PROOF are new. */
+#define PEER_PROTOCOL_VERSION 3
+#define PEER_NONCE_BYTES 32
+#define PEER_MAC_BYTES 32
+
+enum peer_handshake_type { PEER_CHALLENGE = 2, PEER_PROOF = 3 };
 
 struct peer_handshake {
     uint16_t version;
@@ -20,12 +31,22 @@ struct peer_handshake {
     char cluster_id[64];
     char host[64];  /* the sender's peer address; empty if it has none to give */
     uint16_t port;
+    bool auth;      /* the sender has a cluster key and will prove it */
+    uint8_t nonce[PEER_NONCE_BYTES]; /* fresh per connection; only with auth */
 };
 
-/* Appends the handshake as one frame (length prefix included). */
+/* Appends the HELLO as one frame (length prefix included). */
 void peer_handshake_encode(struct buf *out, const struct peer_handshake *h);
-/* Decodes a frame body; false with a reason when it is not a handshake. */
+/* Decodes a HELLO frame body; false with a reason when it is not one. A HELLO of another
+ * version decodes as far as its version (the caller refuses it by that). */
 bool peer_handshake_decode(const uint8_t *body, size_t len, struct peer_handshake *h,
                            const char **reason);
+
+/* CHALLENGE: nonce and MAC; PROOF: MAC only (nonce NULL). Whole frames, length included. */
+void peer_handshake_encode_auth(struct buf *out, enum peer_handshake_type type,
+                                const uint8_t *nonce, const uint8_t *mac);
+/* Decodes a CHALLENGE (nonce non-NULL) or PROOF frame body; false when it is not one. */
+bool peer_handshake_decode_auth(const uint8_t *body, size_t len, enum peer_handshake_type type,
+                                uint8_t *nonce, uint8_t *mac);
 
 #endif

@@ -29,20 +29,31 @@ static void link_schedule_reconnect(struct peer_link *l)
     uv_timer_start(&l->reconnect_timer, link_reconnect_cb, l->backoff_ms, 0);
 }
 
+/* Closes the connection, with whatever was being written on it or half done. */
+static void link_drop_connection(struct peer_link *l)
+{
+    uv_close((uv_handle_t *)l->tcp, link_closed_cb);
+    l->tcp = NULL;
+    l->connected = false;
+    l->handshake.waiting = false;
+    buf_clear(&l->writing);
+}
+
 /* Drops the connection and whatever was being written on it, then retries later. */
 static void link_disconnect(struct peer_link *l, const char *why)
 {
     if (!l->tcp)
         return;
     if (l->connected) {
+        /* Back-off starts again only after a link that lasted: a peer that refuses this one
+         * right after the handshake (another cluster) is retried ever more slowly. */
+        if (uv_now(l->set->loop) - l->up_since_ms >= BACKOFF_MAX_MS)
+            l->backoff_ms = 0;
         log_warn("link to replica %u lost: %s", l->id, why);
         if (l->set->on_down)
             l->set->on_down(l->set->ctx, l->id);
     }
-    uv_close((uv_handle_t *)l->tcp, link_closed_cb);
-    l->tcp = NULL;
-    l->connected = false;
-    buf_clear(&l->writing);
+    link_drop_connection(l);
     link_schedule_reconnect(l);
 }
 
@@ -74,21 +85,125 @@ static void link_start_write(struct peer_link *l)
     l->write_in_flight = true;
 }
 
-/* The outbound connection never carries data towards us; reading only detects a close. */
+/* The handshake is done: `first` (the connecting side's last handshake frame) goes out ahead
+ * of the frames that queued up while disconnected. */
+static void link_established(struct peer_link *l, const struct buf *first)
+{
+    l->connected = true;
+    l->handshake.waiting = false;
+    l->up_since_ms = uv_now(l->set->loop);
+    l->counters.connects++;
+    log_info("link to replica %u up%s", l->id, l->set->key.len ? " (cluster key proved)" : "");
+    struct buf out;
+    buf_init(&out);
+    buf_append(&out, first->data, first->len);
+    buf_append(&out, l->pending.data, l->pending.len);
+    buf_swap(&out, &l->pending);
+    buf_free(&out);
+    link_start_write(l);
+}
+
+/* The handshake with the replica failed on this side: noted, then retried later. */
+static void link_refuse(struct peer_link *l, bool auth, const char *why)
+{
+    char address[48] = "?", context[64];
+    const struct sockaddr *a = (const struct sockaddr *)&l->address;
+    if (a->sa_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)a, address, sizeof address);
+    else
+        uv_ip4_name((const struct sockaddr_in *)a, address, sizeof address);
+    snprintf(context, sizeof context, "link to replica %u refused", l->id);
+    peer_refusal_note(&l->set->refusals, uv_now(l->set->loop), address, why, auth, context);
+    link_disconnect(l, why);
+}
+
+/* Checks the acceptor's CHALLENGE once it is complete, and answers it with the PROOF. */
+static void link_check_challenge(struct peer_link *l)
+{
+    struct peer_link_handshake *hs = &l->handshake;
+    if (hs->challenge_len < sizeof hs->challenge)
+        return;
+    uint8_t nonce[PEER_NONCE_BYTES], mac[PEER_MAC_BYTES];
+    const struct peer_auth_key *key = &l->set->key;
+    if (!peer_handshake_decode_auth(hs->challenge + 4, sizeof hs->challenge - 4,
+                                    PEER_CHALLENGE, nonce, mac) ||
+        !peer_auth_verify(key, PEER_AUTH_ACCEPTOR, hs->hello.data, hs->hello.len, nonce, mac)) {
+        link_refuse(l, true, "it did not prove the cluster key (a different key, or not a "
+                             "catena replica of this version)");
+        return;
+    }
+    uv_timer_stop(&l->reconnect_timer); /* the handshake deadline */
+    peer_auth_mac(key, PEER_AUTH_CONNECTOR, hs->hello.data, hs->hello.len, nonce, mac);
+    struct buf proof;
+    buf_init(&proof);
+    peer_handshake_encode_auth(&proof, PEER_PROOF, NULL, mac);
+    link_established(l, &proof);
+    buf_free(&proof);
+}
+
+/* The outbound connection carries data towards us only during an authenticated handshake (the
+ * CHALLENGE); after it, reading only detects a close. */
 static void link_alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *b)
 {
     static char sink[512];
-    (void)h;
     (void)size;
-    *b = uv_buf_init(sink, sizeof sink);
+    struct peer_link *l = h->data;
+    struct peer_link_handshake *hs = &l->handshake;
+    if (hs->waiting && hs->challenge_len < sizeof hs->challenge)
+        *b = uv_buf_init((char *)hs->challenge + hs->challenge_len,
+                         (unsigned)(sizeof hs->challenge - hs->challenge_len));
+    else
+        *b = uv_buf_init(sink, sizeof sink);
 }
 
 static void link_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 {
     (void)b;
     struct peer_link *l = stream->data;
-    if (nread < 0)
+    if (nread < 0 && l->handshake.waiting) {
+        link_refuse(l, false, "it closed the connection during the handshake (it refused "
+                              "this replica: see its log)");
+    } else if (nread < 0) {
         link_disconnect(l, nread == UV_EOF ? "closed by peer" : uv_strerror((int)nread));
+    } else if (l->handshake.waiting) {
+        l->handshake.challenge_len += (size_t)nread; /* link_alloc_cb read into it */
+        link_check_challenge(l);
+    }
+}
+
+static void link_handshake_timeout_cb(uv_timer_t *t)
+{
+    struct peer_link *l = t->data;
+    if (l->handshake.waiting)
+        link_refuse(l, false, "no answer to the handshake within 5 s");
+}
+
+/* Sends the HELLO; without a cluster key the link is up at once. */
+static void link_send_hello(struct peer_link *l)
+{
+    struct peer_set *s = l->set;
+    struct peer_handshake h = {.version = PEER_PROTOCOL_VERSION, .from = s->self, .to = l->id,
+                               .port = s->port, .auth = s->key.len > 0};
+    snprintf(h.host, sizeof h.host, "%s", s->host);
+    snprintf(h.cluster_id, sizeof h.cluster_id, "%s", s->cluster_id);
+    if (h.auth)
+        peer_auth_nonce(h.nonce);
+    struct buf hello;
+    buf_init(&hello);
+    peer_handshake_encode(&hello, &h);
+    if (!h.auth) {
+        link_established(l, &hello);
+    } else {
+        struct peer_link_handshake *hs = &l->handshake;
+        hs->waiting = true;
+        hs->challenge_len = 0;
+        buf_clear(&hs->hello);
+        buf_append(&hs->hello, hello.data + 4, hello.len - 4); /* without the length */
+        net_write_copy((uv_stream_t *)l->tcp, hello.data, hello.len);
+        uv_timer_start(&l->reconnect_timer, link_handshake_timeout_cb,
+                       PEER_HANDSHAKE_TIMEOUT_MS, 0);
+    }
+    buf_free(&hello);
 }
 
 static void link_connect_cb(uv_connect_t *req, int status)
@@ -101,24 +216,9 @@ static void link_connect_cb(uv_connect_t *req, int status)
         link_disconnect(l, uv_strerror(status));
         return;
     }
-    l->connected = true;
-    l->backoff_ms = 0;
-    l->counters.connects++;
-    log_info("link to replica %u up", l->id);
     uv_tcp_nodelay(l->tcp, 1);
     uv_read_start((uv_stream_t *)l->tcp, link_alloc_cb, link_read_cb);
-    /* The handshake must precede the frames that queued up while disconnected. */
-    struct buf hello;
-    buf_init(&hello);
-    struct peer_handshake h = {.version = PEER_PROTOCOL_VERSION, .from = l->set->self, .to = l->id,
-                               .port = l->set->port};
-    snprintf(h.host, sizeof h.host, "%s", l->set->host);
-    snprintf(h.cluster_id, sizeof h.cluster_id, "%s", l->set->cluster_id);
-    peer_handshake_encode(&hello, &h);
-    buf_append(&hello, l->pending.data, l->pending.len);
-    buf_swap(&hello, &l->pending);
-    buf_free(&hello);
-    link_start_write(l);
+    link_send_hello(l);
 }
 
 static void link_connect(struct peer_link *l)
@@ -153,12 +253,8 @@ static void link_repoint(struct peer_link *l, const struct sockaddr_storage *add
     l->address = *address;
     log_info("replica %u moved: reconnecting to its new address", l->id);
     l->backoff_ms = 0;
-    if (l->tcp) {
-        uv_close((uv_handle_t *)l->tcp, link_closed_cb);
-        l->tcp = NULL;
-        l->connected = false;
-        buf_clear(&l->writing);
-    }
+    if (l->tcp)
+        link_drop_connection(l);
     uv_timer_start(&l->reconnect_timer, link_reconnect_cb, 0, 0);
 }
 
@@ -224,10 +320,8 @@ void peer_set_close(struct peer_set *s)
         struct peer_link *l = &s->links[id];
         if (!l->configured)
             continue;
-        if (l->tcp) {
-            uv_close((uv_handle_t *)l->tcp, link_closed_cb);
-            l->tcp = NULL;
-        }
+        if (l->tcp)
+            link_drop_connection(l);
         uv_close((uv_handle_t *)&l->reconnect_timer, NULL);
     }
     peer_inbound_close_all(s);
@@ -238,6 +332,7 @@ void peer_set_release(struct peer_set *s)
     for (node_id id = 1; id <= CATENA_MAX_NODES; id++) {
         buf_free(&s->links[id].pending);
         buf_free(&s->links[id].writing);
+        buf_free(&s->links[id].handshake.hello);
     }
 }
 
@@ -250,6 +345,10 @@ int peer_set_start(struct peer_set *s, uv_loop_t *loop, const struct peer_set_co
     snprintf(s->cluster_id, sizeof s->cluster_id, "%s", config->cluster_id);
     s->max_buffer_bytes = config->max_buffer_bytes;
     s->max_frame_bytes = config->max_frame_bytes;
+    CHECK(config->cluster_key_len <= sizeof s->key.bytes);
+    if (config->cluster_key_len)
+        memcpy(s->key.bytes, config->cluster_key, config->cluster_key_len);
+    s->key.len = config->cluster_key_len;
     snprintf(s->host, sizeof s->host, "%s", config->listen_host);
     s->port = config->listen_port;
     s->on_message = on_message;

@@ -1,12 +1,17 @@
 /* Links between replicas (DESIGN.md "Wire format between replicas").
  *
  * Every replica opens one outbound TCP connection to each other member and sends on it only;
- * it receives on the connections its peers opened. A connection starts with a handshake frame
- * (magic, version, cluster id, sender id, receiver id, the sender's listening host and port);
- * the acceptor refuses and logs a wrong cluster id, an invalid sender id or a wrong receiver.
- * A sender that is not in this replica's configuration is accepted (a replica asking to join):
- * the engine decides what it may do; this replica opens a link back to where it listens.
- * Frames are `u32 length | body`; before the handshake only small frames are accepted.
+ * it receives on the connections its peers opened. A connection starts with a handshake
+ * (peer_handshake.h, docs/protocols/peer-transport.md): a HELLO frame (magic, version, cluster
+ * id, sender id, receiver id, the sender's listening host and port); with a cluster key, also
+ * a challenge-response in which both sides prove the key (peer_auth.h), and the connecting side
+ * sends nothing else until the acceptor has proved it. The acceptor refuses a wrong cluster
+ * id, an invalid sender id, a wrong receiver, a missing or wrong key; refusals are counted and
+ * logged at most once per address every 10 s (peer_refusals.h); a handshake not done within
+ * PEER_HANDSHAKE_TIMEOUT_MS is abandoned. A sender that is not in this replica's configuration
+ * is accepted (a replica asking to join): the engine decides what it may do; this replica opens
+ * a link back to where it listens. Frames are `u32 length | body`; before the handshake only
+ * small frames are accepted.
  *
  * peer_send() only appends a frame to the peer's buffer; peer_flush_all(), called once per
  * event-loop iteration, turns everything queued for a peer into one write. While a peer is
@@ -20,6 +25,8 @@
 
 #include "common/buf.h"
 #include "core/types.h"
+#include "runtime/peer_auth.h"
+#include "runtime/peer_refusals.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -35,15 +42,29 @@ struct peer_counters {
 
 struct peer_set;
 
+#define PEER_HANDSHAKE_TIMEOUT_MS 5000
+/* A CHALLENGE frame: length, magic, type, nonce, MAC. */
+#define PEER_CHALLENGE_FRAME_BYTES (4 + 4 + 1 + PEER_NONCE_BYTES + PEER_MAC_BYTES)
+
+/* The connecting side of an authenticated handshake, between HELLO and the CHALLENGE. */
+struct peer_link_handshake {
+    bool waiting;         /* HELLO sent, CHALLENGE not yet checked */
+    struct buf hello;     /* the HELLO body as sent: both MACs cover it */
+    uint8_t challenge[PEER_CHALLENGE_FRAME_BYTES]; /* bytes received so far */
+    size_t challenge_len;
+};
+
 struct peer_link {
     struct peer_set *set;
     node_id id;
     struct sockaddr_storage address;
     bool configured;
     uv_tcp_t *tcp; /* outbound connection, NULL while disconnected */
-    bool connected;
+    bool connected; /* and the handshake done: frames may be sent */
+    struct peer_link_handshake handshake;
     uv_timer_t reconnect_timer;
     uint64_t backoff_ms;
+    uint64_t up_since_ms; /* when the handshake last completed */
     struct buf pending; /* frames not yet handed to the kernel */
     struct buf writing; /* frames of the write in flight */
     uv_write_t write_req;
@@ -73,6 +94,9 @@ struct peer_set {
     bool closing;
     uint64_t unroutable_dropped; /* SENDs to an id without a link */
     uint64_t oversized_dropped;  /* SENDs larger than max_frame_bytes */
+    struct peer_auth_key key;    /* --cluster-key; len 0 without one */
+    struct peer_refusals refusals;
+    uv_timer_t handshake_timer;  /* closes inbound connections whose handshake is too slow */
 };
 
 struct peer_set_config {
@@ -82,6 +106,8 @@ struct peer_set_config {
     uint16_t listen_port;
     size_t max_buffer_bytes;
     size_t max_frame_bytes;
+    const uint8_t *cluster_key; /* copied; NULL or length 0 for none */
+    size_t cluster_key_len;     /* at most PEER_KEY_MAX_BYTES */
 };
 
 /* Starts listening; returns 0 or a libuv error code (message logged). */

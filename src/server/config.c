@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include "common/log.h"
+#include "server/config_secret.h"
 #include "resp/parser.h"
 
 #include <errno.h>
@@ -41,6 +42,13 @@ void config_print_usage(FILE *out)
           "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
           "  --cluster-id NAME         cluster name checked in the peer handshake "
           "(default catena)\n"
+          "  --requirepass PASSWORD    clients must AUTH with PASSWORD before any other\n"
+          "                            command (as Redis' requirepass)\n"
+          "  --requirepass-file PATH   the same, the password read from PATH (so it does\n"
+          "                            not show in ps; one trailing newline is ignored)\n"
+          "  --cluster-key-file PATH   a secret shared by all replicas (at least 16 bytes):\n"
+          "                            peers must prove they know it when they connect\n"
+          "  --cluster-key KEY         the same, given on the command line (for tests)\n"
           "  --max-bulk-bytes N        largest bulk string a client may send (default 512mb)\n"
           "  --max-args N              largest command argument count (default 1048576)\n"
           "  --max-client-output N     pending reply bytes before a client is disconnected\n"
@@ -199,7 +207,9 @@ static void config_defaults(struct server_config *c)
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
     OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
-    OPT_JOIN, OPT_REPAIR, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION
+    OPT_JOIN, OPT_REPAIR, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION,
+    /* The secrets, in the order of enum config_secret_kind. */
+    OPT_REQUIREPASS, OPT_REQUIREPASS_FILE, OPT_CLUSTER_KEY, OPT_CLUSTER_KEY_FILE
 };
 
 static const struct option long_options[] = {
@@ -220,6 +230,10 @@ static const struct option long_options[] = {
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"fsync", required_argument, NULL, OPT_FSYNC},
     {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
+    {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
+    {"requirepass-file", required_argument, NULL, OPT_REQUIREPASS_FILE},
+    {"cluster-key", required_argument, NULL, OPT_CLUSTER_KEY},
+    {"cluster-key-file", required_argument, NULL, OPT_CLUSTER_KEY_FILE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -282,6 +296,12 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
             return fail(err, err_size, "--fsync: '%s' is not always or none", arg);
         c->durable = !strcmp(arg, "always");
         return CONFIG_OK;
+    case OPT_REQUIREPASS:
+    case OPT_REQUIREPASS_FILE:
+    case OPT_CLUSTER_KEY:
+    case OPT_CLUSTER_KEY_FILE:
+        return config_secret_apply(c, (enum config_secret_kind)(opt - OPT_REQUIREPASS), arg, err,
+                                   err_size);
     default: break;
     }
     size_t *size_field = opt == OPT_MAX_BULK         ? &c->max_bulk_bytes
@@ -368,6 +388,7 @@ size_t config_params(const struct server_config *c, struct config_param *out, si
     PARAM("bind", "%s", c->bind);
     PARAM("maxclients", "%zu", c->max_clients);
     PARAM("proto-max-bulk-len", "%zu", c->max_bulk_bytes);
+    PARAM("requirepass", "%s", c->requirepass); /* as Redis, to an authenticated client */
 #undef PARAM
     return n;
 }

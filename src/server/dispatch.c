@@ -1,6 +1,7 @@
 #include "server/dispatch.h"
 
 #include "core/command.h"
+#include "resp/reply.h"
 #include "server/server.h"
 
 /* Encodes the command as a record of this connection into s->scratch. */
@@ -64,6 +65,12 @@ void dispatch_request(struct session *se, uint32_t argc, const uint8_t **argv, s
             command_reply_arity(out, spec);
         else
             command_reply_unknown(out, argc, argv, lens);
+        session_local_done(se, false);
+        return;
+    }
+    /* After the unknown-command and arity checks, as in Redis. */
+    if (!se->authenticated && !(spec->flags & CMD_FLAG_NO_AUTH)) {
+        resp_error(session_local_begin(se), "NOAUTH Authentication required.");
         session_local_done(se, false);
         return;
     }

@@ -61,6 +61,7 @@ static void section_stats(struct server *s, struct buf *b)
     line(b, "client_sessions:%zu", kv_session_count(s->kv));
     line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
     line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);
+    line(b, "acl_access_denied_auth:%llu", (unsigned long long)s->auth.failures);
     line(b, "reads_local:%llu", (unsigned long long)s->stats.reads_local);
     line(b, "reads_stale:%llu", (unsigned long long)s->stats.reads_stale);
 }
@@ -138,6 +139,10 @@ static void section_peers(struct server *s, struct buf *b)
          (unsigned long long)s->runtime.peers.unroutable_dropped);
     line(b, "peer_messages_oversized:%llu",
          (unsigned long long)s->runtime.peers.oversized_dropped);
+    const struct peer_refusals *r = &s->runtime.peers.refusals;
+    line(b, "peer_auth:%s", s->runtime.peers.key.len ? "cluster-key" : "none");
+    line(b, "peer_handshakes_refused:%llu", (unsigned long long)r->refused);
+    line(b, "peer_auth_failures:%llu", (unsigned long long)r->auth_failed);
 }
 
 static void section_keyspace(struct server *s, struct buf *b)

@@ -1,5 +1,5 @@
 /* Commands this replica answers itself, without the log: connection handshakes that client
- * libraries send (HELLO, CLIENT, SELECT, COMMAND, CONFIG GET), PING/ECHO, INFO and the
+ * libraries send (HELLO, AUTH, CLIENT, SELECT, COMMAND, CONFIG GET), PING/ECHO, INFO and the
  * CATENA.* administration commands (CATENA.ADD and CATENA.REMOVE live in membership.c). */
 #include "common/strint.h"
 #include "resp/reply.h"
@@ -74,7 +74,38 @@ static void set_client_name(struct session *se, const uint8_t *name, size_t len)
     se->name[len] = '\0';
 }
 
-/* HELLO [protover [AUTH username password] [SETNAME clientname]] */
+/* HELLO's options after the version: AUTH username password, SETNAME clientname. */
+struct hello_options {
+    uint32_t auth;    /* index of AUTH's username, 0 if none */
+    uint32_t setname; /* index of the client name, 0 if none */
+};
+
+/* Parses HELLO's options; false after writing Redis' error. */
+static bool hello_parse_options(uint32_t argc, const uint8_t *const *argv, const size_t *lens,
+                                struct hello_options *o, struct buf *out)
+{
+    for (uint32_t i = 2; i < argc; i++) {
+        if (arg_is(argv[i], lens[i], "AUTH") && i + 2 < argc) {
+            o->auth = i + 1;
+            i += 2;
+        } else if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
+            if (!valid_client_name(argv[i + 1], lens[i + 1])) {
+                resp_error(out, "ERR Client names cannot contain spaces, newlines or special "
+                                "characters.");
+                return false;
+            }
+            o->setname = ++i;
+        } else {
+            resp_errorf(out, "ERR Syntax error in HELLO option '%.*s'", (int)lens[i],
+                        (const char *)argv[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* HELLO [protover [AUTH username password] [SETNAME clientname]]: the options are checked,
+ * then the credentials, and only an authenticated connection changes anything (Redis' order). */
 static void cmd_hello(struct session *se, uint32_t argc, const uint8_t *const *argv,
                       const size_t *lens, struct buf *out)
 {
@@ -89,23 +120,21 @@ static void cmd_hello(struct session *se, uint32_t argc, const uint8_t *const *a
             return;
         }
     }
-    for (uint32_t i = 2; i < argc; i++) {
-        if (arg_is(argv[i], lens[i], "AUTH") && i + 2 < argc) {
-            i += 2; /* no password is configured: any credentials are accepted, as in Redis */
-        } else if (arg_is(argv[i], lens[i], "SETNAME") && i + 1 < argc) {
-            if (!valid_client_name(argv[i + 1], lens[i + 1])) {
-                resp_error(out, "ERR Client names cannot contain spaces, newlines or special "
-                                "characters.");
-                return;
-            }
-            set_client_name(se, argv[i + 1], lens[i + 1]);
-            i++;
-        } else {
-            resp_errorf(out, "ERR Syntax error in HELLO option '%.*s'", (int)lens[i],
-                        (const char *)argv[i]);
-            return;
-        }
+    struct hello_options o = {0};
+    if (!hello_parse_options(argc, argv, lens, &o, out))
+        return;
+    if (o.auth && !auth_login(se, argv[o.auth], lens[o.auth], argv[o.auth + 1],
+                              lens[o.auth + 1], out))
+        return;
+    if (!se->authenticated) {
+        resp_error(out, "NOAUTH HELLO must be called with the client already authenticated, "
+                        "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                        "authenticate the client and select the RESP protocol version at the "
+                        "same time");
+        return;
     }
+    if (o.setname)
+        set_client_name(se, argv[o.setname], lens[o.setname]);
     se->proto = (int)version;
     cmd_hello_reply(se, out);
 }
@@ -316,6 +345,7 @@ void local_command_execute(struct session *se, const struct command_spec *spec, 
         break;
     case CMD_ECHO: resp_bulk(out, argv[1], lens[1]); break;
     case CMD_HELLO: cmd_hello(se, argc, argv, lens, out); break;
+    case CMD_AUTH: auth_command(se, argc, argv, lens, out); break;
     case CMD_CLIENT: cmd_client(se, argc, argv, lens, out); break;
     case CMD_SELECT: {
         int64_t db;

@@ -8,6 +8,7 @@
 #include "core/command.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -102,6 +103,8 @@ static int server_start_peers(struct server *s)
         .listen_port = me->port,
         .max_buffer_bytes = s->config.max_peer_buffer_bytes,
         .max_frame_bytes = s->config.max_peer_frame_bytes,
+        .cluster_key = s->config.cluster_key,
+        .cluster_key_len = s->config.cluster_key_len,
     };
     /* Never below one batch: at most one oversized command beyond the batch limit. */
     size_t batch_bytes = s->config.max_bulk_bytes * 2 + (64u << 20);
@@ -201,6 +204,11 @@ int server_start(struct server *s, const struct server_config *config)
     memset(s, 0, sizeof *s);
     s->config = *config;
     log_setup((enum log_level)config->log_level, config->self);
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
+        return -1;
+    }
+    auth_init(&s->auth, config->requirepass);
     uv_loop_init(&s->loop);
     s->start_time_ms = uv_now(&s->loop);
     s->kv = kv_create();

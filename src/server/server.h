@@ -7,6 +7,7 @@
 #include "core/engine.h"
 #include "kv/apply.h"
 #include "kv/kv.h"
+#include "server/auth.h"
 #include "runtime/runtime.h"
 #include "server/checkpoint.h"
 #include "server/config.h"
@@ -58,6 +59,7 @@ struct server {
     struct server_membership membership;
     struct pending_snapshot *snapshots; /* oldest first */
     struct server_checkpoint checkpoint; /* the background serialization, if one runs */
+    struct server_auth auth;
 };
 
 /* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step

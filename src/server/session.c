@@ -21,6 +21,8 @@ void session_open(struct server *s, struct client_conn *c)
         .max_inline_bytes = RESP_DEFAULT_MAX_INLINE_BYTES,
     };
     resp_parser_init(&se->parser, &limits);
+    se->authenticated = !s->auth.required;
+    se->parser.unauthenticated = s->auth.required;
     c->session = se;
 }
 
@@ -64,6 +66,22 @@ static struct pending_reply *queue_push(struct session *se, uint64_t seq)
     return p;
 }
 
+/* Whether the replies this client has not read (in the connection, and completed but held
+ * here behind earlier ones) are over --max-client-output. Checked after every reply and before
+ * every request, so a client that never reads costs at most the limit plus one reply: it is
+ * closed at the next flush, and nothing more of its input is executed. */
+static bool session_output_full(struct session *se)
+{
+    struct client_conn *c = se->conn;
+    if (c->over_limit)
+        return true;
+    if (client_conn_unsent_bytes(c) + se->queued_reply_bytes <= c->listener->max_output_bytes)
+        return false;
+    client_conn_mark_over_limit(c);
+    se->stop_reading = true;
+    return true;
+}
+
 static void mark_close_after(struct session *se)
 {
     se->conn->close_after_flush = true;
@@ -78,6 +96,7 @@ static void queue_drain(struct session *se)
         struct pending_reply *p = &se->queue[se->queue_head];
         struct buf *out = client_conn_output(se->conn);
         buf_append(out, p->reply.data, p->reply.len);
+        se->queued_reply_bytes -= p->reply.len;
         buf_clear(&p->reply);
         if (p->close_after)
             mark_close_after(se);
@@ -111,11 +130,13 @@ void session_local_done(struct session *se, bool close_after)
     if (se->queue_count == 0) {
         if (close_after)
             mark_close_after(se);
-        return;
+    } else {
+        struct pending_reply *p = queue_at(se, se->queue_count - 1);
+        p->done = true;
+        p->close_after = close_after;
+        se->queued_reply_bytes += p->reply.len;
     }
-    struct pending_reply *p = queue_at(se, se->queue_count - 1);
-    p->done = true;
-    p->close_after = close_after;
+    session_output_full(se);
 }
 
 static struct pending_reply *queue_find(struct session *se, uint64_t seq, size_t *index)
@@ -134,7 +155,7 @@ struct buf *session_replicated_begin(struct session *se, uint64_t seq)
 {
     size_t index;
     struct pending_reply *p = queue_find(se, seq, &index);
-    if (!p)
+    if (!p || se->conn->over_limit)
         return NULL;
     /* The usual case: the oldest request completes first; its reply goes straight out. */
     return index == 0 ? client_conn_output(se->conn) : &p->reply;
@@ -153,7 +174,10 @@ void session_replicated_done(struct session *se, uint64_t seq)
         se->queue_head = (se->queue_head + 1) % se->queue_cap;
         se->queue_count--;
         queue_drain(se);
+    } else {
+        se->queued_reply_bytes += p->reply.len;
     }
+    session_output_full(se);
 }
 
 /* A malformed request: Redis answers "-ERR Protocol error: ..." and closes the connection after
@@ -185,7 +209,7 @@ void session_on_data(struct session *se)
             break;
         }
         offset += consumed;
-        if (req.argc > 0)
+        if (req.argc > 0 && !session_output_full(se))
             dispatch_request(se, req.argc, req.argv, req.lens);
     }
     if (se->stop_reading)

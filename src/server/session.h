@@ -38,12 +38,14 @@ struct session {
     struct client_conn *conn;
     struct resp_parser parser;
     int proto; /* 2 or 3 (HELLO) */
+    bool authenticated; /* AUTH done, or no password required (auth.h) */
     char *name;
     char lib_name[64], lib_ver[64];
     uint64_t next_seq;      /* commands ordered through the log */
     uint64_t next_read_seq; /* local reads and other deferred local replies */
     struct pending_reply *queue; /* ring */
     size_t queue_head, queue_count, queue_cap;
+    size_t queued_reply_bytes; /* of completed replies waiting in the queue for earlier ones */
     bool stop_reading; /* after QUIT or a protocol error */
     enum read_mode read_mode;
     /* Read-your-writes on one connection: a read that follows a write not yet executed waits
@@ -70,8 +72,9 @@ uint64_t session_track_deferred(struct session *se);
  * appends its reply to the returned buffer, then calls session_local_done. */
 struct buf *session_local_begin(struct session *se);
 void session_local_done(struct session *se, bool close_after);
-/* Where to write the reply of replicated command `seq` (NULL if it is not waiting); call
- * session_replicated_done after writing. */
+/* Where to write the reply of replicated command `seq` (NULL if it is not waiting, or if the
+ * client is over --max-client-output and about to be closed); call session_replicated_done
+ * after writing. */
 struct buf *session_replicated_begin(struct session *se, uint64_t seq);
 void session_replicated_done(struct session *se, uint64_t seq);
 

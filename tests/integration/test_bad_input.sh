@@ -1,19 +1,9 @@
 #!/usr/bin/env bash
 # Bad input gets a clear error and affects no one else: malformed RESP, a client that never
-# reads its replies, peers with a wrong cluster id or an unknown node id, wrong flags.
+# reads its replies (its memory bounded), too many clients, peers with a wrong cluster id or an
+# unknown node id, what a peer port without a cluster key lets anyone do, wrong flags.
 source "$(dirname "$0")/lib.sh" "$1"
-cluster_start 3 --max-client-output 1mb --max-bulk-bytes 1mb
-
-# raw I BYTES: sends BYTES on a fresh connection to replica I, prints what comes back until
-# the server closes it (or 2 s pass).
-raw() {
-  local reply
-  exec 3<>"/dev/tcp/127.0.0.1/$(port "$1")"
-  printf "$2" >&3
-  reply=$(timeout 2 cat <&3 | tr -d '\r') || true
-  exec 3>&-
-  echo "$reply"
-}
+cluster_start 3 --max-client-output 1mb --max-bulk-bytes 1mb --max-clients 8
 
 expect_eq "$(raw 1 '*1\r\n$x\r\n')" "-ERR Protocol error: invalid bulk length" "bad bulk length"
 expect_eq "$(raw 2 '*2\r\n$4\r\nECHO\r\n:1\r\n')" \
@@ -30,25 +20,41 @@ expect_eq "$(raw 2 '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n')" \
 expect_eq "$(cli 1 PING)" "PONG" "another client after protocol errors"
 pass "malformed RESP gets Redis' protocol error, then a close; other clients unaffected"
 
-# A client that pipelines GETs of a 100 KB value and never reads is disconnected at 1 MB.
+# A client that pipelines GETs of a 100 KB value and never reads is disconnected at 1 MB, and
+# the replica's memory stays bounded: its peak RSS grows by less than 32 MB (replies were
+# counted only once per event-loop iteration before, and one read of requests queued 880 MB).
 # The kernel's socket buffers absorb replies first (the receive buffer may autotune up to
-# tcp_rmem's maximum, 32 MB on some machines), so ask for more than they can hold.
+# tcp_rmem's maximum, 32 MB on some machines): 8,000 GETs ask for 800 MB, more than they hold.
 value=$(head -c 100000 /dev/zero | tr '\0' v)
 expect_eq "$(cli 1 SET big "$value")" "OK" "SET big value"
-kernel_buffers=$(( $(awk '{print $3}' /proc/sys/net/ipv4/tcp_rmem) \
-                 + $(awk '{print $3}' /proc/sys/net/ipv4/tcp_wmem) ))
-gets=$(( kernel_buffers / 100000 * 2 + 100 ))
+kb_of() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$(pid_of 1)/status"; }
+rss_before_kb=$(kb_of VmRSS)
+printf -v gets '*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n%.0s' $(seq 8000)
 exec 4<>"/dev/tcp/127.0.0.1/$(port 1)"
 # In a subshell: once the server closes the connection, a write gets SIGPIPE.
-(for _ in $(seq "$gets"); do printf '*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n'; done >&4) 2>/dev/null || true
+(for _ in 1 2 3 4; do printf '%s' "$gets"; done >&4) 2>/dev/null || true
 limit_closes() {
   cli 1 INFO stats | tr -d '\r' | sed -n 's/^client_output_buffer_limit_disconnections://p'
 }
 for _ in $(seq 100); do [ "$(limit_closes)" -ge 1 ] && break; sleep 0.1; done
 exec 4>&-
 [ "$(limit_closes)" -ge 1 ] || fail "the non-reading client was not disconnected in 10 s"
+growth_kb=$(( $(kb_of VmHWM) - rss_before_kb ))
+[ "$growth_kb" -lt 32768 ] || fail "peak RSS grew by $growth_kb kB for a non-reading client"
 expect_eq "$(cli 1 GET greeting)" "" "server still serves after the slow client"
-pass "a client that never reads is disconnected at --max-client-output"
+pass "a client that never reads is disconnected at --max-client-output (peak RSS +${growth_kb} kB)"
+
+# Connections beyond --max-clients (8) get Redis' error and a close; the others are served.
+for fd in 5 6 7 8 9 10 11 12; do eval "exec $fd<>/dev/tcp/127.0.0.1/$(port 2)"; done
+expect_eq "$(raw 2 'PING\r\n')" "-ERR max number of clients reached" "a 9th connection"
+printf 'PING\r\n' >&12
+read -r -t 2 reply <&12 || true
+expect_eq "${reply%$'\r'}" "+PONG" "the 8th connection"
+for fd in 5 6 7 8 9 10 11 12; do eval "exec $fd>&-"; done
+served() { [ "$(cli 2 PING 2>/dev/null)" = PONG ]; }
+wait_until 5 served || fail "no connection after the 8 closed"
+expect_eq "$(info 2 rejected_connections)" "1" "rejected_connections"
+pass "a connection beyond --max-clients gets '-ERR max number of clients reached'"
 
 # Peers of another cluster, or with an id outside 1-64, are refused and logged; a replica of
 # this cluster that is not in the configuration (one asking to join) is let in and logged; the
@@ -62,10 +68,8 @@ intruder=$!
   --port $((CATENA_BASE_PORT + 91)) --data-dir "$CATENA_DIR/stranger" \
   >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
-# A hand-made handshake from node 65 (u32 length, "CATN", u16 version, u32 from, u32 to, id,
-# then an empty listening host and port 0).
-printf '\x18\0\0\0CATN\x02\0\x41\0\0\0\x01\0\0\0\x06catena\0\0\0' \
-  >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
+# A hand-made handshake from node 65 (lib.sh's hello_hex).
+hex_bytes "$(frame_hex "$(hello_hex 3 65 1)")" >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
 sleep 1.5
 kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true
 grep -q "wrong cluster id" "$CATENA_DIR/replica-1.log" || fail "wrong cluster id not logged"
@@ -75,6 +79,21 @@ grep -q "link from replica 9 up (not in this replica's configuration)" \
   "$CATENA_DIR/replica-1.log" || fail "replica 9, outside the configuration, not logged"
 expect_eq "$(cli 2 SET after-intruders ok)" "OK" "write after intruders"
 pass "peers of another cluster or with an invalid id are refused, strangers logged"
+
+# Without a cluster key, whoever reaches a peer port can speak for a member: a hand-made
+# handshake "from" one follower and one CHANGE_REQUEST to the leader remove the other follower
+# (test_security.sh sends the same bytes to a cluster with --cluster-key-file: refused).
+leader=$(info 1 leader_id)
+followers=()
+for i in 1 2 3; do [ "$i" = "$leader" ] || followers+=("$i"); done
+if peer_closes $((CATENA_PEER_BASE_PORT + leader)) \
+  "$(frame_hex "$(hello_hex 3 "${followers[0]}" "$leader")")$(remove_request_hex "${followers[1]}")"
+then
+  fail "a keyless cluster refused a well-formed handshake"
+fi
+members_left() { [ "$(cli "$leader" CATENA.MEMBERS | wc -l)" = 2 ]; }
+wait_until 5 members_left || fail "the hand-made CHANGE_REQUEST did not remove a replica"
+pass "without a cluster key a hand-made handshake can change the membership"
 
 # Wrong flags: a clear message and a non-zero exit.
 check_flag_error() {

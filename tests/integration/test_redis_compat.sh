@@ -5,17 +5,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 cluster_start 3
 redis_port=$((CATENA_BASE_PORT + 99))
 # The durable reference, as catena is by default (CONFIG GET appendonly compares them).
-redis-server --port "$redis_port" --save '' --appendonly yes --appendfsync always \
-  --dir "$CATENA_DIR" --daemonize yes \
-  --pidfile "$CATENA_DIR/redis.pid" --logfile "$CATENA_DIR/redis.log" >/dev/null
-stop_redis() {
-  local rc=$?
-  redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  (exit $rc) # cleanup reports and exits with the test's status
-  cleanup
-}
-trap stop_redis EXIT
-for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
+redis_start "$redis_port" --appendonly yes --appendfsync always
 
 commands=(
   "SET k v" "GET k" "GET missing" "SET k v2 NX" "SET k v3 XX" "SET newk v XX" "SET k v4 GET"
@@ -29,6 +19,7 @@ commands=(
   "ECHO" "SELECT 0" "SELECT 16" "SELECT x" "CLIENT SETNAME myname" "CLIENT GETNAME"
   "CLIENT FOO" "CLIENT SETNAME" "CONFIG GET save" "CONFIG GET appendonly" "FLUSHALL bogus"
   "FLUSHALL" "DBSIZE" "GET a" "FLUSHALL ASYNC" "EXISTS a"
+  "AUTH x" "AUTH default x" "AUTH bob x" "HELLO 3 AUTH bob x" "CONFIG GET requirepass"
 )
 differences=0
 replica=1

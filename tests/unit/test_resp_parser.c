@@ -656,6 +656,32 @@ static void test_limits(void **state)
     resp_parser_free(&o.p);
 }
 
+/* Before AUTH, Redis takes at most 10 arguments and 16 KB bulks, checked from the headers. */
+static void test_unauthenticated_limits(void **state)
+{
+    (void)state;
+    const char *inputs[] = {"*10\r\n$16384\r\n", "*11\r\n", "*1\r\n$16385\r\n"};
+    const enum resp_parse_result results[] = {RESP_PARSE_INCOMPLETE, RESP_PARSE_ERROR,
+                                              RESP_PARSE_ERROR};
+    const char *errors[] = {NULL, "Protocol error: unauthenticated multibulk length",
+                            "Protocol error: unauthenticated bulk length"};
+    for (int i = 0; i < 3; i++) {
+        struct one o;
+        resp_parser_init(&o.p, NULL);
+        o.p.unauthenticated = true;
+        o.r = resp_parse(&o.p, (const uint8_t *)inputs[i], strlen(inputs[i]), &o.req,
+                         &o.consumed, o.err, sizeof o.err);
+        assert_int_equal(o.r, results[i]);
+        if (errors[i])
+            assert_string_equal(o.err, errors[i]);
+        resp_parser_free(&o.p);
+        /* The same input from an authenticated client is only incomplete. */
+        parse_one(&o, NULL, inputs[i], strlen(inputs[i]));
+        assert_int_equal(o.r, RESP_PARSE_INCOMPLETE);
+        resp_parser_free(&o.p);
+    }
+}
+
 static void test_limits_defaults(void **state)
 {
     (void)state;
@@ -757,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_too_big_lines_default),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_limits_defaults),
+        cmocka_unit_test(test_unauthenticated_limits),
         cmocka_unit_test(test_fuzz),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,7 +63,8 @@ static void usage(FILE *out)
           "SIGKILL; the writers go on, retrying errors, until a write each sent after the kill\n"
           "is acknowledged. Prints one line per port: failover_ms (kill to the reply of that\n"
           "write) and counters. Exit status: 0 measured, 1 a writer had no acknowledged write\n"
-          "before the kill or within --timeout-ms (default 20000) after it, 2 bad usage.\n",
+          "before the kill or within --timeout-ms (default 20000) after it, 2 bad usage.\n"
+          "With REDISCLI_AUTH set (as for redis-cli), every connection sends AUTH with it.\n",
           out);
 }
 
@@ -158,6 +159,21 @@ static void note_error(struct writer *w, const char *what)
         snprintf(w->first_error, sizeof w->first_error, "%s", what);
 }
 
+/* AUTH with REDISCLI_AUTH, if set (a replica started with --requirepass); false on failure. */
+static bool writer_auth(struct writer *w, redisContext *c)
+{
+    const char *password = getenv("REDISCLI_AUTH");
+    if (!password || !*password)
+        return true;
+    redisReply *reply = redisCommand(c, "AUTH %s", password);
+    bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+    if (!ok)
+        note_error(w, !reply ? c->errstr
+                   : reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected AUTH reply");
+    freeReplyObject(reply);
+    return ok;
+}
+
 /* A connection whose commands may wait up to timeout_ms for a reply (a write in flight when
  * the leader dies waits for the next one), or NULL. */
 static redisContext *writer_connect(struct writer *w)
@@ -166,9 +182,10 @@ static redisContext *writer_connect(struct writer *w)
     struct timeval limit = {.tv_sec = (time_t)(o->timeout_ms / 1000),
                             .tv_usec = (suseconds_t)(o->timeout_ms % 1000) * 1000};
     redisContext *c = redisConnectWithTimeout(o->host, w->port, limit);
-    if (c && !c->err && redisSetTimeout(c, limit) == REDIS_OK)
+    if (c && !c->err && redisSetTimeout(c, limit) == REDIS_OK && writer_auth(w, c))
         return c;
-    note_error(w, c ? c->errstr : "cannot allocate a hiredis context");
+    if (!c || c->err)
+        note_error(w, c ? c->errstr : "cannot allocate a hiredis context");
     redisFree(c);
     return NULL;
 }
