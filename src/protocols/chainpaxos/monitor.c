@@ -26,11 +26,11 @@ static void chain_suspect_soon(struct chain_engine *c)
         c->successor_heard_ms = soon;
 }
 
-/* True if the transport reported the link to `id` lost within the last leader_timeout_ms. */
-static bool chain_link_lost_lately(const struct chain_engine *c, node_id id)
+/* True if the transport reported the link to `id` lost within the last `window_ms`. */
+static bool chain_link_lost_within(const struct chain_engine *c, node_id id, uint64_t window_ms)
 {
     for (size_t k = 0; k < CATENA_MAX_NODES; k++)
-        if (c->link_down[k].node == id && c->now_ms - c->link_down[k].at_ms < c->leader_timeout_ms)
+        if (c->link_down[k].node == id && c->now_ms - c->link_down[k].at_ms < window_ms)
             return true;
     return false;
 }
@@ -57,11 +57,10 @@ static bool chain_heard_lately(const struct chain_engine *c, node_id id)
     uint64_t heard = c->member_heard_ms[id];
     if (heard == 0 || c->now_ms - heard >= c->suspect_ms)
         return false;
-    for (size_t k = 0; k < CATENA_MAX_NODES; k++)
-        if (c->link_down[k].node == id &&
-            (c->link_down[k].at_ms >= heard || c->now_ms - c->link_down[k].at_ms < c->suspect_ms))
-            return false;
-    return true;
+    /* at or after `heard`, or within suspect_ms, whichever reaches back further */
+    uint64_t since_heard_ms = c->now_ms - heard + 1;
+    return !chain_link_lost_within(c, id,
+                                   since_heard_ms > c->suspect_ms ? since_heard_ms : c->suspect_ms);
 }
 
 bool chain_removal_keeps_quorum(const struct chain_engine *c, node_id id)
@@ -91,7 +90,7 @@ void chain_monitor_tick(struct chain_engine *c)
         c->successor_heard_ms = c->now_ms;
         /* A dead old leader becomes an ordinary member of the new chain (the tail, if its
          * successor won): its link was reported lost already. */
-        if (fresh && next != c->leader && chain_link_lost_lately(c, next))
+        if (fresh && next != c->leader && chain_link_lost_within(c, next, c->leader_timeout_ms))
             chain_suspect_soon(c);
         return;
     }
