@@ -125,6 +125,8 @@ struct engine_status {
     node_id next_members[CATENA_MAX_NODES];
     size_t next_member_count;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
+    node_id next_hop;          /* where this replica passes instances on (NODE_NONE: nowhere) */
+    uint32_t next_hop_rtt_ms;  /* the smoothed round trip to it, as measured (0: none yet) */
     size_t reads_waiting;      /* local reads not yet released */
     /* "member", "joining" (asking to be added, or waiting for its state transfer) or
      * "removed" (by an operator: waits to be added again). */

@@ -42,6 +42,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     c->skip_depth = 0;
     memset(c->backlog, 0, sizeof c->backlog);
     c->move_wanted = NODE_NONE;
+    c->slow_hop_target = NODE_NONE;
+    c->slow_hop_strikes = 0;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {

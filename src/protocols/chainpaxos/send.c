@@ -163,6 +163,13 @@ void chain_send_alive(struct chain_engine *c, node_id to)
     chain_send_end(c, to, 0, start);
 }
 
+void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_probe(&c->out->arena, type, sent_ms);
+    chain_send_end(c, to, 0, start);
+}
+
 void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m)
 {
     size_t start = chain_send_begin(c, to);
