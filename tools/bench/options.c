@@ -65,7 +65,8 @@ void bench_options_usage(FILE *out)
         "  --serializable-reads       etcd: serializable ranges (from the member's own state);\n"
         "                             zookeeper: getData without sync (default: linearizable:\n"
         "                             etcd's quorum read, ZooKeeper's sync then getData)\n"
-        "  --cdf FILE                 also write the latency distribution (percentile, us) to FILE\n"
+        "  --cdf FILE                 also write the latency distribution to FILE\n"
+        "                             (lines: percentile, latency in us)\n"
         "  --csv | --json             machine-readable output instead of the table\n"
         "Exit status: 0 done, 1 errors or no connection, 2 bad usage.\n",
         out);
