@@ -78,9 +78,10 @@ static void zk_handle_finished(struct bench_driver_conn *c)
         struct zk_request *next = r->done_next;
         zk_unlink(c, r);
         enum bench_outcome outcome = zk_ops_outcome(r);
+        /* Requests cut off by our own close after a lost connection: say why we closed. */
+        const char *why = r->rc == ZCLOSING && c->close_error[0] ? c->close_error : zerror(r->rc);
         if (r->token)
-            c->events->completed(r->token, outcome,
-                                 outcome == BENCH_OUTCOME_OK ? NULL : zerror(r->rc));
+            c->events->completed(r->token, outcome, outcome == BENCH_OUTCOME_OK ? NULL : why);
         free(r);
         r = next;
     }
