@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test bench clean sim
+.PHONY: all deps build run test bench compare plots clean sim
 
 all: build
 
@@ -21,6 +21,14 @@ test: build
 
 bench: build
 	@scripts/bench $(BUILD)/catena-server
+
+# catena against redis-server, etcd and ZooKeeper (scripts/compare; about 8 minutes, on a quiet
+# machine): COMPARE_FLAGS=--quick for a 2-minute check. Then `make plots` draws the charts.
+compare: build
+	@scripts/compare $(COMPARE_FLAGS) $(BUILD)
+
+plots: deps
+	@scripts/plots $(BUILD)/compare docs/charts
 
 # A simulator campaign on every core: make sim SEEDS=100000 [SIMFLAGS="--nodes 5 ..."].
 sim: build

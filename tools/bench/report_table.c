@@ -40,7 +40,7 @@ static void table_op(const struct bench_report *r, FILE *out, const char *name,
 
 static void table_replicas(const struct bench_report *r, FILE *out)
 {
-    fprintf(out, "\nper replica, over the measured phase, per operation (from INFO):\n");
+    fprintf(out, "\nper replica, over the measured phase, per operation (servers' counters):\n");
     fprintf(out, "%-22s %4s %10s %10s %10s %11s %11s\n", "host", "id", "cpu us", "msgs sent",
             "msgs recv", "bytes sent", "bytes recv");
     for (size_t i = 0; i < r->replica_count; i++) {

@@ -281,8 +281,8 @@ static void worker_connect_all(struct bench_worker *w)
     w->connects_pending = w->connection_count;
     for (size_t i = 0; i < w->connection_count; i++) {
         struct bench_connection *c = &w->connections[i];
-        c->driver_conn = driver->connect(&w->loop, c->host, &worker_events, c, error,
-                                         sizeof error);
+        c->driver_conn = driver->connect(&w->loop, w->setup->options, c->host, &worker_events,
+                                         c, error, sizeof error);
         if (!c->driver_conn) {
             char where[BENCH_HOST_NAME_SIZE + 32];
             snprintf(where, sizeof where, "cannot connect to %s:%d", c->host->name,
