@@ -105,6 +105,8 @@ enum engine_planted_bug {
     ENGINE_BUG_READ_WITHOUT_WAIT = 1u << 0, /* release local reads at once: stale reads */
     ENGINE_BUG_ACCEPT_GAPS = 1u << 1,       /* accept past a missing instance (as a no-op) */
     ENGINE_BUG_NO_RETRANSMIT = 1u << 2,     /* never resend lost messages: the chain stalls */
+    /* count the leader's vote before its record is durable: a crash can lose a decided value */
+    ENGINE_BUG_LEADER_VOTE_EARLY = 1u << 3,
 };
 
 /* A snapshot of the engine's state for INFO and CATENA.STATUS. */

@@ -151,6 +151,9 @@ void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chai
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
 void chain_send_alive(struct chain_engine *c, node_id to);
 void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m);
+/* DURABLE(b, upto) to the next hop and the members the chain goes around on the way, unless
+ * the next hop is the leader itself. */
+void chain_send_durable(struct chain_engine *c, struct ballot b, instance_no upto);
 /* A PROBE or PROBE_REPLY (type) carrying `sent_ms`. */
 void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms);
 void chain_send_not_member(struct chain_engine *c, node_id to);
@@ -224,6 +227,20 @@ void chain_peer_down(struct chain_engine *c, node_id id);
 /* True if this replica holds an instance of the current ballot its next hop has not
  * acknowledged. */
 bool chain_awaiting_next_hop(const struct chain_engine *c);
+
+/* ---- the leader's disk (leader_disk.c) ---- */
+
+/* How far the leader of `b` has its records durable, as this replica knows (0: unknown); the
+ * leader itself first counts its own. */
+instance_no chain_leader_durable(struct chain_engine *c, struct ballot b);
+/* True if the vote of e's ballot leader for instance i is on its disk. */
+bool chain_vote_durable(const struct chain_engine *c, instance_no i, const struct chain_entry *e);
+/* Learns what an ACCEPT says of its leader's disk; true if that is news. */
+bool chain_note_leader_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* DURABLE: learns it, passes it down the chain, and decides or acknowledges what waited. */
+void chain_recv_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* Leader, its records became durable: tells the chain how far. */
+void chain_leader_disk_moved(struct chain_engine *c);
 
 /* ---- round trips to the next hop (probe.c) ---- */
 

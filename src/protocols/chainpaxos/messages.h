@@ -17,7 +17,8 @@
  *   2 PROMISE         ballot, u64 from_instance, u64 gc, u32 count,
  *                     count x (u64 instance, ballot, value); instances contiguous and >= from
  *   3 REJECT_PREPARE  ballot refused, ballot promised
- *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence, value
+ *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence,
+ *                     u64 decided, u64 leader's durable instance, value
  *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack
  *   6 FORWARD         u8 hops, then a batch (u32 count >= 1, records) filling the rest
  *   7 READ_NUDGE      u64 slot
@@ -39,6 +40,8 @@
  *  16 STATE_PART      u64 instance, u64 total, u64 offset, then bytes filling the rest
  *  17 PROBE           u64 the sender's clock: to the next hop, behind the ACCEPTs
  *  18 PROBE_REPLY     u64 the clock the PROBE carried, sent back once durable as what preceded
+ *  19 DURABLE         ballot, u64 instance: the ballot's leader has its records up to it on
+ *                     disk; from the leader down the chain
  *
  * Decoders never trust the input: they return false when the bytes are short, too long, of an
  * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input
@@ -73,6 +76,7 @@ enum chain_msg_type {
     CHAIN_MSG_STATE_PART = 16,
     CHAIN_MSG_PROBE = 17,
     CHAIN_MSG_PROBE_REPLY = 18,
+    CHAIN_MSG_DURABLE = 19,
 };
 
 enum chain_value_kind {
@@ -101,7 +105,7 @@ enum { CHAIN_CHANGE_OPERATOR = 1 };
 #define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 #define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
 #define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
-#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8 + 8)
 #define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
 #define CHAIN_QUORUM_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 
@@ -151,6 +155,9 @@ struct chain_accept {
      * and what it executed): a replica that holds the ballot's values up to it may execute them
      * without waiting for the whole chain's ack (docs/protocols/chainpaxos.md §5.3). */
     instance_no decided;
+    /* How far the ballot's leader has its records on disk, as far as the sender knows: the
+     * leader's vote, which every counter includes, counts only up to there (leader_disk.c). */
+    instance_no durable;
     struct chain_value value;
 };
 
@@ -243,6 +250,8 @@ void chain_msg_put_state_part(struct buf *out, const struct chain_state_part *m)
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
+/* DURABLE: the leader of `ballot` has its records up to `instance` on disk. */
+void chain_msg_put_durable(struct buf *out, struct ballot ballot, instance_no instance);
 /* PROBE and its reply carry the prober's own clock, which only the prober reads (probe.c). */
 void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms);
 void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m);
@@ -277,6 +286,8 @@ bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forw
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);
 bool chain_msg_decode_alive(const uint8_t *data, size_t len);
 bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type, uint64_t *sent_ms);
+bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ballot,
+                              instance_no *instance);
 bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m);
 bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m);
 bool chain_msg_decode_state_request(const uint8_t *data, size_t len);

@@ -81,6 +81,14 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
             chain_recv_probe_reply(c, from, sent_ms);
         return true;
     }
+    case CHAIN_MSG_DURABLE: {
+        struct ballot b;
+        instance_no upto;
+        if (!chain_msg_decode_durable(data, len, &b, &upto))
+            return false;
+        chain_recv_durable(c, b, upto);
+        return true;
+    }
     case CHAIN_MSG_ALIVE:
         if (!chain_msg_decode_alive(data, len))
             return false;

@@ -258,6 +258,14 @@ struct chain_engine {
     instance_no persisted_executed; /* the last EXECUTED record */
     instance_no restore_executed;   /* restarting: the last EXECUTED record found */
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
+    /* What this replica knows of the disk of its ballot's leader, which passes its ACCEPTs on
+     * before its own records of them are durable: they are, up to `leader_durable`, in
+     * `leader_durable_ballot` (leader_disk.c). The leader: what it last told, and the highest
+     * instance its successor has acknowledged as the tail (tail: what it acknowledged). */
+    struct ballot leader_durable_ballot;
+    instance_no leader_durable;
+    instance_no leader_durable_told;
+    instance_no tail_acked;
     uint64_t proposal_record; /* the leader's last proposal: its ACCEPT record */
     bool checkpoint_asked;        /* EFFECT_SNAPSHOT to itself sent, answer not back yet */
     instance_no checkpoint_at;    /* its instance */
