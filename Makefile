@@ -40,5 +40,11 @@ FUZZ_SECONDS ?= 300
 fuzz: deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 
+# 10 minutes under load at 70% of peak with a replica killed every minute (scripts/soak).
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: build
+	@scripts/soak $(SOAK_SECONDS)
+
 clean:
 	rm -rf $(BUILD)
