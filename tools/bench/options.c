@@ -31,6 +31,7 @@ static const struct option_spec option_specs[] = {
     SPEC("--target-rate", OPTION_DOUBLE, target_rate_ops, 1e-3, 1e9),
     SPEC("--seed", OPTION_U64, seed, 0, 0x1p64),
     SPEC("--drain-timeout", OPTION_DOUBLE, drain_timeout_s, 0.001, 3600),
+    SPEC("--reconnect-ms", OPTION_DOUBLE, reconnect_ms, 0, 60000),
     SPEC("--driver", OPTION_TEXT, driver_name, 0, 0),
     SPEC("--cdf", OPTION_TEXT, cdf_path, 0, 0),
     SPEC("--allow-errors", OPTION_FLAG, allow_errors, 0, 0),
@@ -61,6 +62,8 @@ void bench_options_usage(FILE *out)
         "                             each one's intended send time\n"
         "  --seed N                   random seed (default 1)\n"
         "  --drain-timeout S          wait for replies after the last request (default 5)\n"
+        "  --reconnect-ms MS          open a lost connection again after MS, and again until\n"
+        "                             it connects (default 0: a lost connection stays lost)\n"
         "  --allow-errors             exit 0 even when some requests failed\n"
         "  --serializable-reads       etcd: serializable ranges (from the member's own state);\n"
         "                             zookeeper: getData without sync (default: linearizable:\n"

@@ -41,6 +41,7 @@ struct bench_options {
     bool serializable_reads; /* etcd: serializable ranges; zookeeper: getData without sync */
     enum bench_output output;
     double drain_timeout_s;  /* how long replies are awaited after the last request */
+    double reconnect_ms;     /* a lost connection is opened again after this (0: never) */
 };
 
 /* Fills o from argv. On a bad flag, prints why to err and returns false (exit status 2).

@@ -80,9 +80,10 @@ void bench_report_print_table(const struct bench_report *r, FILE *out)
     table_op(r, out, "all", &r->all);
     if (r->replica_count)
         table_replicas(r, out);
-    fprintf(out, "\nerrors: %llu measured, %llu in the warm-up, %llu connections lost",
+    fprintf(out, "\nerrors: %llu measured, %llu in the warm-up, %llu connections lost (%llu opened "
+                 "again)",
             (unsigned long long)r->all.errors, (unsigned long long)r->warmup_errors,
-            (unsigned long long)r->disconnects);
+            (unsigned long long)r->disconnects, (unsigned long long)r->reconnects);
     if (r->first_error[0])
         fprintf(out, "; first: %s", r->first_error);
     fputc('\n', out);
