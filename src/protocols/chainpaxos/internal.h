@@ -151,9 +151,8 @@ void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chai
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
 void chain_send_alive(struct chain_engine *c, node_id to);
 void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m);
-/* DURABLE(b, upto) to the next hop and the members the chain goes around on the way, unless
- * the next hop is the leader itself. */
-void chain_send_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* The leader: DURABLE(its ballot, upto) to every other member. */
+void chain_send_durable(struct chain_engine *c, instance_no upto);
 /* A PROBE or PROBE_REPLY (type) carrying `sent_ms`. */
 void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms);
 void chain_send_not_member(struct chain_engine *c, node_id to);
@@ -237,7 +236,9 @@ instance_no chain_leader_durable(struct chain_engine *c, struct ballot b);
 bool chain_vote_durable(const struct chain_engine *c, instance_no i, const struct chain_entry *e);
 /* Learns what an ACCEPT says of its leader's disk; true if that is news. */
 bool chain_note_leader_durable(struct chain_engine *c, struct ballot b, instance_no upto);
-/* DURABLE: learns it, passes it down the chain, and decides or acknowledges what waited. */
+/* The tail acknowledges what it held back for the leader's disk (anyone else: nothing). */
+void chain_ack_leader_durable(struct chain_engine *c);
+/* DURABLE: learns it, and decides or acknowledges what waited for it. */
 void chain_recv_durable(struct chain_engine *c, struct ballot b, instance_no upto);
 /* Leader, its records became durable: tells the chain how far. */
 void chain_leader_disk_moved(struct chain_engine *c);

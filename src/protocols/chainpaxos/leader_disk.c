@@ -5,10 +5,12 @@
  * exception: it passes its ACCEPTs on at once, and its fsync overlaps the network and the
  * next replica's fsync. Its vote, which every counter on the chain includes, then counts only
  * once its record is durable. So the leader says how far its records are durable in its
- * ballot, in every ACCEPT it sends and, when that moves between proposals, in a DURABLE; every
- * replica passes what it learned down the chain, in its ACCEPTs and in DURABLEs of its own.
- * An instance is decided by its counter, and acknowledged by the tail, only up to there. A
- * crash of the leader can lose its vote only for instances nobody counted yet. */
+ * ballot: in every ACCEPT it sends (every replica passes what it knows on in its own ACCEPTs)
+ * and, when that moves between proposals, in a DURABLE to every member at once. Not down the
+ * chain: a paused or dead member would hold it back even from the replicas after it, for
+ * instances it had passed on already (simulator, durable-reorder profile, seed 870907). An
+ * instance is decided by its counter, and acknowledged by the tail, only up to there. A crash
+ * of the leader can lose its vote only for instances nobody counted yet. */
 #include "protocols/chainpaxos/internal.h"
 
 /* The leader: how far its own records are durable in its ballot. Instances up to ack are
@@ -46,10 +48,9 @@ bool chain_vote_durable(const struct chain_engine *c, instance_no i, const struc
     return ballot_eq(c->leader_durable_ballot, e->ballot) && c->leader_durable >= i;
 }
 
-/* The tail acknowledges what it held back for the leader's disk. */
-static void chain_ack_leader_durable(struct chain_engine *c)
+void chain_ack_leader_durable(struct chain_engine *c)
 {
-    if (c->leader == NODE_NONE || c->role != CHAIN_FOLLOWER || !chain_is_tail(c))
+    if (c->removed || c->leader == NODE_NONE || c->role != CHAIN_FOLLOWER || !chain_is_tail(c))
         return;
     instance_no i = c->leader_durable < c->highest_accepted ? c->leader_durable
                                                             : c->highest_accepted;
@@ -77,7 +78,6 @@ void chain_recv_durable(struct chain_engine *c, struct ballot b, instance_no upt
         chain_dropped(c);
         return;
     }
-    chain_send_durable(c, b, upto);
     instance_no executed = c->highest_executed;
     chain_decide(c); /* a value counted by its quorum point may wait for this */
     if (c->highest_executed > executed)
@@ -92,5 +92,5 @@ void chain_leader_disk_moved(struct chain_engine *c)
         return;
     chain_leader_disk_scan(c);
     if (c->leader_durable > c->leader_durable_told && c->leader_durable > c->ack)
-        chain_send_durable(c, c->promised, c->leader_durable);
+        chain_send_durable(c, c->leader_durable);
 }

@@ -41,7 +41,7 @@
  *  17 PROBE           u64 the sender's clock: to the next hop, behind the ACCEPTs
  *  18 PROBE_REPLY     u64 the clock the PROBE carried, sent back once durable as what preceded
  *  19 DURABLE         ballot, u64 instance: the ballot's leader has its records up to it on
- *                     disk; from the leader down the chain
+ *                     disk; from the leader to every member
  *
  * Decoders never trust the input: they return false when the bytes are short, too long, of an
  * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input

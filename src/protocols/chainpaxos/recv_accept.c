@@ -178,7 +178,8 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         m = &capped;
     }
     c->fence = m->fence; /* one value per ballot */
-    chain_note_leader_durable(c, m->ballot, m->durable);
+    if (chain_note_leader_durable(c, m->ballot, m->durable))
+        chain_ack_leader_durable(c); /* the tail: what it held back for the leader's disk */
     instance_no ack_before = c->ack;
     node_id next_before = chain_next_hop(c);
     /* ack, gc and decided are facts, true whatever happens to this instance: learn them first,

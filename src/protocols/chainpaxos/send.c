@@ -113,20 +113,16 @@ void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_ac
         chain_send_accept_to(c, skipped[k], m);
 }
 
-void chain_send_durable(struct chain_engine *c, struct ballot b, instance_no upto)
+void chain_send_durable(struct chain_engine *c, instance_no upto)
 {
-    if (b.node == c->self)
-        c->leader_durable_told = upto;
-    node_id to = chain_next_hop(c);
-    if (to == b.node)
-        return;
-    node_id skipped[CATENA_MAX_NODES];
-    size_t count = chain_skipped_before(c, to, skipped);
-    skipped[count++] = to;
-    for (size_t k = 0; k < count; k++) {
-        size_t start = chain_send_begin(c, skipped[k]);
-        chain_msg_put_durable(&c->out->arena, b, upto);
-        outbox_end(c->out, EFFECT_SEND_NOW, skipped[k], 0, start);
+    c->leader_durable_told = upto;
+    for (size_t k = 0; k < c->n; k++) {
+        node_id to = c->members[k];
+        if (to == c->self)
+            continue;
+        size_t start = chain_send_begin(c, to);
+        chain_msg_put_durable(&c->out->arena, c->promised, upto);
+        outbox_end(c->out, EFFECT_SEND_NOW, to, 0, start);
     }
 }
 
