@@ -12,13 +12,9 @@ closed_port=7769
 cluster_start 3 --fsync none
 redis-server --port "$redis_port" --save '' --appendonly no --dir "$CATENA_DIR" \
   --daemonize yes --pidfile "$CATENA_DIR/redis.pid" --logfile "$CATENA_DIR/redis.log" >/dev/null
-stop_redis() {
-  local rc=$?
-  [ -f "$CATENA_DIR/redis.pid" ] && kill "$(cat "$CATENA_DIR/redis.pid")" 2>/dev/null
-  (exit $rc) # cleanup reports and exits with the test's status
-  cleanup
-}
-trap stop_redis EXIT
+# The pid file is read at cleanup: the --reconnect-ms check below restarts the server.
+stop_redis() { kill "$(cat "$CATENA_DIR/redis.pid")"; }
+cleanup_also stop_redis
 for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 
 # csv_field FILE NAME: the value in column NAME of the CSV's one row.
@@ -74,6 +70,18 @@ rc=0
 "$bench" --read-ratio 2 >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "exit status for a bad flag"
 pass "a refused connection exits 1, a bad flag 2"
+
+# --load: every key once, in order, over 4 connections on 2 threads.
+cli 1 FLUSHALL >/dev/null
+"$bench" --hosts "$hosts" --load --keys 500 --connections 4 --threads 2 --csv \
+  >"$CATENA_DIR/load.csv" || fail "catena-bench --load exited $?"
+expect_eq "$(csv_field "$CATENA_DIR/load.csv" write_ops)" 500 "--load: writes"
+expect_eq "$(csv_field "$CATENA_DIR/load.csv" read_ops)" 0 "--load: reads"
+has_500() { [ "$(cli "$1" DBSIZE)" = 500 ]; }
+for i in 1 2 3; do
+  wait_until 5 has_500 "$i" || fail "--load: replica $i has $(cli "$i" DBSIZE) keys"
+done
+pass "--load: 500 keys written once each, on every replica"
 
 # --reconnect-ms: redis-server restarts in the middle of a run; every connection it dropped is
 # opened again and the load goes on.

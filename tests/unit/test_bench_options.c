@@ -70,6 +70,16 @@ static void every_flag_is_read(void **state)
     assert_true(options.reconnect_ms == 250);
 }
 
+static void load_writes_every_key_once(void **state)
+{
+    (void)state;
+    assert_true(parse((const char *[]){"--load", "--keys", "77", "--read-ratio", "0.9",
+                                       "--warmup", "3", NULL}));
+    assert_true(options.load);
+    assert_int_equal(options.ops, 77);
+    assert_true(options.duration_s == 0 && options.warmup_s == 0 && options.read_ratio == 0);
+}
+
 static void bad_flags_are_refused(void **state)
 {
     (void)state;
@@ -122,6 +132,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_a_ten_second_run_against_make_run),
         cmocka_unit_test(every_flag_is_read),
+        cmocka_unit_test(load_writes_every_key_once),
         cmocka_unit_test(bad_flags_are_refused),
         cmocka_unit_test(info_counters_are_read),
     };

@@ -35,6 +35,7 @@ static const struct option_spec option_specs[] = {
     SPEC("--driver", OPTION_TEXT, driver_name, 0, 0),
     SPEC("--cdf", OPTION_TEXT, cdf_path, 0, 0),
     SPEC("--allow-errors", OPTION_FLAG, allow_errors, 0, 0),
+    SPEC("--load", OPTION_FLAG, load, 0, 0),
     SPEC("--serializable-reads", OPTION_FLAG, serializable_reads, 0, 0),
 };
 #undef SPEC
@@ -65,6 +66,10 @@ void bench_options_usage(FILE *out)
         "  --reconnect-ms MS          open a lost connection again after MS, and again until\n"
         "                             it connects (default 0: a lost connection stays lost)\n"
         "  --allow-errors             exit 0 even when some requests failed\n"
+        "  --load                     a load phase: SET every key of --keys once, in order,\n"
+        "                             and stop (run it before a measured run, so that reads\n"
+        "                             find values); ignores --duration, --ops, --warmup and\n"
+        "                             --read-ratio\n"
         "  --serializable-reads       etcd: serializable ranges (from the member's own state);\n"
         "                             zookeeper: getData without sync (default: linearizable:\n"
         "                             etcd's quorum read, ZooKeeper's sync then getData)\n"
@@ -244,6 +249,12 @@ static int options_one(struct bench_options *o, char *arg, char *next, bool *hel
 /* The checks that involve several flags, and the defaults that depend on others. */
 static bool options_finish(struct bench_options *o, FILE *err)
 {
+    if (o->load) { /* every key once: as many writes as keys, all measured */
+        o->duration_s = 0;
+        o->ops = o->keys;
+        o->warmup_s = 0;
+        o->read_ratio = 0;
+    }
     if (o->duration_s > 0 && o->ops > 0) {
         fprintf(err, "catena-bench: give --duration or --ops, not both\n");
         return false;

@@ -42,6 +42,7 @@ struct bench_options {
     enum bench_output output;
     double drain_timeout_s;  /* how long replies are awaited after the last request */
     double reconnect_ms;     /* a lost connection is opened again after this (0: never) */
+    bool load;               /* write every key once, in order, and stop (a load phase) */
 };
 
 /* Fills o from argv. On a bad flag, prints why to err and returns false (exit status 2).

@@ -55,6 +55,7 @@ static bool run_start_workers(struct run_state *st, FILE *err)
                                     (unsigned __int128)o->ops * t / threads);
         struct bench_worker *w = &st->workers[t];
         bool ok = bench_worker_init(w, &st->setup, t, first, last - first, quota);
+        w->load_first = (uint64_t)((unsigned __int128)o->ops * t / threads);
         st->worker_count++;
         if (!ok || !bench_worker_start(w)) {
             fprintf(err, "catena-bench: cannot start worker %zu\n", t);

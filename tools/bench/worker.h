@@ -71,6 +71,7 @@ struct bench_worker {
     size_t connects_pending, connections_open;
     size_t outstanding;                   /* requests sent and not completed */
     uint64_t measured_quota, measured_issued; /* --ops: this worker's share */
+    uint64_t load_first, load_sent; /* --load: this worker's share of the keys, and how many */
     bool issuing, finishing;
     struct bench_worker_result result;
     /* Progress, read by the run while the worker runs: the count of successful measured

@@ -16,6 +16,10 @@ static bool load_may_send(struct bench_worker *w, uint64_t intended_ns)
     const struct bench_timing *t = &w->setup->timing;
     if (!w->issuing)
         return false;
+    if (w->setup->options->load && w->load_sent == w->measured_quota) {
+        worker_stop_issuing(w); /* its share of the keys is written */
+        return false;
+    }
     if (intended_ns >= t->end_ns) {
         worker_stop_issuing(w);
         return false;
@@ -35,7 +39,7 @@ static void load_account(struct bench_connection *c, const struct bench_slot *sl
 {
     struct bench_worker *w = c->worker;
     struct bench_op_stats *stats = slot->op == BENCH_OP_READ ? &w->result.read : &w->result.write;
-    bool measured = slot->intended_ns >= w->setup->timing.measure_ns;
+    bool measured = slot->intended_ns >= w->setup->timing.measure_ns || w->setup->options->load;
     if (outcome == BENCH_OUTCOME_OK) {
         if (!measured)
             return;
@@ -72,7 +76,10 @@ static void load_send(struct bench_connection *c, uint64_t intended_ns)
     bool read = bench_keygen_unit(&w->rng) < s->options->read_ratio;
     slot->op = read ? BENCH_OP_READ : BENCH_OP_WRITE;
     char key[BENCH_KEY_SIZE];
-    size_t key_len = bench_keygen_format(bench_keygen_next(&s->keygen, &w->rng), key);
+    /* --load: this worker's share of the keys, in order. */
+    uint64_t index = s->options->load ? w->load_first + w->load_sent++
+                                      : bench_keygen_next(&s->keygen, &w->rng);
+    size_t key_len = bench_keygen_format(index, key);
     w->outstanding++;
     if (s->driver->submit(c->driver_conn, slot->op, key, key_len, s->value,
                           s->options->value_size_bytes, slot))
