@@ -125,6 +125,7 @@ struct engine_status {
     node_id next_members[CATENA_MAX_NODES];
     size_t next_member_count;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
+    uint64_t messages_malformed; /* of those: bytes that did not decode as a message */
     size_t reads_waiting;      /* local reads not yet released */
     /* "member", "joining" (asking to be added, or waiting for its state transfer) or
      * "removed" (by an operator: waits to be added again). */
