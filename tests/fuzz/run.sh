@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seconds=${1:-}
 build=${2:-$root/build/fuzz}
-targets="wal kv_snapshot"
+targets="wal kv_snapshot resp peer_frames chainpaxos"
 
 case "$seconds" in
   '' | *[!0-9]* | 0)
