@@ -2,7 +2,6 @@
 
 #include "common/check.h"
 #include "common/log.h"
-#include "common/reader.h"
 #include "runtime/net.h"
 #include "runtime/peer_frames.h"
 
