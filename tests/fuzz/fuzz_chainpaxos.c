@@ -189,6 +189,12 @@ static void run_program(struct fuzz *f)
             break;
         case FUZZ_CP_REPLAY: op_replay(f); break;
         case FUZZ_CP_MUTATE: op_inject_mutated(f); break;
+        case FUZZ_CP_RESTART:
+            /* Without records a restarted replica has lost its state: it would have to join
+             * again (the simulator's crashes profile covers that), not restart as a member. */
+            if (cl->config.durable)
+                cp_restart(cl, a);
+            break;
         default: op_inject_raw(f); break;
         }
     }

@@ -16,6 +16,9 @@
  *               FUZZ_CP_RAW(_TOO)      u8 to, u8 sender, u16 len, len bytes: a message to
  *                                      replica `to` from the id `sender` picks (see
  *                                      fuzz_chainpaxos.c pick_sender)
+ *               FUZZ_CP_RESTART        durable engines only: replica a crashes (what is in
+ *                                      flight to and from it is lost) and restarts from its
+ *                                      records
  * Missing bytes read as 0. */
 #ifndef CATENA_TESTS_FUZZ_CHAINPAXOS_INPUT_H
 #define CATENA_TESTS_FUZZ_CHAINPAXOS_INPUT_H
@@ -31,7 +34,8 @@ enum fuzz_cp_op {
     FUZZ_CP_MUTATE = 7,
     FUZZ_CP_RAW = 8,
     FUZZ_CP_RAW_TOO = 9,
-    FUZZ_CP_OPS = 10,
+    FUZZ_CP_RESTART = 10,
+    FUZZ_CP_OPS = 11,
 };
 
 #define FUZZ_CP_SETUP_FIVE 1

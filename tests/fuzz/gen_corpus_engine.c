@@ -150,7 +150,8 @@ static void gen_crafted(const char *dir)
     buf_free(&m);
 }
 
-/* Client load with losses, cuts and duplicates only: every run must keep agreement. */
+/* Client load with losses, cuts, duplicates and (durable engines) restarts only: every run
+ * must keep agreement. */
 static void gen_faults_seed(const char *dir, const char *name, uint8_t setup, uint32_t seed)
 {
     struct buf p;
@@ -162,7 +163,10 @@ static void gen_faults_seed(const char *dir, const char *name, uint8_t setup, ui
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
         static const uint8_t ops[] = {FUZZ_CP_DELIVER, FUZZ_CP_DELIVER, FUZZ_CP_TICK,
                                       FUZZ_CP_SUBMIT, FUZZ_CP_SUBMIT, FUZZ_CP_DROP,
-                                      FUZZ_CP_CUT, FUZZ_CP_REPLAY};
+                                      FUZZ_CP_CUT, FUZZ_CP_REPLAY, FUZZ_CP_DELIVER,
+                                      FUZZ_CP_TICK, FUZZ_CP_SUBMIT, FUZZ_CP_DROP,
+                                      FUZZ_CP_REPLAY, FUZZ_CP_DELIVER, FUZZ_CP_TICK,
+                                      FUZZ_CP_RESTART};
         uint8_t op = ops[x % sizeof ops];
         gen_step(&p, op, (uint8_t)(x >> 8), (uint8_t)(x >> 16));
         if (op == FUZZ_CP_DELIVER || op == FUZZ_CP_REPLAY)
