@@ -75,30 +75,90 @@ static node_id pick_sender(struct fuzz *f, size_t to, uint8_t choice)
     }
 }
 
+/* Whether a replica's status names id as a member, now or in the configuration its log leads
+ * to: such a replica hands its messages to the handlers. */
+static bool status_knows(const struct engine_status *st, node_id id)
+{
+    for (size_t j = 0; j < st->chain_length; j++)
+        if (st->chain[j] == id)
+            return true;
+    for (size_t j = 0; j < st->next_member_count; j++)
+        if (st->next_members[j] == id)
+            return true;
+    return false;
+}
+
 static bool is_member_of_any(const struct cp_cluster *cl, node_id id)
 {
     for (size_t k = 0; k < cl->n; k++) {
         struct engine_status st;
         cp_status(cl, k, &st);
-        for (size_t j = 0; j < st.chain_length; j++)
-            if (st.chain[j] == id)
-                return true;
-        for (size_t j = 0; j < st.next_member_count; j++)
-            if (st.next_members[j] == id)
-                return true;
+        if (status_knows(&st, id))
+            return true;
     }
     return false;
 }
 
-/* Delivers bytes to node `to` as a message from `from` and checks the malformed-input rule. */
+/* Whether the bytes decode as a ChainPaxos message (messages.h), independently of the engine:
+ * what the engine must count as malformed is exactly what does not. */
+static bool decodes(const uint8_t *m, size_t len)
+{
+    union {
+        struct chain_prepare prepare;
+        struct chain_promise promise;
+        struct chain_reject reject;
+        struct chain_accept accept;
+        struct chain_accept_ack accept_ack;
+        struct chain_quorum_ack quorum_ack;
+        struct chain_progress progress;
+        struct chain_state_part part;
+        struct chain_forward forward;
+        struct chain_read_nudge nudge;
+        node_id node;
+        struct chain_not_member not_member;
+        struct chain_change change;
+        struct chain_state state;
+    } u;
+    switch (chain_msg_type(m, len)) {
+    case CHAIN_MSG_PREPARE: return chain_msg_decode_prepare(m, len, &u.prepare);
+    case CHAIN_MSG_PROMISE: return chain_msg_decode_promise(m, len, &u.promise);
+    case CHAIN_MSG_REJECT_PREPARE: return chain_msg_decode_reject(m, len, &u.reject);
+    case CHAIN_MSG_ACCEPT: return chain_msg_decode_accept(m, len, &u.accept);
+    case CHAIN_MSG_ACCEPT_ACK: return chain_msg_decode_accept_ack(m, len, &u.accept_ack);
+    case CHAIN_MSG_QUORUM_ACK: return chain_msg_decode_quorum_ack(m, len, &u.quorum_ack);
+    case CHAIN_MSG_PROGRESS: return chain_msg_decode_progress(m, len, &u.progress);
+    case CHAIN_MSG_FORWARD: return chain_msg_decode_forward(m, len, &u.forward);
+    case CHAIN_MSG_READ_NUDGE: return chain_msg_decode_read_nudge(m, len, &u.nudge);
+    case CHAIN_MSG_REMOVE_REQUEST: return chain_msg_decode_remove_request(m, len, &u.node);
+    case CHAIN_MSG_ALIVE: return chain_msg_decode_alive(m, len);
+    case CHAIN_MSG_NOT_MEMBER: return chain_msg_decode_not_member(m, len, &u.not_member);
+    case CHAIN_MSG_CHANGE_REQUEST: return chain_msg_decode_change_request(m, len, &u.change);
+    case CHAIN_MSG_STATE_REQUEST: return chain_msg_decode_state_request(m, len);
+    case CHAIN_MSG_STATE: return chain_msg_decode_state(m, len, &u.state);
+    case CHAIN_MSG_STATE_PART: return chain_msg_decode_state_part(m, len, &u.part);
+    default: return false;
+    }
+}
+
+/* Delivers bytes to node `to` as a message from `from` and checks the malformed-input rule:
+ * bytes that do not decode, sent to a member by a member, are dropped, counted as malformed
+ * and change nothing; bytes that decode never are (a STATE_PART aside: the state it completes
+ * may not decode). */
 static void inject(struct fuzz *f, size_t to, node_id from, const uint8_t *msg, size_t len)
 {
     struct cp_cluster *cl = &f->cl;
     struct engine_status before, after;
     cp_status(cl, to, &before);
     size_t trace = cl->trace.len;
+    bool valid = decodes(msg, len);
     /* Dropped messages from these cannot have changed anything that matters. */
     bool stranger = from == cl->nodes[to].id || !is_member_of_any(cl, from);
+    bool handled = from != cl->nodes[to].id && strcmp(before.membership, "member") == 0 &&
+                   status_knows(&before, from);
+    /* A well-formed message from a member may be a lie, believed at once (an ACCEPT whose value
+     * nobody proposed, said to be decided): agreement is not checked from here on. */
+    if (valid && !stranger)
+        cl->byzantine = true;
     cp_step(cl, to, (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = from,
                                           .data = msg, .len = len});
     cp_status(cl, to, &after);
@@ -108,12 +168,15 @@ static void inject(struct fuzz *f, size_t to, node_id from, const uint8_t *msg, 
     if (after.messages_malformed > before.messages_malformed) {
         /* Dropped and counted, and nothing else happened. */
         f->malformed++;
+        assert_true(!valid || msg[0] == CHAIN_MSG_STATE_PART);
         assert_int_equal(after.messages_dropped, before.messages_dropped + 1);
         assert_int_equal(cl->trace.len, trace);
         assert_true(ballot_eq(after.ballot, before.ballot));
         assert_int_equal(after.highest_accepted, before.highest_accepted);
-    } else if (!(stranger && after.messages_dropped > before.messages_dropped)) {
-        cl->byzantine = true; /* it was taken in: from now on it may have lied */
+    } else {
+        assert_false(!valid && handled); /* malformed, not counted as such */
+        if (!(stranger && after.messages_dropped > before.messages_dropped))
+            cl->byzantine = true; /* taken in (a JOIN from a stranger): it may lie later */
     }
     cp_end_iteration(cl, to);
 }
