@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build run test test-asan bench clean sim
+.PHONY: all deps build run test test-asan bench compare plots clean sim
 
 all: build
 
@@ -31,6 +31,14 @@ test-asan: deps
 bench: build
 	@scripts/bench $(BUILD)/catena-server
 
+# catena against redis-server, etcd and ZooKeeper (scripts/compare; about 8 minutes, on a quiet
+# machine): COMPARE_FLAGS=--quick for a 2-minute check. Then `make plots` draws the charts.
+compare: build
+	@scripts/compare $(COMPARE_FLAGS) $(BUILD)
+
+plots: deps
+	@scripts/plots $(BUILD)/compare docs/charts
+
 # A simulator campaign on every core: make sim SEEDS=100000 [SIMFLAGS="--nodes 5 ..."].
 sim: build
 	@$(BUILD)/catena-sim --seeds $(or $(SEEDS),10000) --jobs $(JOBS) $(SIMFLAGS)
@@ -40,6 +48,12 @@ FUZZ_SECONDS ?= 300
 .PHONY: fuzz
 fuzz: deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
+
+# 10 minutes under load at 70% of peak with a replica killed every minute (scripts/soak).
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: build
+	@scripts/soak $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -105,6 +105,8 @@ enum engine_planted_bug {
     ENGINE_BUG_READ_WITHOUT_WAIT = 1u << 0, /* release local reads at once: stale reads */
     ENGINE_BUG_ACCEPT_GAPS = 1u << 1,       /* accept past a missing instance (as a no-op) */
     ENGINE_BUG_NO_RETRANSMIT = 1u << 2,     /* never resend lost messages: the chain stalls */
+    /* count the leader's vote before its record is durable: a crash can lose a decided value */
+    ENGINE_BUG_LEADER_VOTE_EARLY = 1u << 3,
 };
 
 /* A snapshot of the engine's state for INFO and CATENA.STATUS. */
@@ -126,6 +128,8 @@ struct engine_status {
     size_t next_member_count;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
     uint64_t messages_malformed; /* of those: bytes that did not decode as a message */
+    node_id next_hop;          /* where this replica passes instances on (NODE_NONE: nowhere) */
+    uint32_t next_hop_rtt_ms;  /* the smoothed round trip to it, as measured (0: none yet) */
     size_t reads_waiting;      /* local reads not yet released */
     /* "member", "joining" (asking to be added, or waiting for its state transfer) or
      * "removed" (by an operator: waits to be added again). */

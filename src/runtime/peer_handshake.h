@@ -17,8 +17,11 @@
 #include <stddef.h>
 
 #define PEER_HANDSHAKE_MAGIC 0x4e544143u /* "CATN" */
-/* 3: HELLO gained the auth byte and nonce; CHALLENGE and PROOF are new. */
-#define PEER_PROTOCOL_VERSION 3
+/* 3: HELLO gained the auth byte and nonce; CHALLENGE and PROOF are new. 4: the engine's
+ * PROGRESS carries hop round trips, PROBE and PROBE_REPLY are new. 5: ACCEPT carries the
+ * leader's durable instance, DURABLE is new. (Replicas of another version would drop such
+ * messages as malformed, so they are refused at the handshake instead.) */
+#define PEER_PROTOCOL_VERSION 5
 #define PEER_NONCE_BYTES 32
 #define PEER_MAC_BYTES 32
 

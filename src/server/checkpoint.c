@@ -31,6 +31,9 @@ static void checkpoint_child(struct server *s, int state_fd, int status_fd, pid_
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, NULL);
+    /* Tests stand for a hung child with one that stops itself (test_checkpoint_timeout.sh). */
+    if (getenv("CATENA_DEBUG_CHECKPOINT_STOP"))
+        raise(SIGSTOP);
     struct buf b;
     buf_init(&b);
     kv_snapshot_write(s->kv, &b);
@@ -44,7 +47,29 @@ static void checkpoint_child(struct server *s, int state_fd, int status_fd, pid_
     _exit(0); /* not exit(): the parent's atexit handlers and stdio buffers are not ours */
 }
 
-static void checkpoint_status_closed(uv_handle_t *h) { free(h); }
+static void checkpoint_handle_closed(uv_handle_t *h) { free(h); }
+
+static void checkpoint_unwatch(struct server_checkpoint *k)
+{
+    if (!k->watchdog)
+        return;
+    uv_close((uv_handle_t *)k->watchdog, checkpoint_handle_closed);
+    k->watchdog = NULL;
+}
+
+/* A child stuck (a hung disk, a stopped process) would hold back every later checkpoint, and
+ * the log would grow without end: it is killed, and its end is handled like any failure. */
+static void checkpoint_timeout(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    struct server_checkpoint *k = &s->checkpoint;
+    log_warn("background checkpoint at instance %llu still running after %llu s: killing it",
+             (unsigned long long)k->instance, (unsigned long long)s->config.checkpoint_timeout_s);
+    snprintf(k->report, sizeof k->report, "timed out");
+    k->report_len = strlen(k->report);
+    kill(k->child, SIGKILL);
+    kill(k->child, SIGCONT); /* a stopped child dies only once it runs */
+}
 
 static void checkpoint_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
@@ -65,6 +90,7 @@ static void checkpoint_finish(struct server *s)
     while (waitpid(k->child, &status, 0) < 0 && errno == EINTR)
         ;
     k->child = 0;
+    checkpoint_unwatch(k);
     k->child_us_last = (uv_hrtime() - k->started_ns) / 1000;
     k->report[k->report_len] = '\0';
     struct stat st;
@@ -84,6 +110,7 @@ static void checkpoint_finish(struct server *s)
         log_warn("background checkpoint at instance %llu failed: %s; the next one is serialized "
                  "on the event loop",
                  (unsigned long long)k->instance, k->report);
+        k->on_loop_next = true;
         close(k->state_fd);
         runtime_step(&s->runtime, &event);
         return;
@@ -107,7 +134,7 @@ static void checkpoint_status_read(uv_stream_t *stream, ssize_t n, const uv_buf_
         k->report_len += (size_t)n;
     if (n >= 0)
         return;
-    uv_close((uv_handle_t *)stream, checkpoint_status_closed);
+    uv_close((uv_handle_t *)stream, checkpoint_handle_closed);
     k->status = NULL;
     checkpoint_finish(s);
 }
@@ -120,8 +147,12 @@ bool checkpoint_last_failed(const struct server_checkpoint *k)
 bool checkpoint_fork(struct server *s, instance_no instance)
 {
     struct server_checkpoint *k = &s->checkpoint;
-    if (checkpoint_last_failed(k) || k->child || s->runtime.stopping)
+    if (k->child || s->runtime.stopping)
         return false;
+    if (k->on_loop_next) { /* what failed in a child may work on the loop */
+        k->on_loop_next = false;
+        return false;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoint.state", s->store.dir);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -169,6 +200,13 @@ bool checkpoint_fork(struct server *s, instance_no instance)
     }
     k->status->data = s;
     uv_read_start((uv_stream_t *)k->status, checkpoint_alloc, checkpoint_status_read);
+    k->watchdog = malloc(sizeof *k->watchdog);
+    if (!k->watchdog || uv_timer_init(&s->loop, k->watchdog) != 0) {
+        log_error("cannot time the checkpoint child; stopping");
+        exit(EXIT_FAILURE);
+    }
+    k->watchdog->data = s;
+    uv_timer_start(k->watchdog, checkpoint_timeout, s->config.checkpoint_timeout_s * 1000, 0);
     return true;
 }
 
@@ -181,7 +219,8 @@ void checkpoint_stop(struct server *s)
     while (waitpid(k->child, NULL, 0) < 0 && errno == EINTR)
         ;
     k->child = 0;
+    checkpoint_unwatch(k);
     close(k->state_fd);
-    uv_close((uv_handle_t *)k->status, checkpoint_status_closed);
+    uv_close((uv_handle_t *)k->status, checkpoint_handle_closed);
     k->status = NULL;
 }

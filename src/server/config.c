@@ -38,6 +38,9 @@ void config_print_usage(FILE *out)
           "  --checkpoint-bytes N      snapshot the state once the log grew by this much,\n"
           "                            or by the size of the last snapshot if larger\n"
           "                            (default 64mb); the log before it is deleted\n"
+          "  --checkpoint-timeout S    kill a background checkpoint still running after S\n"
+          "                            seconds (default 600); the next one is then\n"
+          "                            serialized on the event loop\n"
           "  --port P                  client port (default 7000 + id)\n"
           "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
           "  --cluster-id NAME         cluster name checked in the peer handshake "
@@ -202,12 +205,14 @@ static void config_defaults(struct server_config *c)
     c->log_level = LOG_INFO;
     c->durable = true;
     c->checkpoint_bytes = 64u << 20;
+    c->checkpoint_timeout_s = 600;
 }
 
 enum option_id {
     OPT_ID = 1, OPT_CLUSTER, OPT_PORT, OPT_BIND, OPT_CLUSTER_ID, OPT_MAX_BULK, OPT_MAX_ARGS,
     OPT_MAX_OUTPUT, OPT_MAX_PEER_BUFFER, OPT_MAX_PEER_FRAME, OPT_MAX_CLIENTS, OPT_LOG_LEVEL,
-    OPT_JOIN, OPT_REPAIR, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_HELP, OPT_VERSION,
+    OPT_JOIN, OPT_REPAIR, OPT_DATA_DIR, OPT_FSYNC, OPT_CHECKPOINT_BYTES, OPT_CHECKPOINT_TIMEOUT,
+    OPT_HELP, OPT_VERSION,
     /* The secrets, in the order of enum config_secret_kind. */
     OPT_REQUIREPASS, OPT_REQUIREPASS_FILE, OPT_CLUSTER_KEY, OPT_CLUSTER_KEY_FILE
 };
@@ -230,6 +235,7 @@ static const struct option long_options[] = {
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"fsync", required_argument, NULL, OPT_FSYNC},
     {"checkpoint-bytes", required_argument, NULL, OPT_CHECKPOINT_BYTES},
+    {"checkpoint-timeout", required_argument, NULL, OPT_CHECKPOINT_TIMEOUT},
     {"requirepass", required_argument, NULL, OPT_REQUIREPASS},
     {"requirepass-file", required_argument, NULL, OPT_REQUIREPASS_FILE},
     {"cluster-key", required_argument, NULL, OPT_CLUSTER_KEY},
@@ -265,6 +271,12 @@ static enum config_result apply_option(struct server_config *c, int opt, const c
         if (parse_u64(arg, 65535, &v) || v == 0)
             return fail(err, err_size, "--port: '%s' is not a TCP port", arg);
         c->port = (uint16_t)v;
+        return CONFIG_OK;
+    case OPT_CHECKPOINT_TIMEOUT:
+        if (parse_u64(arg, 7 * 86400, &v) || v == 0)
+            return fail(err, err_size, "--checkpoint-timeout: '%s' is not 1 to %u seconds", arg,
+                        7 * 86400);
+        c->checkpoint_timeout_s = v;
         return CONFIG_OK;
     case OPT_BIND:
     case OPT_CLUSTER_ID: {

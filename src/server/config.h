@@ -35,6 +35,7 @@ struct server_config {
     bool durable; /* --fsync always (default): log and snapshots in data_dir */
     char data_dir[1024];
     size_t checkpoint_bytes; /* records between checkpoints, at least */
+    uint64_t checkpoint_timeout_s; /* a background checkpoint running longer is killed */
     char requirepass[512];   /* clients must AUTH with it; empty: no password */
     uint8_t cluster_key[1024]; /* peers must prove it in the handshake; length 0: no key */
     size_t cluster_key_len;

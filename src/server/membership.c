@@ -262,7 +262,7 @@ void membership_on_effect(struct server *s, instance_no instance, node_id node,
     if (kind == MEMBERSHIP_ADDED && len > 1)
         learn_address(s, node, payload + 1, len - 1);
     const char *what = kind == MEMBERSHIP_REMOVED ? "removed"
-                       : kind == MEMBERSHIP_MOVED ? "moved to the tail (it fell behind)"
+                       : kind == MEMBERSHIP_MOVED ? "moved to the tail (it was slow)"
                                                   : "added";
     const struct peer_address *a = kind == MEMBERSHIP_ADDED ? membership_address(s, node) : NULL;
     if (a)

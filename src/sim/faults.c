@@ -44,7 +44,13 @@ static const struct {
     {"read-without-wait", ENGINE_BUG_READ_WITHOUT_WAIT},
     {"accept-gaps", ENGINE_BUG_ACCEPT_GAPS},
     {"no-retransmit", ENGINE_BUG_NO_RETRANSMIT},
+    {"leader-vote-early", ENGINE_BUG_LEADER_VOTE_EARLY},
 };
+
+const char *sim_bug_name(size_t i)
+{
+    return i < sizeof sim_bugs / sizeof sim_bugs[0] ? sim_bugs[i].name : NULL;
+}
 
 uint32_t sim_bug_find(const char *name)
 {
@@ -54,7 +60,10 @@ uint32_t sim_bug_find(const char *name)
     return 0;
 }
 
-const char *sim_bug_names(void) { return "read-without-wait, accept-gaps, no-retransmit"; }
+const char *sim_bug_names(void)
+{
+    return "read-without-wait, accept-gaps, no-retransmit, leader-vote-early";
+}
 
 const char *sim_fault_name(enum sim_fault_kind kind)
 {

@@ -347,10 +347,9 @@ void sim_replay_command(const struct sim_options *o, char *out, size_t size)
         SIM_ADD(" --unresolved-timeouts");
     if (o->profile.name && strcmp(o->profile.name, d.profile.name) != 0)
         SIM_ADD(" --profile %s", o->profile.name);
-    static const char *bugs[] = {"read-without-wait", "accept-gaps", "no-retransmit"};
-    for (size_t i = 0; i < 3; i++)
-        if (o->planted_bugs & sim_bug_find(bugs[i]))
-            SIM_ADD(" --bug %s", bugs[i]);
+    for (size_t i = 0; sim_bug_name(i); i++)
+        if (o->planted_bugs & sim_bug_find(sim_bug_name(i)))
+            SIM_ADD(" --bug %s", sim_bug_name(i));
 #undef SIM_ADD
 }
 

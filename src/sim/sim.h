@@ -74,9 +74,11 @@ struct sim_profile {
 bool sim_profile_find(const char *name, struct sim_profile *out);
 const char *sim_profile_names(void);
 
-/* Planted engine bugs by name: "read-without-wait", "accept-gaps", "no-retransmit".
- * Returns the ENGINE_BUG_* bit, or 0 for an unknown name. */
+/* Planted engine bugs by name: "read-without-wait", "accept-gaps", "no-retransmit",
+ * "leader-vote-early". Returns the ENGINE_BUG_* bit, or 0 for an unknown name. */
 uint32_t sim_bug_find(const char *name);
+/* The name of the i-th planted bug, or NULL past the last. */
+const char *sim_bug_name(size_t i);
 const char *sim_bug_names(void);
 
 struct sim_options {

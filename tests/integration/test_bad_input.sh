@@ -69,7 +69,7 @@ intruder=$!
   >"$CATENA_DIR/stranger.log" 2>&1 &
 stranger=$!
 # A hand-made handshake from node 65 (lib.sh's hello_hex).
-hex_bytes "$(frame_hex "$(hello_hex 3 65 1)")" >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
+hex_bytes "$(frame_hex "$(hello_hex "$PEER_VERSION" 65 1)")" >/dev/tcp/127.0.0.1/$((CATENA_PEER_BASE_PORT + 1))
 sleep 1.5
 kill $intruder $stranger; wait $intruder $stranger 2>/dev/null || true
 grep -q "wrong cluster id" "$CATENA_DIR/replica-1.log" || fail "wrong cluster id not logged"
@@ -101,7 +101,7 @@ pass "malformed peer messages are dropped and counted (INFO engine_messages_malf
 # handshake "from" one follower and one CHANGE_REQUEST to the leader remove the other follower
 # (test_security.sh sends the same bytes to a cluster with --cluster-key-file: refused).
 if peer_closes $((CATENA_PEER_BASE_PORT + leader)) \
-  "$(frame_hex "$(hello_hex 3 "${followers[0]}" "$leader")")$(remove_request_hex "${followers[1]}")"
+  "$(frame_hex "$(hello_hex "$PEER_VERSION" "${followers[0]}" "$leader")")$(remove_request_hex "${followers[1]}")"
 then
   fail "a keyless cluster refused a well-formed handshake"
 fi

@@ -74,3 +74,18 @@ rc=0
 "$bench" --read-ratio 2 >/dev/null 2>&1 || rc=$?
 expect_eq "$rc" 2 "exit status for a bad flag"
 pass "a refused connection exits 1, a bad flag 2"
+
+# --reconnect-ms: redis-server restarts in the middle of a run; every connection it dropped is
+# opened again and the load goes on.
+"$bench" --driver redis --hosts "127.0.0.1:$redis_port" --duration 3 --warmup 0 \
+  --connections 6 --reconnect-ms 50 --allow-errors --csv >"$CATENA_DIR/reconnect.csv" &
+load=$!
+sleep 1
+kill "$(cat "$CATENA_DIR/redis.pid")"
+for _ in $(seq 50); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 || break; sleep 0.05; done
+redis-server --port "$redis_port" --save '' --appendonly no --dir "$CATENA_DIR" \
+  --daemonize yes --pidfile "$CATENA_DIR/redis.pid" --logfile "$CATENA_DIR/redis.log" >/dev/null
+wait "$load" || fail "catena-bench --reconnect-ms exited $?"
+expect_eq "$(csv_field "$CATENA_DIR/reconnect.csv" disconnects)" 6 "connections lost in the restart"
+expect_eq "$(csv_field "$CATENA_DIR/reconnect.csv" reconnects)" 6 "connections opened again"
+pass "--reconnect-ms: 6 connections lost to a redis-server restart, all 6 opened again"

@@ -139,7 +139,7 @@ done
 # A replay: this script plays a replica that knows the key (HMAC with openssl) once, which
 # works; the same HELLO and PROOF sent again meet a new nonce and are refused.
 nonce=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
-hello=$(hello_hex 3 "${followers[0]}" "$leader" "$nonce")
+hello=$(hello_hex "$PEER_VERSION" "${followers[0]}" "$leader" "$nonce")
 links_up() { grep -c "link from replica ${followers[0]} up (cluster key proved)" \
   "$CATENA_DIR/replica-$leader.log"; }
 links_before=$(links_up)

@@ -49,7 +49,8 @@ static void every_flag_is_read(void **state)
         "--connections", "8", "--threads=2", "--ops", "1000", "--warmup", "0.5", "--read-ratio",
         "0.95", "--value-size", "0", "--keys", "77", "--distribution", "uniform", "--theta",
         "0.5", "--pipeline", "16", "--target-rate", "2500.5", "--hosts", "a:1,[::1]:2",
-        "--seed", "18446744073709551615", "--allow-errors", "--json", NULL}));
+        "--seed", "18446744073709551615", "--allow-errors", "--json", "--reconnect-ms", "250",
+        NULL}));
     assert_int_equal(options.connections, 8);
     assert_int_equal(options.threads, 2);
     assert_int_equal(options.ops, 1000);
@@ -66,6 +67,7 @@ static void every_flag_is_read(void **state)
     assert_true(options.seed == UINT64_MAX);
     assert_true(options.allow_errors);
     assert_int_equal(options.output, BENCH_OUTPUT_JSON);
+    assert_true(options.reconnect_ms == 250);
 }
 
 static void bad_flags_are_refused(void **state)
@@ -77,6 +79,7 @@ static void bad_flags_are_refused(void **state)
         {"--distribution", "pareto"}, {"--hosts", "nohost"}, {"--hosts", "h:0"},
         {"--hosts", "h:1,"}, {"--seed", "-1"}, {"--csv", "--json"},
         {"--duration", "1", NULL}, {"--threads", "60"}, {"positional", NULL},
+        {"--reconnect-ms", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *words[6] = {bad[i][0], bad[i][1], NULL};

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "chainpaxos_harness.h"
 
@@ -81,10 +82,123 @@ static void test_slow_replica_moves_to_tail(void **state)
     cp_free(&cl);
 }
 
+/* ---- closed-loop load: time, not backlog ------------------------------------------------- */
+
+#define PERIOD 10 /* a throttled node runs 10 ms in every 100: a tenth of a CPU */
+
+/* One 10 ms tick of closed-loop load: the leader submits its next batch of 4 commands only once
+ * the previous one executed (clients that wait for their replies), so at most one instance is
+ * ever outstanding and no backlog builds. A throttled node takes in its messages and its tick
+ * only on one tick in PERIOD; the others on every tick, as fast as messages come. */
+static void closed_loop_tick(struct cp_cluster *cl, uint64_t *seq, size_t *batches,
+                             const bool *throttled, uint64_t tick)
+{
+    if (cp_batches_executed(cl, 0) >= *batches) {
+        for (size_t k = 0; k < 4; k++)
+            cp_submit(cl, 0, 0, ++*seq);
+        cp_flush(cl, 0);
+        ++*batches;
+    }
+    bool on = tick % PERIOD == 0;
+    for (bool delivered = true; delivered;) {
+        delivered = false;
+        for (size_t from = 0; from < cl->n; from++)
+            for (size_t to = 0; to < cl->n; to++)
+                while ((on || !throttled[to]) && cp_deliver_link(cl, from, to))
+                    delivered = true;
+    }
+    cl->now_ms += CP_TICK_MS;
+    for (size_t k = 0; k < cl->n; k++)
+        if (on || !throttled[k]) {
+            cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_TICK});
+            cp_end_iteration(cl, k);
+        }
+}
+
+/* Runs `ticks` ticks of closed-loop load; returns the batches executed at the leader. */
+static size_t closed_loop(struct cp_cluster *cl, const bool *throttled, size_t ticks,
+                          uint64_t *seq, size_t *batches)
+{
+    size_t start = cp_batches_executed(cl, 0);
+    for (uint64_t t = 0; t < ticks; t++)
+        closed_loop_tick(cl, seq, batches, throttled, t);
+    return cp_batches_executed(cl, 0) - start;
+}
+
+static void chain_order(const struct cp_cluster *cl, node_id *order)
+{
+    struct engine_status st;
+    cp_status(cl, 0, &st);
+    assert_int_equal(st.chain_length, cl->n);
+    memcpy(order, st.chain, cl->n * sizeof *order);
+}
+
+static void test_throttled_replica_moves_to_tail_under_closed_loop(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 62, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    bool throttled[3] = {[SLOW] = true};
+    uint64_t seq = 0;
+    size_t batches = cp_batches_executed(&cl, 0);
+
+    /* Every decision waits for the throttled successor: about one batch per 100 ms. */
+    size_t before = closed_loop(&cl, throttled, 100, &seq, &batches);
+    assert_false(slow_is_tail(&cl));
+    assert_true(before <= 12);
+    /* Its round trips are long: the leader moves it to the tail within a few seconds. */
+    size_t steps = 0;
+    while (steps < 500 && !slow_is_tail(&cl))
+        steps += 10, closed_loop(&cl, throttled, 10, &seq, &batches);
+    assert_true(slow_is_tail(&cl));
+    size_t after = closed_loop(&cl, throttled, 100, &seq, &batches);
+    print_message("1 s of closed loop: %zu batches with the throttled replica second, moved "
+                  "after %zu ms more, then %zu batches in 1 s\n",
+                  before, steps * CP_TICK_MS, after);
+    assert_true(after >= 5 * before);
+    cp_free(&cl);
+}
+
+/* No member is moved for a slowness that is not its own: a throttled leader makes its own hop
+ * and the one into it long alike, and replicas that are all equally slow have no slow one. */
+static void check_nobody_moves(const bool *throttled)
+{
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 63, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    node_id order[3], later[3];
+    chain_order(&cl, order);
+    uint64_t seq = 0;
+    size_t batches = cp_batches_executed(&cl, 0);
+    size_t done = closed_loop(&cl, throttled, 1000, &seq, &batches);
+    chain_order(&cl, later);
+    assert_memory_equal(order, later, sizeof order);
+    assert_true(done >= 50); /* load went through all along */
+    cp_free(&cl);
+}
+
+static void test_throttled_leader_moves_nobody(void **state)
+{
+    (void)state;
+    check_nobody_moves((bool[3]){[0] = true});
+}
+
+static void test_equally_throttled_replicas_move_nobody(void **state)
+{
+    (void)state;
+    check_nobody_moves((bool[3]){true, true, true});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_replica_moves_to_tail),
+        cmocka_unit_test(test_throttled_replica_moves_to_tail_under_closed_loop),
+        cmocka_unit_test(test_throttled_leader_moves_nobody),
+        cmocka_unit_test(test_equally_throttled_replicas_move_nobody),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 #include "bench/driver.h"
 
+#include "bench/driver_etcd.h"
 #include "bench/driver_resp.h"
+#include "bench/driver_zk.h"
 
 #include <string.h>
 
-static const struct bench_driver *const drivers[] = {&bench_driver_catena, &bench_driver_redis};
+static const struct bench_driver *const drivers[] = {&bench_driver_catena, &bench_driver_redis,
+                                                     &bench_driver_etcd, &bench_driver_zookeeper};
 
 const struct bench_driver *bench_driver_find(const char *name)
 {
@@ -16,5 +19,5 @@ const struct bench_driver *bench_driver_find(const char *name)
 
 const char *bench_driver_names(void)
 {
-    return "catena, redis";
+    return "catena, redis, etcd, zookeeper";
 }

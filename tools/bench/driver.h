@@ -4,8 +4,8 @@
  * poll: uv_run delivers completions as replies arrive). Requests on one connection may be
  * pipelined up to the worker's limit; the driver keeps no limit of its own.
  *
- * catena and redis share the RESP driver (driver_resp.c). Drivers for systems that speak
- * other protocols (etcd, ZooKeeper) implement the same table. */
+ * catena and redis share the RESP driver (driver_resp.c); etcd (driver_etcd.c) speaks HTTP/JSON
+ * through libcurl, ZooKeeper (driver_zk.c) its own protocol through its C client. */
 #ifndef CATENA_BENCH_DRIVER_H
 #define CATENA_BENCH_DRIVER_H
 
@@ -53,7 +53,8 @@ struct bench_driver {
     const char *name;
     /* Starts connecting to host on loop; completion through events->connected. NULL (with
      * error filled) if it could not even start. */
-    struct bench_driver_conn *(*connect)(uv_loop_t *loop, const struct bench_host *host,
+    struct bench_driver_conn *(*connect)(uv_loop_t *loop, const struct bench_options *options,
+                                         const struct bench_host *host,
                                          const struct bench_driver_events *events,
                                          void *context, char *error, size_t error_size);
     /* Sends a request (value unused for reads). False if it could not be queued: then no

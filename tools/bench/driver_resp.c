@@ -53,10 +53,12 @@ static void resp_on_reply(redisAsyncContext *context, void *reply_pointer, void 
     }
 }
 
-static struct bench_driver_conn *resp_connect(uv_loop_t *loop, const struct bench_host *host,
+static struct bench_driver_conn *resp_connect(uv_loop_t *loop, const struct bench_options *options,
+                                              const struct bench_host *host,
                                               const struct bench_driver_events *events,
                                               void *owner, char *error, size_t error_size)
 {
+    (void)options;
     redisAsyncContext *context = redisAsyncConnect(host->name, host->port);
     if (!context || context->err) {
         snprintf(error, error_size, "%s", context ? context->errstr : "out of memory");

@@ -37,6 +37,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     uint64_t errors = bench_report_errors(report);
     int status = 0;
+    if (options.cdf_path && !bench_report_write_cdf(report, options.cdf_path, stderr))
+        status = 1;
     if (errors && !options.allow_errors) {
         fprintf(stderr, "catena-bench: %llu errors (first: %s); --allow-errors to accept them\n",
                 (unsigned long long)errors, report->first_error);

@@ -31,8 +31,11 @@ static const struct option_spec option_specs[] = {
     SPEC("--target-rate", OPTION_DOUBLE, target_rate_ops, 1e-3, 1e9),
     SPEC("--seed", OPTION_U64, seed, 0, 0x1p64),
     SPEC("--drain-timeout", OPTION_DOUBLE, drain_timeout_s, 0.001, 3600),
+    SPEC("--reconnect-ms", OPTION_DOUBLE, reconnect_ms, 0, 60000),
     SPEC("--driver", OPTION_TEXT, driver_name, 0, 0),
+    SPEC("--cdf", OPTION_TEXT, cdf_path, 0, 0),
     SPEC("--allow-errors", OPTION_FLAG, allow_errors, 0, 0),
+    SPEC("--serializable-reads", OPTION_FLAG, serializable_reads, 0, 0),
 };
 #undef SPEC
 
@@ -40,10 +43,12 @@ void bench_options_usage(FILE *out)
 {
     fputs(
         "usage: catena-bench [flags]\n"
-        "A closed-loop (or, with --target-rate, open-loop) load generator for catena and Redis.\n"
-        "  --driver catena|redis      protocol and counters (default catena)\n"
+        "A closed-loop (or, with --target-rate, open-loop) load generator for catena, Redis,\n"
+        "etcd and ZooKeeper.\n"
+        "  --driver catena|redis|etcd|zookeeper  protocol and counters (default catena)\n"
         "  --hosts h:p,h:p,...        servers; connections are spread round-robin over them\n"
-        "                             (default 127.0.0.1:7001,7002,7003 for catena, :6379 redis)\n"
+        "                             (default 127.0.0.1:7001,7002,7003 for catena, :6379 redis,\n"
+        "                             :2379 etcd, :2181 zookeeper)\n"
         "  --connections N            connections in all (default 50)\n"
         "  --threads N                threads, each with its own event loop (default 1)\n"
         "  --duration S | --ops N     measured phase: seconds (default 10) or operations\n"
@@ -57,7 +62,14 @@ void bench_options_usage(FILE *out)
         "                             each one's intended send time\n"
         "  --seed N                   random seed (default 1)\n"
         "  --drain-timeout S          wait for replies after the last request (default 5)\n"
+        "  --reconnect-ms MS          open a lost connection again after MS, and again until\n"
+        "                             it connects (default 0: a lost connection stays lost)\n"
         "  --allow-errors             exit 0 even when some requests failed\n"
+        "  --serializable-reads       etcd: serializable ranges (from the member's own state);\n"
+        "                             zookeeper: getData without sync (default: linearizable:\n"
+        "                             etcd's quorum read, ZooKeeper's sync then getData)\n"
+        "  --cdf FILE                 also write the latency distribution to FILE\n"
+        "                             (lines: percentile, latency in us)\n"
         "  --csv | --json             machine-readable output instead of the table\n"
         "Exit status: 0 done, 1 errors or no connection, 2 bad usage.\n",
         out);
@@ -244,9 +256,13 @@ static bool options_finish(struct bench_options *o, FILE *err)
         return false;
     }
     if (o->host_count == 0) {
-        const char *defaults = strcmp(o->driver_name, "redis") == 0
-                                   ? "127.0.0.1:6379"
-                                   : "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
+        const char *defaults = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
+        if (!strcmp(o->driver_name, "redis"))
+            defaults = "127.0.0.1:6379";
+        else if (!strcmp(o->driver_name, "etcd"))
+            defaults = "127.0.0.1:2379";
+        else if (!strcmp(o->driver_name, "zookeeper"))
+            defaults = "127.0.0.1:2181";
         options_parse_hosts(o, defaults);
     }
     return true;

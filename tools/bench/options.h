@@ -37,8 +37,11 @@ struct bench_options {
     double target_rate_ops;  /* 0: closed loop */
     uint64_t seed;
     bool allow_errors;
+    const char *cdf_path;    /* --cdf: where the latency distribution goes, or NULL */
+    bool serializable_reads; /* etcd: serializable ranges; zookeeper: getData without sync */
     enum bench_output output;
     double drain_timeout_s;  /* how long replies are awaited after the last request */
+    double reconnect_ms;     /* a lost connection is opened again after this (0: never) */
 };
 
 /* Fills o from argv. On a bad flag, prints why to err and returns false (exit status 2).

@@ -13,6 +13,10 @@ void bench_report_print_table(const struct bench_report *r, FILE *out);
 void bench_report_print_csv(const struct bench_report *r, FILE *out);
 void bench_report_print_json(const struct bench_report *r, FILE *out);
 
+/* --cdf: writes "percentile latency_us" lines of every successful measured request to path.
+ * False, with the reason on err, when the file cannot be written. */
+bool bench_report_write_cdf(const struct bench_report *r, const char *path, FILE *err);
+
 /* One replica's cost per successful measured operation, from its counters' differences. */
 struct bench_replica_cost {
     bool has_cpu, has_peer;

@@ -146,6 +146,7 @@ size_t bench_report_fields(const struct bench_report *r, bool replica_lists,
     field_real(&l, "", "duration_s", r->measured_s);
     field_integer(&l, "", "warmup_errors", r->warmup_errors);
     field_integer(&l, "", "disconnects", r->disconnects);
+    field_integer(&l, "", "reconnects", r->reconnects);
     fields_op(&l, r, "", &r->all);
     fields_op(&l, r, "read_", &r->read);
     fields_op(&l, r, "write_", &r->write);

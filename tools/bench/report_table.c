@@ -40,7 +40,7 @@ static void table_op(const struct bench_report *r, FILE *out, const char *name,
 
 static void table_replicas(const struct bench_report *r, FILE *out)
 {
-    fprintf(out, "\nper replica, over the measured phase, per operation (from INFO):\n");
+    fprintf(out, "\nper replica, over the measured phase, per operation (servers' counters):\n");
     fprintf(out, "%-22s %4s %10s %10s %10s %11s %11s\n", "host", "id", "cpu us", "msgs sent",
             "msgs recv", "bytes sent", "bytes recv");
     for (size_t i = 0; i < r->replica_count; i++) {
@@ -80,9 +80,10 @@ void bench_report_print_table(const struct bench_report *r, FILE *out)
     table_op(r, out, "all", &r->all);
     if (r->replica_count)
         table_replicas(r, out);
-    fprintf(out, "\nerrors: %llu measured, %llu in the warm-up, %llu connections lost",
+    fprintf(out, "\nerrors: %llu measured, %llu in the warm-up, %llu connections lost (%llu opened "
+                 "again)",
             (unsigned long long)r->all.errors, (unsigned long long)r->warmup_errors,
-            (unsigned long long)r->disconnects);
+            (unsigned long long)r->disconnects, (unsigned long long)r->reconnects);
     if (r->first_error[0])
         fprintf(out, "; first: %s", r->first_error);
     fputc('\n', out);

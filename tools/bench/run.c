@@ -148,6 +148,7 @@ static void run_collect(const struct run_state *st, struct bench_report *r)
         run_add_stats(&r->write, &w->write);
         r->warmup_errors += w->warmup_errors;
         r->disconnects += w->disconnects;
+        r->reconnects += w->reconnects;
         if (!r->first_error[0] && w->first_error[0])
             snprintf(r->first_error, sizeof r->first_error, "%s", w->first_error);
         if (w->last_completion_ns > last_ns)

@@ -21,7 +21,7 @@ struct bench_report {
     const struct bench_options *options;
     struct bench_op_stats read, write, all;
     double measured_s; /* from the start of the measured phase to its last reply */
-    uint64_t warmup_errors, disconnects;
+    uint64_t warmup_errors, disconnects, reconnects;
     char first_error[256];
     bool has_counters; /* the driver reads server counters */
     size_t replica_count;

@@ -79,10 +79,56 @@ static void worker_connect_done(struct bench_worker *w)
         worker_report_ready(w);
 }
 
+static const struct bench_driver_events worker_events;
+static void worker_reconnect_later(struct bench_connection *c);
+
+static void worker_reconnect_cb(uv_timer_t *t)
+{
+    struct bench_connection *c = t->data;
+    struct bench_worker *w = c->worker;
+    if (w->finishing)
+        return;
+    char error[256];
+    c->reconnecting = true;
+    c->driver_conn = w->setup->driver->connect(&w->loop, w->setup->options, c->host,
+                                               &worker_events, c, error, sizeof error);
+    if (!c->driver_conn) {
+        c->reconnecting = false;
+        worker_reconnect_later(c);
+    }
+}
+
+/* --reconnect-ms: the connection is opened again later, until it connects or the run ends. */
+static void worker_reconnect_later(struct bench_connection *c)
+{
+    if (c->worker->finishing)
+        return;
+    if (!c->reconnect_timer_ready) {
+        uv_timer_init(&c->worker->loop, &c->reconnect_timer);
+        c->reconnect_timer.data = c;
+        c->reconnect_timer_ready = true;
+    }
+    uv_timer_start(&c->reconnect_timer, worker_reconnect_cb,
+                   (uint64_t)c->worker->setup->options->reconnect_ms, 0);
+}
+
 static void worker_on_connected(void *context, bool ok, const char *error)
 {
     struct bench_connection *c = context;
     struct bench_worker *w = c->worker;
+    if (c->reconnecting) {
+        c->reconnecting = false;
+        if (!ok) {
+            c->driver_conn = NULL;
+            worker_reconnect_later(c);
+            return;
+        }
+        c->open = c->usable = true;
+        w->connections_open++;
+        w->result.reconnects++;
+        worker_load_resume(c);
+        return;
+    }
     char where[BENCH_HOST_NAME_SIZE + 32];
     snprintf(where, sizeof where, "cannot connect to %s:%d", c->host->name, c->host->port);
     if (ok) {
@@ -107,6 +153,10 @@ static void worker_on_closed(void *context, const char *error)
         snprintf(where, sizeof where, "%s:%d", c->host->name, c->host->port);
         w->result.disconnects++;
         worker_note_error(w, where, error);
+        if (w->setup->options->reconnect_ms > 0) {
+            worker_reconnect_later(c);
+            return;
+        }
     }
     /* Every connection is gone: nothing is left to measure. */
     if (w->connections_open == 0 && w->connects_pending == 0 && !w->finishing)
@@ -137,7 +187,9 @@ void worker_finish(struct bench_worker *w)
     for (size_t i = 0; i < w->connection_count; i++) {
         struct bench_connection *c = &w->connections[i];
         struct bench_driver_conn *driver_conn = c->driver_conn;
-        if (c->open && driver_conn) {
+        if (c->reconnect_timer_ready)
+            worker_close_handle((uv_handle_t *)&c->reconnect_timer);
+        if ((c->open || c->reconnecting) && driver_conn) {
             /* Cleared first: closing completes the connection's pending requests, whose
              * callbacks must not use it, nor close it again. */
             c->driver_conn = NULL;
@@ -281,8 +333,8 @@ static void worker_connect_all(struct bench_worker *w)
     w->connects_pending = w->connection_count;
     for (size_t i = 0; i < w->connection_count; i++) {
         struct bench_connection *c = &w->connections[i];
-        c->driver_conn = driver->connect(&w->loop, c->host, &worker_events, c, error,
-                                         sizeof error);
+        c->driver_conn = driver->connect(&w->loop, w->setup->options, c->host, &worker_events,
+                                         c, error, sizeof error);
         if (!c->driver_conn) {
             char where[BENCH_HOST_NAME_SIZE + 32];
             snprintf(where, sizeof where, "cannot connect to %s:%d", c->host->name,

@@ -45,6 +45,7 @@ struct bench_worker_result {
     struct bench_op_stats read, write;
     uint64_t warmup_errors; /* failed requests of the warm-up */
     uint64_t disconnects;   /* connections the server or the network closed */
+    uint64_t reconnects;    /* of them, opened again (--reconnect-ms) */
     uint64_t last_completion_ns;
     char first_error[200];
 };

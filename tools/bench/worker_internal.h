@@ -24,6 +24,8 @@ struct bench_connection {
     size_t free_count;
     uint64_t next_due_ns; /* open loop: intended time of its next request */
     uint64_t scheduled;   /* open loop: requests of its schedule sent so far */
+    uv_timer_t reconnect_timer; /* --reconnect-ms: initialised on the first loss */
+    bool reconnect_timer_ready, reconnecting;
 };
 
 /* worker_load.c */
@@ -32,6 +34,8 @@ void worker_load_start(struct bench_worker *w);
 /* The open-loop timer fired: send what is due and arm it for the next. */
 void worker_load_due(struct bench_worker *w);
 void worker_load_completed(void *token, enum bench_outcome outcome, const char *error);
+/* A connection opened again: it sends again (closed loop), or catches up on its schedule. */
+void worker_load_resume(struct bench_connection *c);
 
 /* worker.c */
 /* No more requests: wait for the outstanding ones (at most --drain-timeout), then close. */

@@ -120,6 +120,16 @@ void worker_load_due(struct bench_worker *w)
         load_open_connection(&w->connections[i], now_ns);
 }
 
+void worker_load_resume(struct bench_connection *c)
+{
+    if (!c->worker->issuing)
+        return;
+    if (c->worker->setup->options->target_rate_ops > 0)
+        load_open_connection(c, bench_clock_ns());
+    else
+        load_closed_connection(c, bench_clock_ns());
+}
+
 void worker_load_start(struct bench_worker *w)
 {
     bool open_loop = w->setup->options->target_rate_ops > 0;

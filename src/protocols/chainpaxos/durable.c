@@ -4,7 +4,9 @@
  * An acceptor that forgets a promise or an accepted value after a crash can break Paxos:
  * it could promise a lower ballot again, or let a candidate miss a value that was chosen.
  * The caller makes each record durable before any message emitted after it leaves (outbox.h),
- * so every PROMISE, ACCEPT passed on, ACCEPT_ACK and QUORUM_ACK speaks for records on disk.
+ * so every PROMISE, ACCEPT a follower passes on, ACCEPT_ACK and QUORUM_ACK speaks for records on
+ * disk; the leader passes its own ACCEPTs on at once and says later when they are durable
+ * (leader_disk.c).
  *
  * Records (u8 type first, little-endian):
  *   BALLOT  ballot (u64 round, u32 node), u64 own_round: `promised` changed.
@@ -394,6 +396,7 @@ void chain_durable(struct chain_engine *c, uint64_t records)
     if (records <= c->records_durable)
         return;
     c->records_durable = records;
+    chain_leader_disk_moved(c);
     instance_no executed = c->highest_executed;
     chain_decide(c); /* a value counted by its quorum point waits for this */
     if (c->highest_executed > executed)

@@ -9,12 +9,17 @@
 #include "protocols/chainpaxos/messages.h"
 #include "protocols/chainpaxos/state.h"
 
-/* A follower that stays this many instances behind the leader (as the first such replica of
- * the chain) in CHAIN_SLOW_REPORTS PROGRESS reports in a row is moved to the tail. */
 /* How long a follower keeps sending an operator's change to the leader (membership §6.5). */
 #define CHAIN_OPERATOR_PATIENCE_MS 10000
+/* A follower that stays this many instances behind the leader (as the first such replica of
+ * the chain) in CHAIN_SLOW_REPORTS PROGRESS reports in a row is moved to the tail. */
 #define CHAIN_SLOW_BACKLOG 256
 #define CHAIN_SLOW_REPORTS 3
+/* So is one whose incoming hop, first along the chain, has a smoothed round trip of at least
+ * CHAIN_SLOW_HOP_MS while the hop into the leader is CHAIN_SLOW_HOP_FACTOR times shorter, in as
+ * many evaluations in a row (membership §7). */
+#define CHAIN_SLOW_HOP_MS 20
+#define CHAIN_SLOW_HOP_FACTOR 4
 /* Proposals travel in at most this many instances per retransmission period (§5.6). */
 #define CHAIN_RETRANSMIT_MAX_INSTANCES 1024
 /* A candidate refuses a PROMISE whose entries end further than this beyond its first instance:
@@ -149,6 +154,11 @@ void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chai
 void chain_send_remove_request(struct chain_engine *c, node_id to, node_id id);
 void chain_send_alive(struct chain_engine *c, node_id to);
 void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m);
+/* DURABLE(b, upto) to the next hop and the members the chain goes around on the way, unless
+ * the next hop is the leader itself. */
+void chain_send_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* A PROBE or PROBE_REPLY (type) carrying `sent_ms`. */
+void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms);
 void chain_send_not_member(struct chain_engine *c, node_id to);
 void chain_send_change_request(struct chain_engine *c, node_id to,
                                const struct chain_change *m);
@@ -217,11 +227,42 @@ void chain_recv_alive(struct chain_engine *c, node_id from);
  * retransmit_ms (plus the usual delay) instead of leader_timeout_ms; if it is the next hop, it
  * is suspected after retransmit_ms instead of suspect_ms. A hint only: timers run as before. */
 void chain_peer_down(struct chain_engine *c, node_id id);
-/* Follower tick: PROGRESS to the leader every retransmit_ms. */
+/* True if this replica holds an instance of the current ballot its next hop has not
+ * acknowledged. */
+bool chain_awaiting_next_hop(const struct chain_engine *c);
+
+/* ---- the leader's disk (leader_disk.c) ---- */
+
+/* How far the leader of `b` has its records durable, as this replica knows (0: unknown); the
+ * leader itself first counts its own. */
+instance_no chain_leader_durable(struct chain_engine *c, struct ballot b);
+/* True if the vote of e's ballot leader for instance i is on its disk. */
+bool chain_vote_durable(const struct chain_engine *c, instance_no i, const struct chain_entry *e);
+/* Learns what an ACCEPT says of its leader's disk; true if that is news. */
+bool chain_note_leader_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* DURABLE: learns it, passes it down the chain, and decides or acknowledges what waited. */
+void chain_recv_durable(struct chain_engine *c, struct ballot b, instance_no upto);
+/* Leader, its records became durable: tells the chain how far. */
+void chain_leader_disk_moved(struct chain_engine *c);
+
+/* ---- round trips to the next hop (probe.c) ---- */
+
+/* Tick: a PROBE to the next hop every retransmit_ms / 4 while instances are on the way. */
+void chain_probe_tick(struct chain_engine *c);
+void chain_recv_probe(struct chain_engine *c, node_id from, uint64_t sent_ms);
+void chain_recv_probe_reply(struct chain_engine *c, node_id from, uint64_t sent_ms);
+/* The smoothed round trip in ms (0 before any reply). */
+uint32_t chain_probe_rtt_ms(const struct chain_engine *c);
+
+/* ---- slow members go to the tail (slow.c) ---- */
+
+/* Tick: a follower sends PROGRESS to the leader every retransmit_ms; the leader evaluates the
+ * round trips of the hops as often. */
 void chain_progress_tick(struct chain_engine *c);
-/* Leader: records a follower's backlog and decides when it is slow enough to move. */
+/* Leader: records a member's backlog and hop round trip; decides when it is slow enough to
+ * move. */
 void chain_recv_progress(struct chain_engine *c, node_id from, const struct chain_progress *m);
-/* Leader flush: proposes the move of a member that fell behind to the tail. */
+/* Leader flush: proposes the move of a slow member to the tail. */
 void chain_propose_move(struct chain_engine *c);
 
 /* ---- commands, batches, proposals (propose.c) ---- */

@@ -155,6 +155,9 @@ bool chain_may_acknowledge(const struct chain_engine *c, instance_no i)
     const struct chain_entry *e = chain_log_get(&c->log, i);
     if (c->skip_depth > 0 || (e && !chain_counter_complete(c, e->counter)))
         return false;
+    /* The leader's vote is in the ack too: not before its record is durable. */
+    if (e && !chain_vote_durable(c, i, e))
+        return false;
     /* A replica that is the tail only because the chain goes around its successor speaks for
      * the chain only about the REMOVE and what follows: an ack of the REMOVE's instance means
      * it was chosen, so the suspect really leaves; an ack of an earlier instance, without the

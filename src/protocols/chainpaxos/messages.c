@@ -64,6 +64,7 @@ void chain_msg_put_accept(struct buf *out, const struct chain_accept *m)
     buf_put_u64(out, m->gc);
     buf_put_u64(out, m->fence);
     buf_put_u64(out, m->decided);
+    buf_put_u64(out, m->durable);
     chain_put_value(out, &m->value);
 }
 
@@ -241,6 +242,7 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
     m->gc = reader_u64(&r);
     m->fence = reader_u64(&r);
     m->decided = reader_u64(&r);
+    m->durable = reader_u64(&r);
     if (r.failed || !chain_read_value(&r, &m->value))
         return false;
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
@@ -272,6 +274,9 @@ void chain_msg_put_progress(struct buf *out, const struct chain_progress *m)
     buf_put_u8(out, CHAIN_MSG_PROGRESS);
     chain_put_ballot(out, m->ballot);
     buf_put_u64(out, m->accepted);
+    buf_put_u32(out, m->next);
+    buf_put_u32(out, m->hop_rtt_ms);
+    buf_put_u32(out, m->hop_samples);
 }
 
 bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_progress *m)
@@ -281,6 +286,9 @@ bool chain_msg_decode_progress(const uint8_t *data, size_t len, struct chain_pro
         return false;
     m->ballot = chain_read_ballot(&r);
     m->accepted = reader_u64(&r);
+    m->next = reader_u32(&r);
+    m->hop_rtt_ms = reader_u32(&r);
+    m->hop_samples = reader_u32(&r);
     return chain_done(&r) && m->accepted <= CHAIN_MAX_INSTANCE;
 }
 
@@ -359,6 +367,39 @@ bool chain_msg_decode_alive(const uint8_t *data, size_t len)
 {
     struct reader r;
     return chain_open(data, len, CHAIN_MSG_ALIVE, &r) && chain_done(&r);
+}
+
+void chain_msg_put_durable(struct buf *out, struct ballot ballot, instance_no instance)
+{
+    buf_put_u8(out, CHAIN_MSG_DURABLE);
+    chain_put_ballot(out, ballot);
+    buf_put_u64(out, instance);
+}
+
+bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ballot,
+                              instance_no *instance)
+{
+    struct reader r;
+    if (!chain_open(data, len, CHAIN_MSG_DURABLE, &r))
+        return false;
+    *ballot = chain_read_ballot(&r);
+    *instance = reader_u64(&r);
+    return chain_done(&r) && *instance <= CHAIN_MAX_INSTANCE;
+}
+
+void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms)
+{
+    buf_put_u8(out, type);
+    buf_put_u64(out, sent_ms);
+}
+
+bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type, uint64_t *sent_ms)
+{
+    struct reader r;
+    if (!chain_open(data, len, type, &r))
+        return false;
+    *sent_ms = reader_u64(&r);
+    return chain_done(&r);
 }
 
 void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m)

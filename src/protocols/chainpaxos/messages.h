@@ -17,7 +17,8 @@
  *   2 PROMISE         ballot, u64 from_instance, u64 gc, u32 count,
  *                     count x (u64 instance, ballot, value); instances contiguous and >= from
  *   3 REJECT_PREPARE  ballot refused, ballot promised
- *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence, value
+ *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence,
+ *                     u64 decided, u64 leader's durable instance, value
  *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack
  *   6 FORWARD         u8 hops, then a batch (u32 count >= 1, records) filling the rest
  *   7 READ_NUDGE      u64 slot
@@ -33,6 +34,14 @@
  *  13 STATE           ballot, u64 instance, u64 ack, u64 gc, u64 fence, u64 config instance,
  *                     3 x (u8 count, count x u32 node): members, previous members, retired;
  *                     u32 length, state bytes (the state machine as of `instance`)
+ *  14 QUORUM_ACK      ballot, u64 instance: every instance <= it is chosen; to the leader
+ *  15 PROGRESS        ballot, u64 accepted, u32 next hop, u32 smoothed round trip to it in
+ *                     ms, u32 replies since the last PROGRESS
+ *  16 STATE_PART      u64 instance, u64 total, u64 offset, then bytes filling the rest
+ *  17 PROBE           u64 the sender's clock: to the next hop, behind the ACCEPTs
+ *  18 PROBE_REPLY     u64 the clock the PROBE carried, sent back once durable as what preceded
+ *  19 DURABLE         ballot, u64 instance: the ballot's leader has its records up to it on
+ *                     disk; from the leader down the chain
  *
  * Decoders never trust the input: they return false when the bytes are short, too long, of an
  * unknown type or kind, or when inner lengths do not add up. Decoded structs point into the input
@@ -65,6 +74,9 @@ enum chain_msg_type {
     CHAIN_MSG_QUORUM_ACK = 14,
     CHAIN_MSG_PROGRESS = 15,
     CHAIN_MSG_STATE_PART = 16,
+    CHAIN_MSG_PROBE = 17,
+    CHAIN_MSG_PROBE_REPLY = 18,
+    CHAIN_MSG_DURABLE = 19,
 };
 
 enum chain_value_kind {
@@ -93,7 +105,7 @@ enum { CHAIN_CHANGE_OPERATOR = 1 };
 #define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 #define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
 #define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
-#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8 + 8)
 #define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
 #define CHAIN_QUORUM_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 
@@ -143,6 +155,9 @@ struct chain_accept {
      * and what it executed): a replica that holds the ballot's values up to it may execute them
      * without waiting for the whole chain's ack (docs/protocols/chainpaxos.md §5.3). */
     instance_no decided;
+    /* How far the ballot's leader has its records on disk, as far as the sender knows: the
+     * leader's vote, which every counter includes, counts only up to there (leader_disk.c). */
+    instance_no durable;
     struct chain_value value;
 };
 
@@ -192,10 +207,14 @@ struct chain_quorum_ack {
 };
 
 /* PROGRESS: a follower's highest accepted instance in `ballot`, sent to the leader every
- * retransmit_ms, so that it can measure each replica's backlog (monitor.c). */
+ * retransmit_ms, so that it can measure each replica's backlog, and the round trips of PROBEs
+ * to its next hop `next`, with the number of replies since its last report (slow.c). */
 struct chain_progress {
     struct ballot ballot;
     instance_no accepted;
+    node_id next;        /* NODE_NONE: no hop measured */
+    uint32_t hop_rtt_ms; /* smoothed round trip to `next` */
+    uint32_t hop_samples;
 };
 
 /* STATE_PART: a slice of a STATE message too large for one frame (join.c). `instance` names
@@ -231,6 +250,10 @@ void chain_msg_put_state_part(struct buf *out, const struct chain_state_part *m)
 void chain_msg_put_read_nudge(struct buf *out, const struct chain_read_nudge *m);
 void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
+/* DURABLE: the leader of `ballot` has its records up to `instance` on disk. */
+void chain_msg_put_durable(struct buf *out, struct ballot ballot, instance_no instance);
+/* PROBE and its reply carry the prober's own clock, which only the prober reads (probe.c). */
+void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms);
 void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m);
 void chain_msg_put_change_request(struct buf *out, const struct chain_change *m);
 void chain_msg_put_state_request(struct buf *out);
@@ -262,6 +285,9 @@ bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_r
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);
 bool chain_msg_decode_alive(const uint8_t *data, size_t len);
+bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type, uint64_t *sent_ms);
+bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ballot,
+                              instance_no *instance);
 bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m);
 bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m);
 bool chain_msg_decode_state_request(const uint8_t *data, size_t len);

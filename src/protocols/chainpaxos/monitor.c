@@ -8,9 +8,8 @@
  * watched by everyone through the election timeout instead. */
 #include "protocols/chainpaxos/internal.h"
 
-/* True if this replica holds an instance of the current ballot its next hop has not
- * acknowledged: only then does silence mean something. */
-static bool chain_awaiting_next_hop(const struct chain_engine *c)
+/* Only while this holds does silence mean something. */
+bool chain_awaiting_next_hop(const struct chain_engine *c)
 {
     if (c->highest_accepted <= c->ack)
         return false;
@@ -169,94 +168,4 @@ void chain_recv_alive(struct chain_engine *c, node_id from)
     }
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms;
-}
-
-/* ---- a replica that falls behind goes to the tail ------------------------------------------
- *
- * A slow replica in the first part of the chain holds back every decision: the instances reach
- * the quorum point only through it. Each follower reports its highest accepted instance every
- * retransmit_ms; the leader measures its lag, and when the same replica is, report after
- * report, the first of the chain to lag by CHAIN_SLOW_BACKLOG instances or more, it moves it
- * to the tail through a decided MOVE (the members and quorums stay the same): decisions then
- * run at the speed of the replicas before it. */
-
-void chain_progress_tick(struct chain_engine *c)
-{
-    if (c->role != CHAIN_FOLLOWER || c->leader == NODE_NONE || c->leader == c->self ||
-        c->now_ms < c->progress_next_ms)
-        return;
-    c->progress_next_ms = c->now_ms + c->retransmit_ms;
-    struct chain_progress p = {.ballot = c->promised, .accepted = c->highest_accepted};
-    chain_send_progress(c, c->leader, &p);
-}
-
-static struct chain_backlog *chain_backlog_find(struct chain_engine *c, node_id id)
-{
-    for (size_t k = 0; k < CATENA_MAX_NODES; k++)
-        if (c->backlog[k].node == id)
-            return &c->backlog[k];
-    return NULL;
-}
-
-/* The record of member `id`, made in a free slot (or one of a former member) if it has none. */
-static struct chain_backlog *chain_backlog_of(struct chain_engine *c, node_id id)
-{
-    struct chain_backlog *b = chain_backlog_find(c, id);
-    for (size_t k = 0; !b && k < CATENA_MAX_NODES; k++)
-        if (c->backlog[k].node == NODE_NONE || chain_member_index(c, c->backlog[k].node) < 0) {
-            b = &c->backlog[k];
-            *b = (struct chain_backlog){.node = id};
-        }
-    return b;
-}
-
-/* True if the replica at ring distance `d` from the leader reported recently and lags. */
-static bool chain_lags(struct chain_engine *c, size_t d)
-{
-    const struct chain_backlog *b =
-        chain_backlog_find(c, c->members[(c->leader_index + d) % c->n]);
-    return b && c->now_ms - b->at_ms <= 2 * c->retransmit_ms && b->lag >= CHAIN_SLOW_BACKLOG;
-}
-
-void chain_recv_progress(struct chain_engine *c, node_id from, const struct chain_progress *m)
-{
-    int at = chain_member_index(c, from);
-    struct chain_backlog *b = at >= 0 ? chain_backlog_of(c, from) : NULL;
-    if (c->role != CHAIN_LEADER || !ballot_eq(m->ballot, c->promised) || !b ||
-        m->accepted > c->highest_accepted) {
-        chain_dropped(c);
-        return;
-    }
-    if (m->accepted > b->accepted)
-        chain_successor_working(c, from);
-    b->accepted = m->accepted;
-    b->lag = c->highest_accepted - m->accepted;
-    b->at_ms = c->now_ms;
-    size_t d = ((size_t)at + c->n - c->leader_index) % c->n;
-    /* The first replica of the chain that lags is the slow one: the replicas after it lag
-     * because they get everything through it. The tail holds nobody back. */
-    bool first = b->lag >= CHAIN_SLOW_BACKLOG && d + 1 < c->n;
-    for (size_t k = 1; first && k < d; k++)
-        first = !chain_lags(c, k);
-    b->strikes = first ? (uint8_t)(b->strikes + 1) : 0;
-    if (b->strikes >= CHAIN_SLOW_REPORTS && c->move_wanted == NODE_NONE) {
-        b->strikes = 0;
-        c->move_wanted = from;
-    }
-}
-
-void chain_propose_move(struct chain_engine *c)
-{
-    node_id id = c->move_wanted;
-    if (id == NODE_NONE || c->pending_change || !chain_may_propose(c))
-        return;
-    c->move_wanted = NODE_NONE;
-    int at = chain_member_index(c, id);
-    /* Already the tail (the member just before the leader on the ring): nothing to do. */
-    if (at < 0 || id == c->self || c->members[((size_t)at + 1) % c->n] == c->self)
-        return;
-    struct chain_change change = {.op = CHAIN_OP_MOVE, .node = id, .anchor = c->self};
-    buf_clear(&c->batch);
-    chain_change_put(&c->batch, &change);
-    chain_propose(c, CHAIN_VALUE_MEMBERSHIP, &c->batch);
 }

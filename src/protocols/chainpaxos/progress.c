@@ -48,6 +48,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     c->skip_depth = 0;
     memset(c->backlog, 0, sizeof c->backlog);
     c->move_wanted = NODE_NONE;
+    c->slow_hop_target = NODE_NONE;
+    c->slow_hop_strikes = 0;
     if (b.node != c->self && c->role != CHAIN_FOLLOWER)
         chain_step_down(c);
     if (b.node != c->leader) {
@@ -121,11 +123,13 @@ void chain_decide(struct chain_engine *c)
         CHECK(e != NULL);
         /* Evidence that this value is chosen: an ack (the whole chain accepted it), a counter
          * >= Q on a chain path, or the decided instance of the ballot it was accepted in. A
-         * counter that needs this replica's own accept counts once that is durable (the
-         * predecessors' are: they passed it on only then). */
+         * counter that needs this replica's own accept counts once that is durable; the
+         * predecessors' are (they passed it on only then), but for the leader's, which is
+         * known to be durable only when it says so (leader_disk.c). */
         bool decided = i <= c->decided && ballot_eq(e->ballot, c->promised);
-        bool counted = e->counter > c->quorum ||
-                       (e->counter == c->quorum && e->record <= c->records_durable);
+        bool counted = (e->counter > c->quorum ||
+                        (e->counter == c->quorum && e->record <= c->records_durable)) &&
+                       chain_vote_durable(c, i, e);
         if (i > c->ack && !counted && !decided)
             break;
         chain_execute(c, i, e);

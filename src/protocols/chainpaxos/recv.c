@@ -69,6 +69,26 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
             return false;
         chain_recv_remove_request(c, from, m.suspect);
         return true;
+    case CHAIN_MSG_PROBE:
+    case CHAIN_MSG_PROBE_REPLY: {
+        uint8_t type = chain_msg_type(data, len);
+        uint64_t sent_ms;
+        if (!chain_msg_decode_probe(data, len, type, &sent_ms))
+            return false;
+        if (type == CHAIN_MSG_PROBE)
+            chain_recv_probe(c, from, sent_ms);
+        else
+            chain_recv_probe_reply(c, from, sent_ms);
+        return true;
+    }
+    case CHAIN_MSG_DURABLE: {
+        struct ballot b;
+        instance_no upto;
+        if (!chain_msg_decode_durable(data, len, &b, &upto))
+            return false;
+        chain_recv_durable(c, b, upto);
+        return true;
+    }
     case CHAIN_MSG_ALIVE:
         if (!chain_msg_decode_alive(data, len))
             return false;

@@ -178,6 +178,7 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         m = &capped;
     }
     c->fence = m->fence; /* one value per ballot */
+    chain_note_leader_durable(c, m->ballot, m->durable);
     instance_no ack_before = c->ack;
     node_id next_before = chain_next_hop(c);
     /* ack, gc and decided are facts, true whatever happens to this instance: learn them first,

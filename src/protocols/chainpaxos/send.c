@@ -71,9 +71,32 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
 
 static void chain_send_accept_to(struct chain_engine *c, node_id to, const struct chain_accept *m)
 {
+    struct chain_accept out = *m;
+    out.durable = chain_leader_durable(c, m->ballot);
+    bool own = m->ballot.node == c->self;
+    if (own && out.durable > c->leader_durable_told)
+        c->leader_durable_told = out.durable;
     size_t start = chain_send_begin(c, to);
-    chain_msg_put_accept(&c->out->arena, m);
-    chain_send_end(c, to, m->instance, start);
+    chain_msg_put_accept(&c->out->arena, &out);
+    /* The leader's own leave at once, before its record of them is durable (leader_disk.c);
+     * anyone else's once it is. */
+    outbox_end(c->out, own ? EFFECT_SEND_NOW : EFFECT_SEND, to, m->instance, start);
+}
+
+/* The members the chain goes around on the way from this replica to `to`, its next hop. */
+static size_t chain_skipped_before(const struct chain_engine *c, node_id to, node_id *skipped)
+{
+    size_t count = 0;
+    if (c->removed || to != chain_next_hop(c))
+        return 0;
+    for (size_t k = 1; k < c->n; k++) {
+        node_id m = c->members[(c->self_index + k) % c->n];
+        if (m == to)
+            break;
+        if (m != c->self)
+            skipped[count++] = m;
+    }
+    return count;
 }
 
 void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
@@ -84,14 +107,26 @@ void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_ac
      * The target of a pending REMOVE that is alive accepts and passes the instance on with
      * its own vote counted (its successor recounts): without it, a second member failing
      * while the REMOVE is pending could leave too few acceptors to decide it. */
-    if (c->removed || to != chain_next_hop(c))
+    node_id skipped[CATENA_MAX_NODES];
+    size_t count = chain_skipped_before(c, to, skipped);
+    for (size_t k = 0; k < count; k++)
+        chain_send_accept_to(c, skipped[k], m);
+}
+
+void chain_send_durable(struct chain_engine *c, struct ballot b, instance_no upto)
+{
+    if (b.node == c->self)
+        c->leader_durable_told = upto;
+    node_id to = chain_next_hop(c);
+    if (to == b.node)
         return;
-    for (size_t k = 1; k < c->n; k++) {
-        node_id skipped = c->members[(c->self_index + k) % c->n];
-        if (skipped == to)
-            break;
-        if (skipped != c->self)
-            chain_send_accept_to(c, skipped, m);
+    node_id skipped[CATENA_MAX_NODES];
+    size_t count = chain_skipped_before(c, to, skipped);
+    skipped[count++] = to;
+    for (size_t k = 0; k < count; k++) {
+        size_t start = chain_send_begin(c, skipped[k]);
+        chain_msg_put_durable(&c->out->arena, b, upto);
+        outbox_end(c->out, EFFECT_SEND_NOW, skipped[k], 0, start);
     }
 }
 
@@ -123,6 +158,8 @@ void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chai
     size_t start = chain_send_begin(c, to);
     chain_msg_put_accept_ack(&c->out->arena, m);
     chain_send_end(c, to, m->instance, start);
+    if (m->instance > c->tail_acked)
+        c->tail_acked = m->instance;
 }
 
 /* Not held behind this replica's newer records: it reports decisions, which rest on records
@@ -160,6 +197,13 @@ void chain_send_alive(struct chain_engine *c, node_id to)
 {
     size_t start = chain_send_begin(c, to);
     chain_msg_put_alive(&c->out->arena);
+    chain_send_end(c, to, 0, start);
+}
+
+void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms)
+{
+    size_t start = chain_send_begin(c, to);
+    chain_msg_put_probe(&c->out->arena, type, sent_ms);
     chain_send_end(c, to, 0, start);
 }
 

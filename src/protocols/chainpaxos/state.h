@@ -165,17 +165,24 @@ struct chain_engine {
      * until it is decided (highest_executed >= stop_until). */
     instance_no stop_until;
     node_id remove_wanted; /* a member to remove once proposing is allowed (NODE_NONE: none) */
-    node_id move_wanted;   /* a member that fell behind, to move to the tail (NODE_NONE: none) */
-    /* Each follower's last PROGRESS, its lag behind this leader then, and how many reports in
-     * a row found it the first replica of the chain that fell behind (monitor.c). */
+    node_id move_wanted;   /* a slow member, to move to the tail (NODE_NONE: none) */
+    /* Each member's last PROGRESS, its lag behind this leader then, and how many reports in
+     * a row found it the first replica of the chain that fell behind; the round trip it
+     * measured to its next hop (the leader's own record holds its own measure) (slow.c). */
     struct chain_backlog {
         node_id node;
         instance_no lag;
         instance_no accepted; /* its last report */
         uint64_t at_ms;
         uint8_t strikes;
+        node_id hop_next;
+        uint32_t hop_rtt_ms;
+        uint64_t hop_at_ms; /* when a report with fresh replies last came (0: never) */
     } backlog[CATENA_MAX_NODES];
     uint64_t progress_next_ms; /* follower: when to send the next PROGRESS */
+    /* Leader: the member the last evaluations found slow by time, and in how many in a row. */
+    node_id slow_hop_target;
+    uint8_t slow_hop_strikes;
     /* Recovery after phase 1: instances recover_next..recover_last are re-proposed (values
      * from `recovered`) before anything else, pausing at membership values (stop rule). */
     instance_no recover_next, recover_last;
@@ -203,6 +210,12 @@ struct chain_engine {
     uint64_t member_heard_ms[CATENA_MAX_NODES + 1];
     uint64_t successor_heard_ms;
     uint64_t alive_next_ms;     /* ALIVE is sent at most once per retransmit_ms / 4 */
+    /* The round trip of PROBEs to the next hop, smoothed like TCP's SRTT (probe.c). */
+    node_id probe_hop;           /* the next hop measured (the measure restarts on a change) */
+    uint64_t probe_next_ms;      /* when the next PROBE may leave */
+    instance_no probe_accepted;  /* highest_accepted when the last PROBE left */
+    uint32_t probe_rtt8;         /* 8 x the smoothed round trip in ms */
+    uint32_t probe_samples;      /* replies since the last PROGRESS (or the leader's evaluation) */
 
     /* ---- commands not yet proposed or forwarded (every role) ---- */
     struct buf pending;      /* u32 count placeholder, then records: a BATCH body in the making */
@@ -245,6 +258,14 @@ struct chain_engine {
     instance_no persisted_executed; /* the last EXECUTED record */
     instance_no restore_executed;   /* restarting: the last EXECUTED record found */
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
+    /* What this replica knows of the disk of its ballot's leader, which passes its ACCEPTs on
+     * before its own records of them are durable: they are, up to `leader_durable`, in
+     * `leader_durable_ballot` (leader_disk.c). The leader: what it last told, and the highest
+     * instance its successor has acknowledged as the tail (tail: what it acknowledged). */
+    struct ballot leader_durable_ballot;
+    instance_no leader_durable;
+    instance_no leader_durable_told;
+    instance_no tail_acked;
     uint64_t proposal_record; /* the leader's last proposal: its ACCEPT record */
     bool checkpoint_asked;        /* EFFECT_SNAPSHOT to itself sent, answer not back yet */
     instance_no checkpoint_at;    /* its instance */
