@@ -118,6 +118,11 @@ static bool decodes(const uint8_t *m, size_t len)
         struct chain_not_member not_member;
         struct chain_change change;
         struct chain_state state;
+        uint64_t sent_ms;
+        struct {
+            struct ballot ballot;
+            instance_no instance;
+        } durable;
     } u;
     switch (chain_msg_type(m, len)) {
     case CHAIN_MSG_PREPARE: return chain_msg_decode_prepare(m, len, &u.prepare);
@@ -136,6 +141,10 @@ static bool decodes(const uint8_t *m, size_t len)
     case CHAIN_MSG_STATE_REQUEST: return chain_msg_decode_state_request(m, len);
     case CHAIN_MSG_STATE: return chain_msg_decode_state(m, len, &u.state);
     case CHAIN_MSG_STATE_PART: return chain_msg_decode_state_part(m, len, &u.part);
+    case CHAIN_MSG_PROBE:
+    case CHAIN_MSG_PROBE_REPLY: return chain_msg_decode_probe(m, len, m[0], &u.sent_ms);
+    case CHAIN_MSG_DURABLE:
+        return chain_msg_decode_durable(m, len, &u.durable.ballot, &u.durable.instance);
     default: return false;
     }
 }

@@ -16,25 +16,26 @@
 
 /* The first message of each type a cluster sent, with its sender and receiver. */
 struct gen_capture {
-    struct buf msg[CHAIN_MSG_STATE_PART + 1];
-    size_t from[CHAIN_MSG_STATE_PART + 1], to[CHAIN_MSG_STATE_PART + 1];
+    struct buf msg[CHAIN_MSG_DURABLE + 1];
+    size_t from[CHAIN_MSG_DURABLE + 1], to[CHAIN_MSG_DURABLE + 1];
 };
 
 static void gen_capture_hook(void *arg, size_t from, size_t to, const uint8_t *data, size_t len)
 {
     struct gen_capture *c = arg;
-    if (data[0] > CHAIN_MSG_STATE_PART || c->msg[data[0]].len > 0)
+    if (data[0] > CHAIN_MSG_DURABLE || c->msg[data[0]].len > 0)
         return;
     buf_append(&c->msg[data[0]], data, len);
     c->from[data[0]] = from;
     c->to[data[0]] = to;
 }
 
-/* Runs the cluster the target sets up (same setup byte and seed) a little further. */
+/* Runs a cluster like the one the target sets up (same seed), durable, a little further. */
 static void gen_capture_run(struct gen_capture *c)
 {
     struct cp_cluster cl;
-    cp_init(&cl, GEN_NODES, NULL, GEN_SEED, NULL);
+    struct engine_config durable = {.durable = true}; /* DURABLE messages too */
+    cp_init(&cl, GEN_NODES, NULL, GEN_SEED, &durable);
     cl.hook = gen_capture_hook;
     cl.hook_arg = c;
     assert_true(cp_elect(&cl, 2000));
@@ -145,6 +146,12 @@ static void gen_crafted(const char *dir)
     buf_clear(&m);
     chain_msg_put_alive(&m);
     gen_inject_seed(dir, "seed-alive", &m, 1, FUZZ_CP_SENDER_MEMBER(2, 1, GEN_NODES));
+    buf_clear(&m);
+    chain_msg_put_durable(&m, old, 3);
+    gen_inject_seed(dir, "seed-durable", &m, 1, FUZZ_CP_SENDER_MEMBER(0, 1, GEN_NODES));
+    buf_clear(&m);
+    chain_msg_put_probe(&m, CHAIN_MSG_PROBE, 1000);
+    gen_inject_seed(dir, "seed-probe-crafted", &m, 1, FUZZ_CP_SENDER_MEMBER(0, 1, GEN_NODES));
     buf_free(&whole);
     buf_free(&batch);
     buf_free(&m);
@@ -182,11 +189,12 @@ void gen_chainpaxos(const char *dir)
         [CHAIN_MSG_ACCEPT] = "seed-accept", [CHAIN_MSG_ACCEPT_ACK] = "seed-accept-ack",
         [CHAIN_MSG_FORWARD] = "seed-forward", [CHAIN_MSG_QUORUM_ACK] = "seed-quorum-ack",
         [CHAIN_MSG_PROGRESS] = "seed-progress", [CHAIN_MSG_PREPARE] = "seed-prepare-real",
-        [CHAIN_MSG_PROMISE] = "seed-promise-real"};
+        [CHAIN_MSG_PROMISE] = "seed-promise-real", [CHAIN_MSG_PROBE] = "seed-probe",
+        [CHAIN_MSG_PROBE_REPLY] = "seed-probe-reply", [CHAIN_MSG_DURABLE] = "seed-durable-real"};
     struct gen_capture c;
     memset(&c, 0, sizeof c);
     gen_capture_run(&c);
-    for (size_t t = 0; t <= CHAIN_MSG_STATE_PART; t++) {
+    for (size_t t = 0; t <= CHAIN_MSG_DURABLE; t++) {
         if (c.msg[t].len > 0 && t < sizeof names / sizeof names[0] && names[t])
             gen_inject_seed(dir, names[t], &c.msg[t], c.to[t],
                             FUZZ_CP_SENDER_MEMBER(c.from[t], c.to[t], GEN_NODES));

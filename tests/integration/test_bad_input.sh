@@ -87,8 +87,8 @@ for i in 1 2 3; do [ "$i" = "$leader" ] || followers+=("$i"); done
 # Frames that are no ChainPaxos message (an unknown type, a cut ACCEPT), from a peer past the
 # handshake, are dropped and counted as malformed; the connection and the cluster go on.
 malformed=$(info "$leader" engine_messages_malformed)
-if peer_closes $((CATENA_PEER_BASE_PORT + leader)) \
-  "$(frame_hex "$(hello_hex 3 "${followers[0]}" "$leader")")$(frame_hex ff00)$(frame_hex 04010203)"
+hello=$(frame_hex "$(hello_hex "$PEER_VERSION" "${followers[0]}" "$leader")")
+if peer_closes $((CATENA_PEER_BASE_PORT + leader)) "$hello$(frame_hex ff00)$(frame_hex 04010203)"
 then
   fail "a malformed protocol message closed the peer connection"
 fi

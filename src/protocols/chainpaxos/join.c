@@ -364,7 +364,7 @@ void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t 
         return;
     default: {
         uint8_t type = chain_msg_type(data, len);
-        if (type >= CHAIN_MSG_PREPARE && type <= CHAIN_MSG_STATE_PART) {
+        if (type >= CHAIN_MSG_PREPARE && type <= CHAIN_MSG_DURABLE) { /* the highest type */
             chain_dropped(c); /* a known type a non-member has no use for */
             return;
         }
