@@ -6,14 +6,15 @@
  * then a program: deliver messages, tick the clock, submit client commands, lose messages or
  * cut links, replay a message a replica really sent (a duplicate, late), inject raw bytes as a
  * message to a replica from any id (a member, 0, the receiver itself, an unknown id), or a
- * real message with some bytes overwritten.
+ * real message with some bytes overwritten, or (durable engines) crash and restart a replica.
  *
  * What must hold: no crash, memory error, leak, undefined behaviour or engine assertion
  * (CHECK); every replica executes in order without gaps (harness); bytes that do not decode
  * are counted as malformed and have no effect at all; and no two replicas execute different
- * values for the same instance — as long as every fuzzed message was dropped. A well-formed
- * message a member never sent is a lie, which Paxos is not built to survive (the cluster key
- * keeps strangers out; docs/fuzzing.md): after one, only the rest is checked. */
+ * values for the same instance, as long as no injected message was well-formed and from a
+ * member (or taken in from a stranger). Such a message may be a lie, which Paxos is not built
+ * to survive (the cluster key keeps strangers out; docs/fuzzing.md): from it on, only the
+ * rest is checked. Losses, cuts, late duplicates and restarts never stop the check. */
 #include "cmocka_shim.h"
 
 #include "chainpaxos_harness.h"
