@@ -127,6 +127,7 @@ struct engine_status {
     node_id next_members[CATENA_MAX_NODES];
     size_t next_member_count;
     uint64_t messages_dropped; /* malformed or stale messages ignored */
+    uint64_t messages_malformed; /* of those: bytes that did not decode as a message */
     node_id next_hop;          /* where this replica passes instances on (NODE_NONE: nowhere) */
     uint32_t next_hop_rtt_ms;  /* the smoothed round trip to it, as measured (0: none yet) */
     size_t reads_waiting;      /* local reads not yet released */

@@ -2,22 +2,11 @@
 
 #include "common/check.h"
 #include "common/log.h"
-#include "common/reader.h"
 #include "runtime/net.h"
-#include "runtime/peer_auth.h"
-#include "runtime/peer_handshake.h"
+#include "runtime/peer_frames.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* With a cluster key: the HELLO, kept until the PROOF (whose MAC covers it) arrives. */
-struct inbound_handshake {
-    bool waiting_proof;
-    struct peer_handshake hello;
-    uint8_t hello_body[256]; /* a valid HELLO is at most 177 bytes */
-    size_t hello_len;
-    uint8_t nonce[PEER_NONCE_BYTES]; /* this side's, sent in the CHALLENGE */
-};
 
 struct inbound_conn {
     uv_tcp_t tcp;
@@ -26,7 +15,7 @@ struct inbound_conn {
     struct buf in;
     uint64_t opened_ms;
     char address[48]; /* the remote IP, for refusals */
-    struct inbound_handshake handshake;
+    struct peer_frames frames; /* the frame splitter and handshake (no I/O) */
     struct inbound_conn *next, *prev;
 };
 
@@ -71,28 +60,6 @@ static void inbound_refuse(struct inbound_conn *c, const struct peer_handshake *
     peer_refusal_note(&s->refusals, uv_now(s->loop), c->address, why, auth, context);
 }
 
-/* Why a decoded HELLO must be refused, or NULL; *auth tells whether the key is the reason. */
-static const char *inbound_hello_problem(const struct peer_set *s, const struct peer_handshake *h,
-                                         bool *auth)
-{
-    *auth = false;
-    if (h->version != PEER_PROTOCOL_VERSION)
-        return "unsupported peer protocol version";
-    if (strcmp(h->cluster_id, s->cluster_id) != 0)
-        return "wrong cluster id";
-    if (h->from == NODE_NONE || h->from > CATENA_MAX_NODES)
-        return "invalid node id";
-    if (h->from == s->self)
-        return "same node id as this replica";
-    if (h->to != s->self)
-        return "addressed to another node id";
-    *auth = s->key.len > 0 ? !h->auth : h->auth;
-    if (*auth)
-        return s->key.len > 0 ? "it has no cluster key (this replica requires one)"
-                              : "it has a cluster key (this replica has none)";
-    return NULL;
-}
-
 /* The peer is in: from now on its frames are protocol messages. */
 static void inbound_establish(struct inbound_conn *c, const struct peer_handshake *h)
 {
@@ -107,55 +74,33 @@ static void inbound_establish(struct inbound_conn *c, const struct peer_handshak
         log_info("replica %u listens on %s:%u (from its handshake)", h->from, h->host, h->port);
 }
 
-/* The first frame; false (after noting why) when the peer must be refused. With a cluster key
- * the peer is not in yet: this side proves the key and waits for the peer's PROOF. */
-static bool inbound_on_hello(struct inbound_conn *c, const uint8_t *body, size_t len)
+/* Acts on what the frame splitter made of one frame; false when the connection must close. */
+static bool inbound_handle(struct inbound_conn *c, const struct peer_frame_result *r)
 {
     struct peer_set *s = c->set;
-    struct inbound_handshake *hs = &c->handshake;
-    const char *reason = NULL;
-    bool auth;
-    if (!peer_handshake_decode(body, len, &hs->hello, &reason)) {
-        inbound_refuse(c, NULL, false, reason);
-        return false;
-    }
-    if ((reason = inbound_hello_problem(s, &hs->hello, &auth))) {
-        inbound_refuse(c, &hs->hello, auth, reason);
-        return false;
-    }
-    if (s->key.len == 0) {
-        inbound_establish(c, &hs->hello);
+    switch (r->event) {
+    case PEER_FRAMES_MESSAGE: {
+        struct peer_counters *counters = &s->links[c->from].counters;
+        counters->messages_received++;
+        counters->bytes_received += 4 + r->len;
+        s->on_message(s->ctx, c->from, r->body, r->len);
         return true;
     }
-    CHECK(len <= sizeof hs->hello_body);
-    memcpy(hs->hello_body, body, len);
-    hs->hello_len = len;
-    peer_auth_nonce(hs->nonce);
-    uint8_t mac[PEER_MAC_BYTES];
-    peer_auth_mac(&s->key, PEER_AUTH_ACCEPTOR, body, len, hs->nonce, mac);
-    struct buf challenge;
-    buf_init(&challenge);
-    peer_handshake_encode_auth(&challenge, PEER_CHALLENGE, hs->nonce, mac);
-    net_write_copy((uv_stream_t *)&c->tcp, challenge.data, challenge.len);
-    buf_free(&challenge);
-    hs->waiting_proof = true;
-    return true;
-}
-
-/* The PROOF: the peer's MAC over its HELLO and this side's fresh nonce. */
-static bool inbound_on_proof(struct inbound_conn *c, const uint8_t *body, size_t len)
-{
-    struct inbound_handshake *hs = &c->handshake;
-    uint8_t mac[PEER_MAC_BYTES];
-    if (!peer_handshake_decode_auth(body, len, PEER_PROOF, NULL, mac) ||
-        !peer_auth_verify(&c->set->key, PEER_AUTH_CONNECTOR, hs->hello_body, hs->hello_len,
-                          hs->nonce, mac)) {
-        inbound_refuse(c, &hs->hello, true,
-                       "it did not prove the cluster key (a wrong key, or a replayed handshake)");
+    case PEER_FRAMES_CHALLENGE:
+        net_write_copy((uv_stream_t *)&c->tcp, r->reply->data, r->reply->len);
+        return true;
+    case PEER_FRAMES_ESTABLISHED:
+        inbound_establish(c, &c->frames.hello);
+        return true;
+    case PEER_FRAMES_REFUSED:
+        if (c->from != NODE_NONE)
+            log_warn("peer %u: %s: closing", c->from, r->why);
+        else
+            inbound_refuse(c, r->hello_known ? &c->frames.hello : NULL, r->auth, r->why);
         return false;
+    case PEER_FRAMES_MORE:
+        break;
     }
-    hs->waiting_proof = false;
-    inbound_establish(c, &hs->hello);
     return true;
 }
 
@@ -163,36 +108,24 @@ static bool inbound_on_proof(struct inbound_conn *c, const uint8_t *body, size_t
 static bool inbound_process(struct inbound_conn *c)
 {
     struct peer_set *s = c->set;
-    size_t offset = 0;
+    struct peer_frames_config config = {.self = s->self, .cluster_id = s->cluster_id,
+                                        .key = &s->key, .max_frame_bytes = s->max_frame_bytes};
+    struct buf reply;
+    buf_init(&reply);
+    size_t offset = 0, consumed;
     bool ok = true;
-    while (c->in.len - offset >= 4) {
-        struct reader r = reader_make(c->in.data + offset, 4);
-        uint32_t len = reader_u32(&r);
-        /* Small frames only until the peer is known: a stranger cannot make us buffer 1 GB. */
-        if (len > s->max_frame_bytes || (c->from == NODE_NONE && len > 4096)) {
-            if (c->from == NODE_NONE)
-                inbound_refuse(c, NULL, false, "an oversized first frame");
-            else
-                log_warn("peer %u sent an oversized frame (%u bytes): closing", c->from, len);
-            ok = false;
+    for (;;) {
+        struct peer_frame_result r;
+        buf_clear(&reply);
+        peer_frames_next(&c->frames, &config, c->in.data + offset, c->in.len - offset,
+                         &consumed, &reply, &r);
+        if (r.event == PEER_FRAMES_MORE)
             break;
-        }
-        if (c->in.len - offset - 4 < len)
+        offset += consumed;
+        if (!(ok = inbound_handle(c, &r)))
             break;
-        const uint8_t *body = c->in.data + offset + 4;
-        offset += 4 + (size_t)len;
-        if (c->from == NODE_NONE) {
-            ok = c->handshake.waiting_proof ? inbound_on_proof(c, body, len)
-                                            : inbound_on_hello(c, body, len);
-            if (!ok)
-                break;
-            continue;
-        }
-        struct peer_counters *counters = &s->links[c->from].counters;
-        counters->messages_received++;
-        counters->bytes_received += 4 + (size_t)len;
-        s->on_message(s->ctx, c->from, body, len);
     }
+    buf_free(&reply);
     buf_consume(&c->in, offset);
     return ok;
 }
@@ -204,8 +137,8 @@ static void inbound_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
     if (nread < 0) {
         if (c->from != NODE_NONE)
             log_info("link from replica %u closed", c->from);
-        else if (c->handshake.waiting_proof) /* the peer did not accept this side's proof */
-            inbound_refuse(c, &c->handshake.hello, true,
+        else if (c->frames.waiting_proof) /* the peer did not accept this side's proof */
+            inbound_refuse(c, &c->frames.hello, true,
                            "it closed the connection before proving the cluster key (it has "
                            "another key?)");
         inbound_close(c);
@@ -225,6 +158,7 @@ static void inbound_connection_cb(uv_stream_t *server, int status)
     CHECK(c != NULL);
     c->set = s;
     buf_init(&c->in);
+    peer_frames_init(&c->frames);
     uv_tcp_init(s->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -252,8 +186,8 @@ static void inbound_handshake_timer_cb(uv_timer_t *t)
         next = c->next;
         if (c->from != NODE_NONE || now_ms - c->opened_ms < PEER_HANDSHAKE_TIMEOUT_MS)
             continue;
-        inbound_refuse(c, c->handshake.waiting_proof ? &c->handshake.hello : NULL,
-                       c->handshake.waiting_proof, "handshake not completed within 5 s");
+        inbound_refuse(c, c->frames.waiting_proof ? &c->frames.hello : NULL,
+                       c->frames.waiting_proof, "handshake not completed within 5 s");
         inbound_close(c);
     }
 }

@@ -99,6 +99,7 @@ static void section_replication(struct server *s, struct buf *b)
     line(b, "gc_horizon:%llu", (unsigned long long)st.gc_horizon);
     line(b, "log_instances:%zu", st.log_instances);
     line(b, "engine_messages_dropped:%llu", (unsigned long long)st.messages_dropped);
+    line(b, "engine_messages_malformed:%llu", (unsigned long long)st.messages_malformed);
     line(b, "next_hop:%u", st.next_hop);
     line(b, "next_hop_rtt_ms:%u", st.next_hop_rtt_ms);
 }

@@ -1,10 +1,13 @@
 /* Writes the seed corpus of the fuzz targets from real data: logs written with wal_append (laid
- * out as fuzz_wal_input.h says) and snapshots of small keyspaces written by kv_snapshot_write.
+ * out as fuzz_wal_input.h says), snapshots of small keyspaces written by kv_snapshot_write,
+ * client requests, peer connections (gen_corpus_net.c) and cluster programs carrying every
+ * ChainPaxos message (gen_corpus_engine.c).
  * Seeds matter because the checksums stop blind mutation: from them, the fuzzer starts with
  * valid headers and records. Deterministic; run by hand when a format changes:
  *   build/fuzz/fuzz_gen_corpus tests/fuzz/corpus */
 #include "common/buf.h"
 #include "fuzz_wal_input.h"
+#include "gen_corpus.h"
 #include "kv/apply.h"
 #include "kv/kv.h"
 #include "storage/wal.h"
@@ -18,13 +21,13 @@
 
 #define GEN_MAX_SEGMENTS 4
 
-static void gen_die(const char *what)
+void gen_die(const char *what)
 {
     fprintf(stderr, "fuzz_gen_corpus: %s\n", what);
     exit(1);
 }
 
-static void gen_write(const char *dir, const char *name, const struct buf *b)
+void gen_write(const char *dir, const char *name, const struct buf *b)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -189,5 +192,14 @@ int main(int argc, char **argv)
     gen_snapshot(dir, "seed-empty", 0, 0);
     gen_snapshot(dir, "seed-two-keys", 2, 1);
     gen_snapshot(dir, "seed-small-keyspace", 24, 4);
+    snprintf(dir, sizeof dir, "%s/resp", argv[1]);
+    mkdir(dir, 0755);
+    gen_requests(dir);
+    snprintf(dir, sizeof dir, "%s/peer_frames", argv[1]);
+    mkdir(dir, 0755);
+    gen_peer_frames(dir);
+    snprintf(dir, sizeof dir, "%s/chainpaxos", argv[1]);
+    mkdir(dir, 0755);
+    gen_chainpaxos(dir);
     return 0;
 }

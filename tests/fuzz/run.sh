@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets (a separate clang tree) and runs each for a fixed time; see
 # docs/fuzzing.md.
 #   tests/fuzz/run.sh <seconds per target> [build dir, default build/fuzz]
+#   FUZZ_TARGETS="resp chainpaxos" tests/fuzz/run.sh 300    # only some targets
 # Exits non-zero if the build fails (clang or its fuzzer runtime missing included) or any target
 # finds a crash, leak, timeout or out-of-memory. The input that failed is saved in
 # tests/fuzz/corpus/<target>/ (crash-*, leak-*, timeout-*, oom-*): commit it, and every later
@@ -11,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seconds=${1:-}
 build=${2:-$root/build/fuzz}
-targets="wal kv_snapshot"
+targets=${FUZZ_TARGETS:-wal kv_snapshot resp peer_frames chainpaxos}
 
 case "$seconds" in
   '' | *[!0-9]* | 0)

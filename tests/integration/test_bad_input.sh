@@ -80,12 +80,26 @@ grep -q "link from replica 9 up (not in this replica's configuration)" \
 expect_eq "$(cli 2 SET after-intruders ok)" "OK" "write after intruders"
 pass "peers of another cluster or with an invalid id are refused, strangers logged"
 
-# Without a cluster key, whoever reaches a peer port can speak for a member: a hand-made
-# handshake "from" one follower and one CHANGE_REQUEST to the leader remove the other follower
-# (test_security.sh sends the same bytes to a cluster with --cluster-key-file: refused).
 leader=$(info 1 leader_id)
 followers=()
 for i in 1 2 3; do [ "$i" = "$leader" ] || followers+=("$i"); done
+
+# Frames that are no ChainPaxos message (an unknown type, a cut ACCEPT), from a peer past the
+# handshake, are dropped and counted as malformed; the connection and the cluster go on.
+malformed=$(info "$leader" engine_messages_malformed)
+hello=$(frame_hex "$(hello_hex "$PEER_VERSION" "${followers[0]}" "$leader")")
+if peer_closes $((CATENA_PEER_BASE_PORT + leader)) "$hello$(frame_hex ff00)$(frame_hex 04010203)"
+then
+  fail "a malformed protocol message closed the peer connection"
+fi
+expect_eq "$(info "$leader" engine_messages_malformed)" "$((malformed + 2))" \
+  "engine_messages_malformed"
+expect_eq "$(cli 2 SET after-malformed ok)" "OK" "write after malformed messages"
+pass "malformed peer messages are dropped and counted (INFO engine_messages_malformed)"
+
+# Without a cluster key, whoever reaches a peer port can speak for a member: a hand-made
+# handshake "from" one follower and one CHANGE_REQUEST to the leader remove the other follower
+# (test_security.sh sends the same bytes to a cluster with --cluster-key-file: refused).
 if peer_closes $((CATENA_PEER_BASE_PORT + leader)) \
   "$(frame_hex "$(hello_hex "$PEER_VERSION" "${followers[0]}" "$leader")")$(remove_request_hex "${followers[1]}")"
 then

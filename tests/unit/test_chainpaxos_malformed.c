@@ -135,6 +135,17 @@ static void feed_dropped(struct cp_cluster *cl, size_t k, node_id from, const ui
     feed_dropped_reply(cl, k, from, data, len, 0);
 }
 
+/* The same for bytes that are no message at all: also counted as malformed. */
+static void feed_malformed(struct cp_cluster *cl, size_t k, node_id from, const uint8_t *data,
+                           size_t len)
+{
+    struct engine_status before, after;
+    cp_status(cl, k, &before);
+    feed_dropped(cl, k, from, data, len);
+    cp_status(cl, k, &after);
+    assert_int_equal(after.messages_malformed, before.messages_malformed + 1);
+}
+
 /* Afterwards the cluster still orders and executes everything. */
 static void check_still_works(struct cp_cluster *cl)
 {
@@ -163,11 +174,11 @@ static void test_truncated_and_extended(void **state)
         for (size_t k = 0; k < 3; k++) {
             node_id from = cl.nodes[(k + 1) % 3].id;
             for (size_t len = 0; len < m->len; len++)
-                feed_dropped(&cl, k, from, m->data, len);
+                feed_malformed(&cl, k, from, m->data, len);
             buf_clear(&longer);
             buf_append(&longer, m->data, m->len);
             buf_put_u8(&longer, 0x5a);
-            feed_dropped(&cl, k, from, longer.data, longer.len);
+            feed_malformed(&cl, k, from, longer.data, longer.len);
         }
     }
     buf_free(&longer);

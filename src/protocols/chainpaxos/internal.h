@@ -104,6 +104,9 @@ void chain_state_describe(const struct chain_engine *c, instance_no instance,
 
 /* Counts a message that was ignored (malformed, stale, unknown sender, useless). */
 void chain_dropped(struct chain_engine *c);
+/* Counts a message dropped because its bytes do not decode (also counted as dropped): a
+ * replica sending these has a bug or is not a catena replica. */
+void chain_malformed(struct chain_engine *c);
 /* Adopts ballot b > promised: follows b.node (EFFECT_LEADER if it changes) and steps down if
  * this replica led or ran for another ballot. */
 void chain_adopt_ballot(struct chain_engine *c, struct ballot b);

@@ -340,31 +340,36 @@ void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t 
     } m;
     switch (chain_msg_type(data, len)) {
     case CHAIN_MSG_STATE:
-        if (chain_msg_decode_state(data, len, &m.state)) {
-            chain_recv_state(c, from, &m.state);
-            return;
-        }
-        break;
+        if (!chain_msg_decode_state(data, len, &m.state))
+            break;
+        chain_recv_state(c, from, &m.state);
+        return;
     case CHAIN_MSG_STATE_PART:
-        if (chain_msg_decode_state_part(data, len, &m.part) &&
-            chain_recv_state_part(c, from, &m.part))
-            return;
-        break;
+        if (!chain_msg_decode_state_part(data, len, &m.part) ||
+            !chain_recv_state_part(c, from, &m.part))
+            break; /* false: the reassembled state did not decode */
+        return;
     case CHAIN_MSG_NOT_MEMBER:
-        if (chain_msg_decode_not_member(data, len, &m.not_member)) {
-            c->joining = !m.not_member.retired;
-            return;
-        }
-        break;
+        if (!chain_msg_decode_not_member(data, len, &m.not_member))
+            break;
+        c->joining = !m.not_member.retired;
+        return;
     case CHAIN_MSG_ACCEPT:
         /* This replica was added (it is someone's next hop) and its state has not arrived. */
         if (c->now_ms >= c->alive_next_ms) {
             c->alive_next_ms = c->now_ms + c->retransmit_ms;
             chain_send_state_request(c, from);
         }
-        break;
-    default:
+        chain_dropped(c);
+        return;
+    default: {
+        uint8_t type = chain_msg_type(data, len);
+        if (type >= CHAIN_MSG_PREPARE && type <= CHAIN_MSG_DURABLE) { /* the highest type */
+            chain_dropped(c); /* a known type a non-member has no use for */
+            return;
+        }
         break;
     }
-    chain_dropped(c);
+    }
+    chain_malformed(c);
 }

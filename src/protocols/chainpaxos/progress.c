@@ -7,6 +7,12 @@
 
 void chain_dropped(struct chain_engine *c) { c->messages_dropped++; }
 
+void chain_malformed(struct chain_engine *c)
+{
+    c->messages_malformed++;
+    chain_dropped(c);
+}
+
 static void chain_step_down(struct chain_engine *c)
 {
     /* Pending commands stay: they are forwarded to the new leader at the next flush. */

@@ -133,8 +133,12 @@ void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *dat
 {
     /* The engine never sends to itself through the outbox, so "from self" is as foreign as an
      * unknown id. */
-    if (from == c->self || (len > 0 && data == NULL)) {
+    if (from == c->self) {
         chain_dropped(c);
+        return;
+    }
+    if (len > 0 && data == NULL) {
+        chain_malformed(c);
         return;
     }
     if (c->removed) {
@@ -154,7 +158,7 @@ void chain_recv_message(struct chain_engine *c, node_id from, const uint8_t *dat
         return;
     }
     if (!chain_recv_dispatch(c, from, data, len)) {
-        chain_dropped(c);
+        chain_malformed(c);
         return;
     }
     /* A JOIN or a STATE_REQUEST may come from a member that restarted without its state. */

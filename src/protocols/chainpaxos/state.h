@@ -278,6 +278,7 @@ struct chain_engine {
 
     /* ---- counters ---- */
     uint64_t messages_dropped; /* malformed, from unknown senders, stale, or otherwise ignored */
+    uint64_t messages_malformed; /* of those: bytes that did not decode as a message */
 };
 
 #endif

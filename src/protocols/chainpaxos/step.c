@@ -181,6 +181,7 @@ static void chain_status(const void *engine, struct engine_status *s)
         .log_instances = c->log.used,
         .chain_length = c->removed ? 0 : c->n,
         .messages_dropped = c->messages_dropped,
+        .messages_malformed = c->messages_malformed,
         .next_hop = c->removed ? NODE_NONE : c->probe_hop,
         .next_hop_rtt_ms = chain_probe_rtt_ms(c),
         .reads_waiting = chain_fifo_size(&c->reads),
