@@ -13,6 +13,11 @@
  * After an unknown outcome the client drops its connection and opens one to the next replica:
  * a late reply must never be taken for the next command's.
  *
+ * Times are the machine's CLOCK_MONOTONIC in microseconds, so the histories of two runs on one
+ * machine can follow each other in one file: --verify (one GET of every key through every
+ * replica, once the cluster has healed) appends to the workload's history, so an acknowledged
+ * write that was lost shows as a read the checker cannot place.
+ *
  * Keys: string keys s0..sN-1 (GET, SET, APPEND, DEL, and MSET/MGET on fixed pairs s2i, s2i+1)
  * and counters c0..cM-1 (INCR, GET, DEL), so an INCR never meets a non-integer. Written values
  * are unique (client and sequence number), so a read fits exactly one write. */
@@ -53,6 +58,7 @@ struct options {
     unsigned think_ms; /* mean pause between a client's operations */
     const char *out;
     const char *stop_file;
+    bool verify; /* read every key once through every host, append to --out */
 };
 
 /* Counts per outcome, for the summary line. */
@@ -65,9 +71,10 @@ struct recorder {
     pthread_mutex_t lock; /* guards history and tallies */
     struct history history;
     struct tally tally;
-    uint64_t start_us;      /* monotonic clock at the start: history times count from it */
+    uint64_t start_us;      /* monotonic clock at the start */
     uint64_t start_wall_us; /* the same moment in Unix time, to line up with the nemesis log */
     _Atomic bool stop;
+    _Atomic unsigned running; /* clients not finished yet (--verify clients finish early) */
 };
 
 struct client {
@@ -89,7 +96,8 @@ static uint64_t now_us(void)
 
 static void sleep_us(uint64_t us)
 {
-    struct timespec t = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
+    struct timespec t = {.tv_sec = (time_t)(us / 1000000u),
+                         .tv_nsec = (long)(us % 1000000u) * 1000};
     while (nanosleep(&t, &t) != 0 && errno == EINTR) {
     }
 }
@@ -104,7 +112,10 @@ struct op_request {
     size_t argc;
 };
 
-static void request_word(struct op_request *q, const char *word) { q->argv[q->argc++] = word; }
+static void request_word(struct op_request *q, const char *word)
+{
+    q->argv[q->argc++] = word;
+}
 
 /* Draws the next operation of client c (the mix: about 40% reads). */
 static void request_draw(struct client *c, struct op_request *q)
@@ -150,14 +161,33 @@ static void request_draw(struct client *c, struct op_request *q)
     }
 }
 
+/* --verify: client c's next GET (key number seq - 1 of all keys), false when done. */
+static bool request_verify(struct client *c, struct op_request *q)
+{
+    const struct options *o = c->r->o;
+    memset(q, 0, sizeof *q);
+    if (c->seq >= o->string_keys + o->counter_keys)
+        return false;
+    unsigned k = (unsigned)c->seq++;
+    if (k < o->string_keys)
+        snprintf(q->keys[0], sizeof q->keys[0], "s%u", k);
+    else
+        snprintf(q->keys[0], sizeof q->keys[0], "c%u", k - o->string_keys);
+    q->type = OP_GET;
+    q->nkeys = 1;
+    request_word(q, "GET");
+    request_word(q, q->keys[0]);
+    return true;
+}
+
 static size_t record_invoke(struct client *c, const struct op_request *q)
 {
     const char *keys[2] = {q->keys[0], q->keys[1]};
     const char *args[2] = {q->args[0], q->args[1]};
     bool has_args = q->type == OP_SET || q->type == OP_APPEND || q->type == OP_MSET;
     pthread_mutex_lock(&c->r->lock);
-    size_t index = history_invoke(&c->r->history, c->id, now_us() - c->r->start_us, q->type,
-                                  q->nkeys, keys, has_args ? args : NULL);
+    size_t index = history_invoke(&c->r->history, c->id, now_us(), q->type, q->nkeys, keys,
+                                  has_args ? args : NULL);
     pthread_mutex_unlock(&c->r->lock);
     return index;
 }
@@ -166,7 +196,7 @@ static void record_complete(struct client *c, size_t index, enum op_outcome outc
                             int64_t integer, const char *const *values)
 {
     pthread_mutex_lock(&c->r->lock);
-    history_complete(&c->r->history, index, now_us() - c->r->start_us, outcome, integer, values);
+    history_complete(&c->r->history, index, now_us(), outcome, integer, values);
     if (outcome == OUTCOME_OK)
         c->r->tally.ok++;
     else if (outcome == OUTCOME_FAIL)
@@ -218,7 +248,7 @@ static void client_disconnect(struct client *c)
 static bool client_connect(struct client *c)
 {
     const struct options *o = c->r->o;
-    const struct host *h = &o->hosts[c->next_host++ % o->host_count];
+    const struct host *h = &o->hosts[(o->verify ? c->next_host : c->next_host++) % o->host_count];
     struct timeval tv = {.tv_sec = o->timeout_ms / 1000, .tv_usec = (o->timeout_ms % 1000) * 1000};
     c->conn = redisConnectWithTimeout(h->name, h->port, tv);
     if (c->conn && !c->conn->err && redisSetTimeout(c->conn, tv) == REDIS_OK)
@@ -228,11 +258,14 @@ static bool client_connect(struct client *c)
     return false;
 }
 
-/* One operation, sent and recorded. */
-static void client_step(struct client *c)
+/* One operation, sent and recorded; false once a --verify client has read every key. */
+static bool client_step(struct client *c)
 {
     struct op_request q;
-    request_draw(c, &q);
+    if (!c->r->o->verify)
+        request_draw(c, &q);
+    else if (!request_verify(c, &q))
+        return false;
     size_t index = record_invoke(c, &q);
     size_t lens[5];
     for (size_t i = 0; i < q.argc; i++)
@@ -242,7 +275,8 @@ static void client_step(struct client *c)
     const char *values[2] = {NULL, NULL};
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "TRYAGAIN", 8) == 0) {
         record_complete(c, index, OUTCOME_FAIL, 0, NULL);
-    } else if (reply && reply->type != REDIS_REPLY_ERROR && reply_result(&q, reply, &integer, values)) {
+    } else if (reply && reply->type != REDIS_REPLY_ERROR &&
+               reply_result(&q, reply, &integer, values)) {
         record_complete(c, index, OUTCOME_OK, integer, values);
     } else {
         record_complete(c, index, OUTCOME_UNKNOWN, 0, NULL);
@@ -250,9 +284,12 @@ static void client_step(struct client *c)
             fprintf(stderr, "catena-recorder: client %u: unexpected reply type %d to %s\n", c->id,
                     reply->type, q.argv[0]);
         client_disconnect(c); /* the reply may still come: never read it as the next one's */
+        if (c->r->o->verify)
+            c->seq--; /* read that key again */
     }
     if (reply)
         freeReplyObject(reply);
+    return true;
 }
 
 static void *client_run(void *arg)
@@ -268,11 +305,13 @@ static void *client_run(void *arg)
             c->r->tally.reconnects++;
             pthread_mutex_unlock(&c->r->lock);
         }
-        client_step(c);
-        if (o->think_ms)
+        if (!client_step(c))
+            break;
+        if (o->think_ms && !o->verify)
             sleep_us(rng_below(&c->rng, 2000u * o->think_ms + 1));
     }
     client_disconnect(c);
+    atomic_fetch_sub(&c->r->running, 1);
     return NULL;
 }
 
@@ -288,6 +327,8 @@ static void usage(FILE *out)
           "  --keys N           string keys, even [16]; --counters N counter keys [4]\n"
           "  --timeout-ms N     connect and reply timeout; past it: unknown outcome [1000]\n"
           "  --think-ms N       mean pause between a client's operations [5]\n"
+          "  --verify           instead: one client per host GETs every key once (a client\n"
+          "                     stays on its host, reconnecting); appended to --out\n"
           "Prints one summary line; exit status 0, 1 if nothing was acknowledged, 2 bad usage.\n",
           out);
 }
@@ -299,7 +340,8 @@ static bool parse_hosts(struct options *o, const char *list)
     for (char *save = NULL, *item = strtok_r(copy, ",", &save); item;
          item = strtok_r(NULL, ",", &save)) {
         char *colon = strrchr(item, ':');
-        if (!colon || o->host_count == MAX_HOSTS || (size_t)(colon - item) >= sizeof o->hosts[0].name)
+        if (!colon || o->host_count == MAX_HOSTS ||
+            (size_t)(colon - item) >= sizeof o->hosts[0].name)
             return false;
         struct host *h = &o->hosts[o->host_count++];
         memcpy(h->name, item, (size_t)(colon - item));
@@ -313,13 +355,22 @@ static bool parse_hosts(struct options *o, const char *list)
 
 static bool parse_options(struct options *o, int argc, char **argv)
 {
-    *o = (struct options){.clients = 16, .duration_s = 10, .seed = 1, .string_keys = 16,
-                          .counter_keys = 4, .timeout_ms = 1000, .think_ms = 5};
+    *o = (struct options){.clients = 16,
+                          .duration_s = 10,
+                          .seed = 1,
+                          .string_keys = 16,
+                          .counter_keys = 4,
+                          .timeout_ms = 1000,
+                          .think_ms = 5};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(flag, "--help") == 0) {
             usage(stdout);
             exit(0);
+        }
+        if (strcmp(flag, "--verify") == 0) {
+            o->verify = true;
+            continue;
         }
         if (!value)
             return false;
@@ -356,14 +407,16 @@ static bool parse_options(struct options *o, int argc, char **argv)
 
 static bool write_history(struct recorder *r)
 {
-    FILE *f = fopen(r->o->out, "w");
+    FILE *f = fopen(r->o->out, r->o->verify ? "a" : "w");
     if (!f) {
         perror(r->o->out);
         return false;
     }
-    fprintf(f, "# catena-recorder seed %" PRIu64 ": times in microseconds since Unix time %" PRIu64
-               ".%06" PRIu64 "\n",
-            r->o->seed, r->start_wall_us / 1000000u, r->start_wall_us % 1000000u);
+    fprintf(f,
+            "# catena-recorder%s seed %" PRIu64 ": time %" PRIu64 " (monotonic microseconds) "
+            "was Unix time %" PRIu64 ".%06" PRIu64 "\n",
+            r->o->verify ? " --verify" : "", r->o->seed, r->start_us, r->start_wall_us / 1000000u,
+            r->start_wall_us % 1000000u);
     bool ok = history_write(f, &r->history);
     return fclose(f) == 0 && ok;
 }
@@ -385,8 +438,12 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &wall);
     r.start_us = now_us();
     r.start_wall_us = (uint64_t)wall.tv_sec * 1000000u + (uint64_t)wall.tv_nsec / 1000u;
+    if (o.verify)
+        o.clients = (unsigned)o.host_count;
+    atomic_store(&r.running, o.clients);
     for (unsigned i = 0; i < o.clients; i++) {
-        clients[i] = (struct client){.r = &r, .id = i + 1, .next_host = i};
+        /* Verifying clients have their own ids, after any workload client's. */
+        clients[i] = (struct client){.r = &r, .id = (o.verify ? 1000 : 0) + i + 1, .next_host = i};
         rng_seed(&clients[i].rng, o.seed * 1000003u + i);
         if (pthread_create(&clients[i].thread, NULL, client_run, &clients[i]) != 0) {
             perror("pthread_create");
@@ -394,7 +451,8 @@ int main(int argc, char **argv)
         }
     }
     uint64_t end_us = r.start_us + (uint64_t)(o.duration_s * 1e6);
-    while (now_us() < end_us && !(o.stop_file && access(o.stop_file, F_OK) == 0))
+    while (now_us() < end_us && atomic_load(&r.running) > 0 &&
+           !(o.stop_file && access(o.stop_file, F_OK) == 0))
         sleep_us(50000);
     atomic_store(&r.stop, true);
     for (unsigned i = 0; i < o.clients; i++)
