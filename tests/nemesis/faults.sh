@@ -127,10 +127,18 @@ isolate() {
 split() {
   local order=() i j k minority
   for ((i = 1; i <= N; i++)); do order+=("$i"); done
-  for ((i = N - 1; i > 0; i--)); do rand $((i + 1)); k=${order[i]}; order[i]=${order[R]}; order[R]=$k; done
+  for ((i = N - 1; i > 0; i--)); do # Fisher-Yates
+    rand $((i + 1))
+    k=${order[i]}
+    order[i]=${order[R]}
+    order[R]=$k
+  done
   rand $(((N - 1) / 2)); minority=$((R + 1))
   for ((i = 0; i < minority; i++)); do
-    for ((j = minority; j < N; j++)); do net_cut "${order[i]}" "${order[j]}"; net_cut "${order[j]}" "${order[i]}"; done
+    for ((j = minority; j < N; j++)); do
+      net_cut "${order[i]}" "${order[j]}"
+      net_cut "${order[j]}" "${order[i]}"
+    done
   done
   count split
   say "FAULT partition {${order[*]:0:minority}} | {${order[*]:minority}}"
@@ -202,7 +210,8 @@ add_member() {
   some_other "$i" || return 1
   reply=$(admin "$O" CATENA.ADD "$(addr "$i"):$(peer_port "$i")")
   count add
-  say "HEAL CATENA.ADD $(addr "$i"):$(peer_port "$i") (replica $i) sent to replica $O: ${reply:-no reply in 15 s}"
+  say "HEAL CATENA.ADD $(addr "$i"):$(peer_port "$i") (replica $i) sent to replica $O:" \
+    "${reply:-no reply in 15 s}"
   [ "$reply" = OK ] || [[ "$reply" =~ "is already a member" ]] || return 1
   REMOVED[$i]=0
 }
@@ -273,7 +282,8 @@ alive_check() {
   local i
   for ((i = 1; i <= N; i++)); do
     [ "${DOWN[$i]:-0}" = 1 ] || alive "$i" ||
-      fail "replica $i (pid ${PID[$i]}) exited without being killed: $(tail -n 5 "$WORK/replica-$i.log")"
+      fail "replica $i (pid ${PID[$i]}) exited without being killed:" \
+        "$(tail -n 5 "$WORK/replica-$i.log")"
   done
 }
 
@@ -298,7 +308,8 @@ heal_everything() {
 replica_states() {
   local i
   for ((i = 1; i <= N; i++)); do
-    echo "replica $i: $(cli "$i" INFO replication | grep -E '^(membership|leader_id|chain|highest_executed|executed_digest):' | paste -sd' ')"
+    echo "replica $i: $(cli "$i" INFO replication |
+      grep -E '^(membership|leader_id|chain|highest_executed|executed_digest):' | paste -sd' ')"
   done
 }
 all_members() {

@@ -133,6 +133,15 @@ if [ $NET = 1 ]; then
   net_teardown # leftovers of an aborted run
   net_setup "$N"
 fi
+if [ $NET = 0 ]; then
+  # On loopback an earlier run's replica could answer in place of ours.
+  for ((i = 1; i <= N; i++)); do
+    for port in $(client_port "$i") $(peer_port "$i"); do
+      ! ss -Hltn "sport = :$port" | grep -q . ||
+        fail "port $port is in use on this machine: $(ss -Hltnp "sport = :$port")"
+    done
+  done
+fi
 for ((i = 1; i <= N; i++)); do start_replica "$i"; done
 leader_agreed() {
   local i l
@@ -169,4 +178,4 @@ say "$(tail -n 1 "$WORK/recorder.out")"
 alive_check
 final_checks
 say "fault counts: $(fault_summary)"
-say "PASS: seed $SEED, $N replicas"
+say "PASS: seed $SEED, $N replicas$([ $NET = 1 ] || echo ", PROCESS FAULTS ONLY (no network namespaces)")"

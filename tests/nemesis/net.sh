@@ -68,7 +68,8 @@ EOF
 
 # net_cut FROM TO: packets from replica FROM to replica TO are dropped (one way).
 net_cut() {
-  ip netns exec "$(net_ns "$2")" nft add rule inet $NET_PREFIX input ip saddr "$(net_addr "$1")" drop
+  ip netns exec "$(net_ns "$2")" nft add rule inet $NET_PREFIX input \
+    ip saddr "$(net_addr "$1")" drop
 }
 
 # net_link I up|down: replica I's veth (its clients are cut off too).
@@ -87,7 +88,7 @@ net_heal() {
 net_rules() {
   local n=$1 i
   for ((i = 1; i <= n; i++)); do
-    ip netns exec "$(net_ns "$i")" nft list chain inet $NET_PREFIX input | grep -o 'saddr [0-9.]* drop' |
-      sed "s/saddr $NET_SUBNET.\([0-9]*\) drop/\1->$i/"
+    ip netns exec "$(net_ns "$i")" nft list chain inet $NET_PREFIX input |
+      grep -o 'saddr [0-9.]* drop' | sed "s/saddr $NET_SUBNET.\([0-9]*\) drop/\1->$i/"
   done | paste -sd' '
 }

@@ -8,7 +8,8 @@
  * clock, taken under the history's lock, so the file's real-time order is the order the
  * operations were really sent and answered in. Outcomes:
  *   - a reply: ok, with its result;
- *   - a TRYAGAIN error: fail (catena says the command was not applied);
+ *   - a TRYAGAIN error: fail (catena says the command was not applied); the client moves
+ *     on to the next replica;
  *   - any other error, a timeout or a broken connection: unknown (it may have taken effect).
  * After an unknown outcome the client drops its connection and opens one to the next replica:
  * a late reply must never be taken for the next command's.
@@ -273,20 +274,26 @@ static bool client_step(struct client *c)
     redisReply *reply = redisCommandArgv(c->conn, (int)q.argc, q.argv, lens);
     int64_t integer = 0;
     const char *values[2] = {NULL, NULL};
+    bool ok = false;
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "TRYAGAIN", 8) == 0) {
         record_complete(c, index, OUTCOME_FAIL, 0, NULL);
+        /* This replica cannot order commands now (no leader, being removed or joining): try
+         * the next one after a pause, rather than spinning on the same refusal. */
+        client_disconnect(c);
+        sleep_us(20000);
     } else if (reply && reply->type != REDIS_REPLY_ERROR &&
                reply_result(&q, reply, &integer, values)) {
         record_complete(c, index, OUTCOME_OK, integer, values);
+        ok = true;
     } else {
         record_complete(c, index, OUTCOME_UNKNOWN, 0, NULL);
         if (reply && reply->type != REDIS_REPLY_ERROR)
             fprintf(stderr, "catena-recorder: client %u: unexpected reply type %d to %s\n", c->id,
                     reply->type, q.argv[0]);
         client_disconnect(c); /* the reply may still come: never read it as the next one's */
-        if (c->r->o->verify)
-            c->seq--; /* read that key again */
     }
+    if (!ok && c->r->o->verify)
+        c->seq--; /* read that key again */
     if (reply)
         freeReplyObject(reply);
     return true;
