@@ -343,6 +343,7 @@ $(replica_states)"
   say "all $N replicas are members, took a write each and converged: $(cli 1 INFO replication |
     grep -E '^(highest_executed|executed_digest|chain):' | paste -sd' ')"
   "$RECORDER" --verify --hosts "$hosts" --out "$HISTORY" --seed "$SEED" --duration 30 \
+    --keys 64 --counters 8 \
     >"$WORK/verify.out" 2>&1 || fail "final reads: $(cat "$WORK/verify.out")"
   say "final reads of every key through every replica: $(cat "$WORK/verify.out")"
   rc=0

@@ -154,9 +154,13 @@ say "cluster up: leader $(info 1 leader_id), chain $(info 1 chain)"
 
 hosts=""
 for ((i = 1; i <= N; i++)); do hosts+="${hosts:+,}$(addr "$i"):$(client_port "$i")"; done
+# Keys and timeout keep the history checkable: an operation whose outcome is unknown may take
+# effect at any later time, and a few dozen of them on one key group make the search explode.
+# A timeout longer than a fault's hold lets most operations caught in a fault complete (or get
+# TRYAGAIN) after the heal; many keys spread the unknown ones (from kills) thinly.
 "$RECORDER" --hosts "$hosts" --out "$HISTORY" --clients "$CLIENTS" --seed "$SEED" \
-  --duration $((RUN_SECONDS + 300)) --stop-file "$WORK/stop" --timeout-ms 1000 --think-ms 10 \
-  >"$WORK/recorder.out" 2>&1 &
+  --duration $((RUN_SECONDS + 300)) --stop-file "$WORK/stop" --timeout-ms 8000 --think-ms 10 \
+  --keys 64 --counters 8 >"$WORK/recorder.out" 2>&1 &
 RECORDER_PID=$!
 sleep 2
 
