@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # The nemesis itself: one fault round at a time (a fault, sometimes a second process fault on
-# another replica, a hold, the heal, a quiet gap), every decision drawn from the seeded rand of
-# nemesis.sh, every injection and heal logged by say. Then the final heal and checks. Sourced by
-# nemesis.sh (which defines N, NET, PID, STOPPED, cli, info, start_replica, alive, say, fail).
+# another replica, a hold, the heal, a quiet gap), kinds and times drawn with rand, targets with
+# rand_target (nemesis.sh), every injection and heal logged by say. Then the final heal and
+# checks. Sourced by nemesis.sh (which defines N, NET, PID, STOPPED, cli, info, start_replica,
+# alive, say, fail).
 
 declare -A COUNT DOWN REMOVED
 HEALS=()
@@ -28,7 +29,7 @@ fault_summary() {
 # at a random one, that answers, is a member and knows a leader. False if none does.
 view() {
   local k i text
-  rand "$N"
+  rand_target "$N"
   for ((k = 0; k < N; k++)); do
     i=$(((R + k) % N + 1))
     alive "$i" && [ "${STOPPED[$i]}" = 0 ] || continue
@@ -46,14 +47,14 @@ view() {
 pick() {
   local len=${#VIEW_CHAIN[@]}
   if [ "$HAVE_VIEW" = 0 ] || [ "$1" = any ] || { [ "$1" = middle ] && [ "$len" -lt 3 ]; }; then
-    rand "$N"
+    rand_target "$N"
     T=$((R + 1))
   elif [ "$1" = leader ]; then
     T=$VIEW_LEADER
   elif [ "$1" = tail ]; then
     T=${VIEW_CHAIN[len - 1]}
   else
-    rand $((len - 2))
+    rand_target $((len - 2))
     T=${VIEW_CHAIN[R + 1]}
   fi
 }
@@ -128,12 +129,12 @@ split() {
   local order=() i j k minority
   for ((i = 1; i <= N; i++)); do order+=("$i"); done
   for ((i = N - 1; i > 0; i--)); do # Fisher-Yates
-    rand $((i + 1))
+    rand_target $((i + 1))
     k=${order[i]}
     order[i]=${order[R]}
     order[R]=$k
   done
-  rand $(((N - 1) / 2)); minority=$((R + 1))
+  rand_target $(((N - 1) / 2)); minority=$((R + 1))
   for ((i = 0; i < minority; i++)); do
     for ((j = minority; j < N; j++)); do
       net_cut "${order[i]}" "${order[j]}"
@@ -148,13 +149,13 @@ split() {
 # half the time from the leader to its successor, else a random pair.
 one_way() {
   local from to
-  rand 2
+  rand_target 2
   if [ "$HAVE_VIEW" = 1 ] && [ "$R" = 0 ] && [ "${#VIEW_CHAIN[@]}" -ge 2 ]; then
     from=${VIEW_CHAIN[0]}
     to=${VIEW_CHAIN[1]}
   else
-    rand "$N"; from=$((R + 1))
-    rand $((N - 1)); to=$(((from + R) % N + 1))
+    rand_target "$N"; from=$((R + 1))
+    rand_target $((N - 1)); to=$(((from + R) % N + 1))
   fi
   net_cut "$from" "$to"
   count one-way
@@ -185,7 +186,7 @@ admin() {
 # some_other I: sets O to a running, unpaused replica other than I (preferring members).
 some_other() {
   local k
-  rand "$N"
+  rand_target "$N"
   for ((k = 0; k < N; k++)); do
     O=$(((R + k) % N + 1))
     [ "$O" != "$1" ] && alive "$O" && [ "${STOPPED[$O]}" = 0 ] && [ "${REMOVED[$O]:-0}" = 0 ] &&

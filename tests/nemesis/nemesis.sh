@@ -32,12 +32,19 @@ CLIENTS=${NEMESIS_CLIENTS:-16}
 CLIENT_BASE_PORT=7910 # replica i: clients on 7910+i, peers on 7950+i (this test's private range)
 PEER_BASE_PORT=7950
 
-# A seeded generator in this shell (bash's RANDOM reseeds in subshells): rand N sets R to a
-# number in [0, N). Only the main shell draws, so a seed always gives the same fault schedule.
+# Seeded generators in this shell (bash's RANDOM reseeds in subshells): rand N sets R to a
+# number in [0, N). Only the main shell draws. Two streams: rand for the schedule (fault kinds,
+# hold and quiet times), rand_target for the targets, whose number of draws depends on the
+# cluster's state; so a seed always gives the same kinds at the same times.
 RNG_STATE=$(((SEED * 2654435761 + 12345) & 0x7fffffff))
+RNG_TARGET_STATE=$(((SEED * 40503 + 977) & 0x7fffffff))
 rand() {
   RNG_STATE=$(((RNG_STATE * 1103515245 + 12345) & 0x7fffffff))
   R=$(((RNG_STATE >> 8) % $1))
+}
+rand_target() {
+  RNG_TARGET_STATE=$(((RNG_TARGET_STATE * 1103515245 + 12345) & 0x7fffffff))
+  R=$(((RNG_TARGET_STATE >> 8) % $1))
 }
 N=${NEMESIS_REPLICAS:-}
 if [ -z "$N" ]; then rand 2; N=$((R ? 5 : 3)); fi
