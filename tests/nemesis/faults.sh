@@ -88,17 +88,28 @@ kill_replica() {
     HEALS+=("restart_replica $i")
   fi
 }
+# joined I: false if replica I's latest start was with --join and it has not received the
+# state since (so its data directory does not yet hold a member's state).
+joined() {
+  awk '/joining a running cluster/ { joining = 1 } /installed the state transfer/ { joining = 0 }
+    END { exit joining }' "$WORK/replica-$1.log"
+}
 restart_replica() {
-  local i=$1
+  local i=$1 flags=() what=""
   [ "${DOWN[$i]:-0}" = 1 ] || return 0
   if [ "${2:-}" = wipe ]; then
     rm -rf "$WORK/data-$i"
-    start_replica "$i" --join
-  else
-    start_replica "$i"
+    flags=(--join)
+    what=" (empty disk, --join)"
+  elif ! joined "$i"; then
+    # Killed before its join completed: restarted with the same command line, --join, as a
+    # supervisor would. (Without it, an empty data directory starts a founding member.)
+    flags=(--join)
+    what=" (its join had not completed: --join again)"
   fi
+  start_replica "$i" "${flags[@]}"
   DOWN[$i]=0
-  say "HEAL restart replica $i${2:+ (empty disk, --join)} (pid ${PID[$i]})"
+  say "HEAL restart replica $i$what (pid ${PID[$i]})"
 }
 pause_replica() {
   local i=$1
@@ -356,4 +367,8 @@ $(head -n 60 "$WORK/check.out")" ;;
     3) fail "catena-check gave up (search budget): $(head -n 3 "$WORK/check.out")" ;;
     *) fail "catena-check failed ($rc): $(head -n 5 "$WORK/check.out")" ;;
   esac
+  # Not a failure by itself (a lost link is a warning), but worth a look when there are errors.
+  say "replica logs: $(cat "$WORK"/replica-*.log | grep -c ' warn ' || true) warnings," \
+    "$(cat "$WORK"/replica-*.log | grep -c ' error ' || true) errors" \
+    "$(grep -h ' error ' "$WORK"/replica-*.log | head -n 3 | paste -sd'|' || true)"
 }
