@@ -61,6 +61,15 @@ say() {
 }
 fail() { say "FAIL: $*"; exit 1; }
 
+# One run at a time per machine: runs share the namespace names, the bridge and the ports, and
+# each removes what an earlier run left behind. A second run waits for the first.
+exec 9>/tmp/catena-nemesis.lock
+if ! flock -n 9; then
+  echo "another nemesis run holds /tmp/catena-nemesis.lock: waiting for it"
+  flock -w 3600 9 || { echo "FAIL: the nemesis lock was not released within an hour" >&2; exit 1; }
+fi
+
+# shellcheck source=tests/nemesis/net.sh
 source "$HERE/net.sh"
 NET=0
 if [ "${NEMESIS_NET:-auto}" != off ]; then
@@ -130,6 +139,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# shellcheck source=tests/nemesis/faults.sh
 source "$HERE/faults.sh"
 
 # --- set-up -------------------------------------------------------------------------------
