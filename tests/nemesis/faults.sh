@@ -88,10 +88,12 @@ kill_replica() {
     HEALS+=("restart_replica $i")
   fi
 }
-# joined I: false if replica I's latest start was with --join and it has not received the
-# state since (so its data directory does not yet hold a member's state).
+# joined I: false if replica I's latest start was with --join and it has not installed a state
+# transfer since (so its data directory may not yet hold a member's state). A recovery logs the
+# transfers it replays before the start line, so only lines after the last start count.
 joined() {
-  awk '/joining a running cluster/ { joining = 1 } /installed the state transfer/ { joining = 0 }
+  awk '/ catena [0-9.]+ replica [0-9]+: clients on/ { joining = /joining a running cluster/ }
+    /installed the state transfer/ { joining = 0 }
     END { exit joining }' "$WORK/replica-$1.log"
 }
 restart_replica() {
