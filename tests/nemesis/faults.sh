@@ -231,12 +231,30 @@ add_member() {
 }
 
 # --- rounds -------------------------------------------------------------------------------
+# wipe_allowed I: losing I's disk stays within what the cluster survives: every replica is in
+# the chain, and every other one is running and holds a member's state (not itself joining).
+# Two disks lost before the first has its state back would be a majority of 3 gone for good.
+wipe_allowed() {
+  local j
+  [ "$HAVE_VIEW" = 1 ] && [ "${#VIEW_CHAIN[@]}" = "$N" ] || return 1
+  for ((j = 1; j <= N; j++)); do
+    [ "$j" = "$1" ] || { [ "${DOWN[$j]:-0}" = 0 ] && joined "$j"; } || return 1
+  done
+}
 # inject KIND: one fault of KIND on a target drawn now.
 inject() {
   case $1 in
     kill9) pick any; kill_replica "$T" ;;
     kill9-leader) pick leader; kill_replica "$T" ;;
-    wipe) pick any; kill_replica "$T" wipe ;;
+    wipe)
+      pick any
+      if wipe_allowed "$T"; then
+        kill_replica "$T" wipe
+      else
+        say "NOTE no disk wipe now (a replica is down, joining or out of the chain): kill -9 only"
+        kill_replica "$T"
+      fi
+      ;;
     pause) pick any; pause_replica "$T" ;;
     pause-leader) pick leader; pause_replica "$T" ;;
     isolate-leader) pick leader; isolate "$T" leader ;;
