@@ -43,6 +43,19 @@ plots: deps
 sim: build
 	@$(BUILD)/catena-sim --seeds $(or $(SEEDS),10000) --jobs $(JOBS) $(SIMFLAGS)
 
+# The nemesis test (docs/nemesis.md) for NEMESIS_SECONDS each, once per seed of NEMESIS_SEEDS,
+# with 3 and 5 replicas in turn: make nemesis NEMESIS_SECONDS=600 NEMESIS_SEEDS="1 2 3". Every
+# seed runs; the failed ones are listed at the end (their work directories are kept).
+NEMESIS_SECONDS ?= 600
+NEMESIS_SEEDS ?= 1 2 3 4
+.PHONY: nemesis
+nemesis: build
+	@n=3; failed=""; for seed in $(NEMESIS_SEEDS); do \
+	  NEMESIS_SEED=$$seed NEMESIS_REPLICAS=$$n NEMESIS_SECONDS=$(NEMESIS_SECONDS) \
+	    tests/nemesis/nemesis.sh $(BUILD) || failed="$$failed $$seed($$n)"; n=$$((8 - n)); done; \
+	if [ -n "$$failed" ]; then echo "nemesis: FAILED seeds:$$failed"; exit 1; fi; \
+	echo "nemesis: every seed passed ($(NEMESIS_SEEDS))"
+
 # libFuzzer targets, each for FUZZ_SECONDS (docs/fuzzing.md): make fuzz FUZZ_SECONDS=600.
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz

@@ -95,6 +95,8 @@ static void section_replication(struct server *s, struct buf *b)
     line(b, "highest_accepted:%llu", (unsigned long long)st.highest_accepted);
     line(b, "highest_decided:%llu", (unsigned long long)st.highest_decided);
     line(b, "highest_executed:%llu", (unsigned long long)st.highest_executed);
+    /* The keyspace's digest: replicas that executed the same instances must show the same. */
+    line(b, "executed_digest:%016llx", (unsigned long long)kv_digest(s->kv));
     line(b, "highest_acknowledged:%llu", (unsigned long long)st.highest_acknowledged);
     line(b, "gc_horizon:%llu", (unsigned long long)st.gc_horizon);
     line(b, "log_instances:%zu", st.log_instances);
