@@ -49,6 +49,8 @@ run_driver zookeeper-sync zookeeper "$zk_host" --pipeline 2
 run_driver zookeeper-serializable zookeeper "$zk_host" --serializable-reads --threads 2
 
 # A value written through each driver is there for the system's own client to read back.
-ETCDCTL_API=3 etcdctl --endpoints "$etcd_host" get --prefix key: --keys-only --limit 1 |
-  grep -q '^key:' || fail "etcd: no key written under key:"
+# (Captured, not piped into grep -q: with pipefail, etcdctl could die of SIGPIPE.)
+keys=$(ETCDCTL_API=3 etcdctl --endpoints "$etcd_host" get --prefix key: --keys-only --limit 1 2>&1) ||
+  fail "etcdctl get failed: $keys"
+grep -q '^key:' <<<"$keys" || fail "etcd: no key written under key: (etcdctl said: $keys)"
 pass "etcd holds the keys written"
