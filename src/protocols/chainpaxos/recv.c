@@ -23,7 +23,8 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         struct chain_change change;
         struct chain_state state;
     } m;
-    switch (chain_msg_type(data, len)) {
+    uint8_t type = chain_msg_type(data, len);
+    switch (type) {
     case CHAIN_MSG_PREPARE:
         if (!chain_msg_decode_prepare(data, len, &m.prepare))
             return false;
@@ -71,7 +72,6 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
         return true;
     case CHAIN_MSG_PROBE:
     case CHAIN_MSG_PROBE_REPLY: {
-        uint8_t type = chain_msg_type(data, len);
         uint64_t sent_ms;
         if (!chain_msg_decode_probe(data, len, type, &sent_ms))
             return false;

@@ -83,22 +83,6 @@ static void chain_send_accept_to(struct chain_engine *c, node_id to, const struc
     outbox_end(c->out, own ? EFFECT_SEND_NOW : EFFECT_SEND, to, m->instance, start);
 }
 
-/* The members the chain goes around on the way from this replica to `to`, its next hop. */
-static size_t chain_skipped_before(const struct chain_engine *c, node_id to, node_id *skipped)
-{
-    size_t count = 0;
-    if (c->removed || to != chain_next_hop(c))
-        return 0;
-    for (size_t k = 1; k < c->n; k++) {
-        node_id m = c->members[(c->self_index + k) % c->n];
-        if (m == to)
-            break;
-        if (m != c->self)
-            skipped[count++] = m;
-    }
-    return count;
-}
-
 void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m)
 {
     chain_send_accept_to(c, to, m);
@@ -107,10 +91,15 @@ void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_ac
      * The target of a pending REMOVE that is alive accepts and passes the instance on with
      * its own vote counted (its successor recounts): without it, a second member failing
      * while the REMOVE is pending could leave too few acceptors to decide it. */
-    node_id skipped[CATENA_MAX_NODES];
-    size_t count = chain_skipped_before(c, to, skipped);
-    for (size_t k = 0; k < count; k++)
-        chain_send_accept_to(c, skipped[k], m);
+    if (c->removed || to != chain_next_hop(c))
+        return;
+    for (size_t k = 1; k < c->n; k++) {
+        node_id skipped = c->members[(c->self_index + k) % c->n];
+        if (skipped == to)
+            break;
+        if (skipped != c->self)
+            chain_send_accept_to(c, skipped, m);
+    }
 }
 
 void chain_send_durable(struct chain_engine *c, instance_no upto)
