@@ -435,6 +435,23 @@ void sim_replica_tick(struct sim *s, uint32_t r)
     sim_flush(s, r);
 }
 
+void sim_replica_change(struct sim *s, uint32_t r, uint32_t node, bool add)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_put_u8(&b, add ? ENGINE_CHANGE_ADD : ENGINE_CHANGE_REMOVE);
+    buf_put_u32(&b, s->replicas[node].id);
+    if (add) {
+        char address[32];
+        int len = snprintf(address, sizeof address, "sim:%u", s->replicas[node].id);
+        buf_append(&b, address, (size_t)len);
+    }
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_CHANGE, .data = b.data,
+                                         .len = b.len});
+    sim_flush(s, r);
+    buf_free(&b);
+}
+
 static bool sim_is_read(enum op_type t) { return t == OP_GET || t == OP_MGET; }
 
 void sim_replica_request(struct sim *s, uint32_t r, uint32_t client, uint64_t serial)

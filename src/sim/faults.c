@@ -10,14 +10,15 @@
 #include <string.h>
 
 static const struct sim_profile sim_profiles[] = {
-    {"chainpaxos", true, true, true, true, true, false, false, false, false},
-    {"network", true, true, true, true, true, false, false, false, false},
-    {"none", false, false, false, false, false, false, false, false, false},
-    {"lossy", true, true, true, true, false, false, false, false, false},
-    {"pauses", true, true, true, true, true, true, false, false, false},
-    {"crashes", true, true, true, true, true, true, true, false, false},
-    {"durable", true, true, true, true, true, true, true, true, false},
-    {"durable-reorder", true, true, true, true, true, true, true, true, true},
+    {"chainpaxos", true, true, true, true, true, false, false, false, false, false},
+    {"network", true, true, true, true, true, false, false, false, false, false},
+    {"none", false, false, false, false, false, false, false, false, false, false},
+    {"lossy", true, true, true, true, false, false, false, false, false, false},
+    {"pauses", true, true, true, true, true, true, false, false, false, false},
+    {"crashes", true, true, true, true, true, true, true, false, false, false},
+    {"durable", true, true, true, true, true, true, true, true, false, false},
+    {"durable-reorder", true, true, true, true, true, true, true, true, true, false},
+    {"operator", true, true, true, true, true, true, true, true, false, true},
 };
 
 bool sim_profile_find(const char *name, struct sim_profile *out)
@@ -34,7 +35,8 @@ const char *sim_profile_names(void)
 {
     return "chainpaxos (default: loss, duplication, reordering, delays, partitions), network "
            "(same), lossy (no partitions), none, pauses (+ pauses), crashes (+ pauses, "
-           "crash/restart)";
+           "crash/restart), durable (+ disks, power losses), durable-reorder (+ unsynced writes "
+           "reordered), operator (durable + an operator's REMOVE/ADD)";
 }
 
 static const struct {
@@ -69,7 +71,7 @@ const char *sim_fault_name(enum sim_fault_kind kind)
 {
     static const char *names[SIM_FAULT_KINDS] = {
         "lost", "duplicated", "reordered", "delayed", "partitions", "partition-drops",
-        "pauses", "crashes", "power-losses", "recoveries"};
+        "pauses", "crashes", "power-losses", "recoveries", "operator"};
     return (unsigned)kind < SIM_FAULT_KINDS ? names[kind] : "?";
 }
 
@@ -137,6 +139,25 @@ static void sim_plan_crashes(struct sim *s)
     }
 }
 
+/* The operator removes a replica through any replica, and adds it back through any after a
+ * while (the one it asks may be down by then: sim_operator_request picks another). */
+static void sim_plan_operator(struct sim *s)
+{
+    static const uint64_t lengths[] = {100000, 500000, 1500000};
+    uint64_t count = 1 + rng_below(&s->rng, 3);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t start, end;
+        sim_plan_window(s, lengths, 3, &start, &end);
+        uint32_t node = (uint32_t)rng_below(&s->rng, s->n);
+        sim_plan_add(s, (struct sim_plan_item){.time = start, .kind = SIM_PLAN_OPERATOR_REMOVE,
+                                               .node = node,
+                                               .via = (uint32_t)rng_below(&s->rng, s->n)});
+        sim_plan_add(s, (struct sim_plan_item){.time = end, .kind = SIM_PLAN_OPERATOR_ADD,
+                                               .node = node,
+                                               .via = (uint32_t)rng_below(&s->rng, s->n)});
+    }
+}
+
 /* Every replica crashes at once (a power loss) and each restarts after its own delay. */
 static void sim_plan_power_loss(struct sim *s)
 {
@@ -163,6 +184,8 @@ void sim_faults_plan(struct sim *s)
         sim_plan_crashes(s);
     if (p->durable && rng_below(&s->rng, 100) < 30)
         sim_plan_power_loss(s);
+    if (p->operator_changes)
+        sim_plan_operator(s);
     /* Pushed in plan order: among equal times the queue keeps that order, so a window's end
      * never runs before its start. */
     for (size_t i = 0; i < s->plan_count; i++)
@@ -286,6 +309,10 @@ void sim_faults_apply(struct sim *s, uint64_t index)
             break;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, 0, 6, NULL, 0);
         sim_replica_start(s, it->node);
+        break;
+    case SIM_PLAN_OPERATOR_REMOVE:
+    case SIM_PLAN_OPERATOR_ADD:
+        sim_operator_request(s, it->via, it->node, it->kind == SIM_PLAN_OPERATOR_ADD);
         break;
     }
 }

@@ -98,6 +98,8 @@ enum sim_plan_kind {
     SIM_PLAN_PAUSE,   /* node stalls until `until` */
     SIM_PLAN_CRASH,   /* node loses its volatile state */
     SIM_PLAN_RESTART, /* node comes back */
+    SIM_PLAN_OPERATOR_REMOVE, /* the operator asks replica `via` to remove node */
+    SIM_PLAN_OPERATOR_ADD,    /* ... and to add it (back) */
 };
 
 struct sim_plan_item {
@@ -109,6 +111,7 @@ struct sim_plan_item {
     uint64_t until;  /* pauses */
     bool skipped;    /* outside the fault model when its time came (faults.c) */
     bool power_loss; /* the first crash of a whole-cluster crash */
+    uint32_t via;    /* operator's changes: the replica asked */
 };
 
 /* ---- durable storage (disk.c) ------------------------------------------------------------ */
@@ -192,6 +195,7 @@ struct sim_replica {
     struct buf record;
     instance_no last_executed;
     struct sim_disk disk;
+    uint64_t operator_next_add; /* healing: when the operator next asks to add it back */
 };
 
 /* ---- clients (client.c) ----------------------------------------------------------------- */
@@ -375,6 +379,17 @@ instance_no sim_cluster_max_executed(const struct sim *s);
 instance_no sim_cluster_min_executed(const struct sim *s);
 /* True if replica r is up and still a member (not removed from the configuration). */
 bool sim_replica_member(const struct sim *s, uint32_t r);
+
+/* An operator's request (CATENA.ADD or CATENA.REMOVE of `node`) reaches replica r. */
+void sim_replica_change(struct sim *s, uint32_t r, uint32_t node, bool add);
+
+/* operator.c */
+/* The operator asks replica `via` (or, if it is down or paused, the next one up) to remove
+ * or add `node`. */
+void sim_operator_request(struct sim *s, uint32_t via, uint32_t node, bool add);
+/* Healing: the operator adds back, about once a second, every replica up but left out of the
+ * configuration. */
+void sim_operator_heal(struct sim *s);
 
 /* client.c */
 void sim_clients_init(struct sim *s);

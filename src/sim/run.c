@@ -94,9 +94,21 @@ static void sim_convergence_failed(struct sim *s, enum sim_check_id check)
         sim_violation(s, check, "%s", msg);
 }
 
+/* The first replica that is up but outside the configuration, or -1. */
+static int sim_left_out(const struct sim *s)
+{
+    for (uint32_t r = 0; r < s->n; r++)
+        if (s->replicas[r].up && !sim_replica_member(s, r))
+            return (int)r;
+    return -1;
+}
+
 static void sim_probe_healing(struct sim *s)
 {
-    if (sim_clients_healed(s) && sim_cluster_min_executed(s) >= s->target) {
+    if (s->opt.profile.operator_changes)
+        sim_operator_heal(s);
+    if (sim_clients_healed(s) && sim_cluster_min_executed(s) >= s->target &&
+        sim_left_out(s) < 0) {
         sim_clients_stop(s);
         sim_set_phase(s, SIM_PHASE_DRAINING);
         return;
@@ -104,8 +116,12 @@ static void sim_probe_healing(struct sim *s)
     if (s->now < s->fault_end + s->opt.liveness_ms * 1000)
         return;
     char msg[256];
+    int out = sim_left_out(s);
     if (!sim_check_liveness(&s->history, s->client_count, s->fault_end, s->now, msg, sizeof msg))
         sim_violation(s, SIM_CHECK_LIVENESS, "%s", msg);
+    else if (out >= 0)
+        sim_violation(s, SIM_CHECK_LIVENESS, "replica %d is still outside the configuration",
+                      out + 1);
     else
         sim_convergence_failed(s, SIM_CHECK_LIVENESS);
 }

@@ -49,6 +49,7 @@ enum sim_fault_kind {
     SIM_FAULT_CRASH,          /* a replica crashed (and later restarted) */
     SIM_FAULT_POWER_LOSS,     /* every replica crashed at once (durable profile) */
     SIM_FAULT_RECOVERY,       /* a restarted replica recovered from its disk */
+    SIM_FAULT_OPERATOR,       /* an operator's REMOVE or ADD reached a replica */
     SIM_FAULT_KINDS
 };
 const char *sim_fault_name(enum sim_fault_kind kind);
@@ -65,12 +66,16 @@ struct sim_profile {
      * log (storage/wal.h) then keeps the records up to the first one lost, so a random prefix
      * of the unsynced records survives. */
     bool disk_reorder;
+    /* An operator removes replicas (CATENA.REMOVE through any replica) and adds them back
+     * (CATENA.ADD); while healing, it adds back every replica still left out. */
+    bool operator_changes;
 };
 /* Known names: "chainpaxos" (default: loss, duplication, reordering, delays, partitions),
  * "network" (the same), "none" (perfect links), "pauses" (adds pauses), "crashes" (adds pauses
  * and crash/restart, a crash losing the replica's state), "durable" (the same with durable
  * replicas, and whole-cluster crashes), "durable-reorder" (durable, and disks that reorder
- * unsynced writes). False for an unknown name. */
+ * unsynced writes), "operator" (durable, and an operator's membership changes). False for an
+ * unknown name. */
 bool sim_profile_find(const char *name, struct sim_profile *out);
 const char *sim_profile_names(void);
 

@@ -309,13 +309,17 @@ static void sim_trace_print_rec(FILE *out, const struct sim_trace_rec *r)
         break;
     case SIM_TR_FAULT: {
         static const char *what[] = {"partition", "one-way partition", "partition healed",
-                                     "one-way partition healed", "pause", "crash", "restart"};
+                                     "one-way partition healed", "pause", "crash", "restart",
+                                     "REMOVE", "ADD"};
         if (r->b < 4)
             fprintf(out, "%12s  FAULT %s, side mask 0x%" PRIx64 "\n", when, what[r->b], r->a);
         else if (r->b == 4)
             fprintf(out, "%12s  FAULT n%u pause until t=%" PRIu64 " us\n", when, n, r->a);
         else if (r->b < 7)
             fprintf(out, "%12s  FAULT n%u %s\n", when, n, what[r->b]);
+        else if (r->b < 9)
+            fprintf(out, "%12s  FAULT operator: %s n%u through n%u\n", when, what[r->b], n,
+                    p);
         break;
     }
     case SIM_TR_PHASE: {

@@ -86,12 +86,13 @@ void chain_election_tick(struct chain_engine *c)
     /* A replica whose removal it accepted would not even promise itself. One that joined
      * holds a state, not the log, up to log.base - 1: it cannot re-propose what lies between
      * ack and that until ack passes it. */
-    if (c->removed || !chain_in_latest_config(c, c->self))
+    if (c->removed)
         return;
     bool silent = c->now_ms - c->leader_heard_ms >= c->leader_timeout_ms + c->election_delay_ms;
-    if (c->ack + 1 < c->log.base) {
+    if (c->ack + 1 < c->log.base || !chain_in_latest_config(c, c->self)) {
         /* Cannot run, but a long silence may mean the chain went around this replica and
-         * removed it: a member answers a non-member's ALIVE with NOT_MEMBER. */
+         * removed it (or executed the removal it accepted last): a member answers a
+         * non-member's ALIVE with NOT_MEMBER. */
         if (silent) {
             c->leader_heard_ms = c->now_ms;
             for (size_t k = 0; k < c->n; k++)

@@ -21,6 +21,11 @@ bool chain_is_retired(const struct chain_engine *c, node_id id)
     return chain_list_index(c->retired, c->retired_count, id) >= 0;
 }
 
+bool chain_is_invited(const struct chain_engine *c, node_id id)
+{
+    return c->role == CHAIN_LEADER && id <= CATENA_MAX_NODES && c->now_ms < c->invited_until_ms[id];
+}
+
 void chain_retired_update(struct chain_engine *c, const struct chain_change *change)
 {
     int at = chain_list_index(c->retired, c->retired_count, change->node);
@@ -37,6 +42,16 @@ void chain_retired_update(struct chain_engine *c, const struct chain_change *cha
 
 static void chain_want_change(struct chain_engine *c, const struct chain_change *change)
 {
+    if ((change->flags & CHAIN_CHANGE_OPERATOR) && change->op == CHAIN_OP_ADD &&
+        chain_member_index(c, change->node) < 0) {
+        /* An operator's ADD adds nobody: the replica itself joins. A process that comes back
+         * with the state of an older membership (it was down while it was removed and added)
+         * must never pass for the member an ADD brought in; its JOIN proves it discarded that
+         * state. The ADD only lets it in for a while (chain_send_not_member tells it). */
+        if (change->node <= CATENA_MAX_NODES)
+            c->invited_until_ms[change->node] = c->now_ms + CHAIN_OPERATOR_PATIENCE_MS;
+        return;
+    }
     c->wanted = *change;
     memcpy(c->wanted_address, change->address, change->address_len);
     c->wanted.address = c->wanted_address;
@@ -45,9 +60,11 @@ static void chain_want_change(struct chain_engine *c, const struct chain_change 
 
 void chain_join_tick(struct chain_engine *c)
 {
-    if (!c->removed || !c->joining || c->self_address_len == 0 || c->now_ms < c->join_next_ms)
+    if (!c->removed || c->self_address_len == 0 || c->now_ms < c->join_next_ms)
         return;
-    c->join_next_ms = c->now_ms + c->leader_timeout_ms / 2;
+    /* Removed by an operator, it asks less often: only once an operator lets it back in
+     * (chain_is_invited) does the leader take its JOIN. */
+    c->join_next_ms = c->now_ms + c->leader_timeout_ms / (c->joining ? 2 : 1);
     struct chain_change join = {.op = CHAIN_OP_ADD, .node = c->self,
                                 .address = c->self_address, .address_len = c->self_address_len};
     /* The leader may be any of them, and this replica may not know which. */
@@ -61,15 +78,30 @@ static bool chain_serve_state(struct chain_engine *c, node_id from);
 void chain_recv_change_request(struct chain_engine *c, node_id from,
                                const struct chain_change *change)
 {
-    /* A JOIN comes from the replica it adds; an operator's request from the member that took
-     * it. A REMOVE that is not an operator's goes through monitoring (REMOVE_REQUEST). */
+    /* A JOIN comes from the replica it adds, or from a member that passed it on; an
+     * operator's request from the member that took it. A REMOVE that is not an operator's
+     * goes through monitoring (REMOVE_REQUEST). */
     bool operator = change->flags & CHAIN_CHANGE_OPERATOR;
-    bool join = !operator && change->op == CHAIN_OP_ADD && change->node == from;
+    bool add = !operator && change->op == CHAIN_OP_ADD;
+    bool join = add && change->node == from;
+    bool member = chain_member_index(c, from) >= 0;
     /* A JOIN from a replica already added is one still waiting for its state (it gets no
      * ACCEPT to ask for it with while nobody leads): its predecessor sends it. */
-    if (join && chain_member_index(c, from) >= 0 && chain_serve_state(c, from))
+    if (join && member && chain_serve_state(c, from))
         return;
-    if (c->role != CHAIN_LEADER || (!join && !(operator && chain_member_index(c, from) >= 0))) {
+    if (c->role != CHAIN_LEADER) {
+        /* The joiner knows the members of the configuration it left, which may not include
+         * the leader: pass its JOIN on. */
+        if (join && !c->removed && c->leader != NODE_NONE && c->leader != c->self)
+            chain_send_change_request(c, c->leader, change);
+        else
+            chain_dropped(c);
+        return;
+    }
+    /* A JOIN passed on by a member, or an operator's request from the member that took it.
+     * A replica an operator removed asks in vain until one lets it back in. */
+    if ((!join && !((add || operator) && member)) ||
+        (add && chain_is_retired(c, change->node) && !chain_is_invited(c, change->node))) {
         chain_dropped(c);
         return;
     }
@@ -92,10 +124,6 @@ void chain_operator_change(struct chain_engine *c, const uint8_t *data, size_t l
         return;
     }
     change.op = add ? CHAIN_OP_ADD : CHAIN_OP_REMOVE;
-    if (c->role == CHAIN_LEADER) {
-        chain_want_change(c, &change);
-        return;
-    }
     c->op = change;
     memcpy(c->op_address, change.address, change.address_len);
     c->op.address = c->op_address;
@@ -113,16 +141,17 @@ void chain_operator_tick(struct chain_engine *c)
         c->op_waiting = false; /* the operator got TRYAGAIN by now */
         return;
     }
+    if (c->op_sent_ms && c->now_ms - c->op_sent_ms < c->leader_timeout_ms)
+        return;
+    /* Kept until it executes (or patience runs out): a leader that steps down before it
+     * proposed it forgets what it wanted, and the next leader gets the request from here. */
     if (c->role == CHAIN_LEADER) {
-        c->op_waiting = false;
+        c->op_sent_ms = c->now_ms;
         chain_want_change(c, &c->op);
-        return;
+    } else if (c->leader != NODE_NONE && c->leader != c->self) {
+        c->op_sent_ms = c->now_ms;
+        chain_send_change_request(c, c->leader, &c->op);
     }
-    if (c->leader == NODE_NONE || c->leader == c->self ||
-        (c->op_sent_ms && c->now_ms - c->op_sent_ms < c->leader_timeout_ms))
-        return;
-    c->op_sent_ms = c->now_ms;
-    chain_send_change_request(c, c->leader, &c->op);
 }
 
 void chain_operator_executed(struct chain_engine *c, const struct chain_change *change)
@@ -142,7 +171,9 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     if (change->op == CHAIN_OP_REMOVE)
         return member && c->n >= 2 && chain_removal_keeps_quorum(c, change->node);
     if (!member) {
-        if ((!operator && chain_is_retired(c, change->node)) || c->n == CATENA_MAX_NODES)
+        /* Only a JOIN adds a replica (chain_want_change) */
+        if (operator || (chain_is_retired(c, change->node) && !chain_is_invited(c, change->node)) ||
+            c->n == CATENA_MAX_NODES)
             return false;
         change->anchor = c->self; /* just before the leader on the ring: the tail */
         return true;

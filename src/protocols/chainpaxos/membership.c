@@ -280,6 +280,10 @@ void chain_leave(struct chain_engine *c)
     c->removed = true;
     c->role = CHAIN_FOLLOWER;
     c->remove_wanted = NODE_NONE;
+    c->change_wanted = false;
+    /* An operator's change it took: whether it executed is unknown here, and asking again
+     * after the replica rejoins could undo a later change (the operator gets TRYAGAIN). */
+    c->op_waiting = false;
     c->recover_next = 1;
     c->recover_last = 0;
     if (c->leader != NODE_NONE) {

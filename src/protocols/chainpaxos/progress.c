@@ -22,6 +22,7 @@ static void chain_step_down(struct chain_engine *c)
     c->recover_next = c->recover_last = 0;
     c->stop_until = 0;
     c->remove_wanted = NODE_NONE;
+    c->change_wanted = false; /* its requesters ask the next leader (join.c) */
     chain_log_reset(&c->recovered, 1);
 }
 

@@ -84,6 +84,10 @@ struct chain_engine {
     bool change_wanted;
     struct chain_change wanted;
     uint8_t wanted_address[CHAIN_MAX_ADDRESS];
+    /* Leader: a replica an operator let back in (CATENA.ADD), until when. An operator's ADD
+     * adds nobody itself: it lifts an operator's removal for a while, and the replica joins
+     * with a JOIN, which discards whatever state it held (join.c). */
+    uint64_t invited_until_ms[CATENA_MAX_NODES + 1]; /* by node id */
     /* The last replica an executed ADD brought in, and when: JOINs it sent before it got its
      * state may still arrive, and must not pass for a restart (join.c). */
     node_id last_added;
