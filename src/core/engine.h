@@ -134,6 +134,7 @@ struct engine_status {
     /* "member", "joining" (asking to be added, or waiting for its state transfer) or
      * "removed" (by an operator: waits to be added again). */
     const char *membership;
+    bool operator_change_waiting; /* an operator's change taken here has not executed yet */
 };
 
 struct engine_ops {

@@ -186,6 +186,7 @@ static void chain_status(const void *engine, struct engine_status *s)
         .next_hop_rtt_ms = chain_probe_rtt_ms(c),
         .reads_waiting = chain_fifo_size(&c->reads),
         .membership = !c->removed ? "member" : c->joining ? "joining" : "removed",
+        .operator_change_waiting = c->op_waiting,
     };
     /* The chain is the ring read from the leader (from the first member while none is known). */
     size_t first = c->leader != NODE_NONE ? c->leader_index : 0;
