@@ -141,6 +141,12 @@ void chain_operator_tick(struct chain_engine *c)
         c->op_waiting = false; /* the operator got TRYAGAIN by now */
         return;
     }
+    /* Nothing left to do (another change did it, or one this replica skipped with a state
+     * transfer): asking again would only undo a later change. */
+    if ((chain_member_index(c, c->op.node) >= 0) == (c->op.op == CHAIN_OP_ADD)) {
+        c->op_waiting = false;
+        return;
+    }
     if (c->op_sent_ms && c->now_ms - c->op_sent_ms < c->leader_timeout_ms)
         return;
     /* Kept until it executes (or patience runs out): a leader that steps down before it
