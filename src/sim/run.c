@@ -94,9 +94,9 @@ static void sim_convergence_failed(struct sim *s, enum sim_check_id check)
         sim_violation(s, check, "%s", msg);
 }
 
-/* The first replica that is up but outside the configuration, or that still has an
- * operator's change to carry out (it would change the membership during the final reads), or
- * -1. */
+/* The first replica that is up but outside the configuration of any replica up, or that
+ * still has an operator's change to carry out (it would change the membership during the
+ * final reads), or -1. */
 static int sim_left_out(const struct sim *s)
 {
     for (uint32_t r = 0; r < s->n; r++) {
@@ -104,8 +104,15 @@ static int sim_left_out(const struct sim *s)
             continue;
         struct engine_status st;
         s->ops->status(s->replicas[r].engine, &st);
-        if (st.chain_length == 0 || st.operator_change_waiting)
+        if (st.operator_change_waiting)
             return (int)r;
+        for (uint32_t x = 0; x < s->n; x++) {
+            bool in = false;
+            for (size_t k = 0; k < st.chain_length; k++)
+                in |= st.chain[k] == s->replicas[x].id;
+            if (s->replicas[x].up && !in)
+                return (int)x;
+        }
     }
     return -1;
 }

@@ -94,5 +94,15 @@ void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_
         chain_dropped(c);
         return;
     }
+    /* A ballot of a member whose removal this replica accepted: it would follow a leader it
+     * refuses to promise (recv_prepare.c), and the removal would never be decided while that
+     * member's candidacies keep deposing every leader (simulator, operator profile, seed
+     * 951764). It keeps going, past that member (membership §4), and runs above it next. */
+    if (!chain_in_latest_config(c, m->promised.node)) {
+        if (m->promised.round > c->own_round)
+            c->own_round = m->promised.round;
+        chain_dropped(c);
+        return;
+    }
     chain_adopt_ballot(c, m->promised);
 }
