@@ -35,6 +35,8 @@ int main(int argc, char **argv)
     }
     bench_report_print(report, stdout);
     fflush(stdout);
+    if (driver->print_notes)
+        driver->print_notes(stderr);
     uint64_t errors = bench_report_errors(report);
     int status = 0;
     if (options.cdf_path && !bench_report_write_cdf(report, options.cdf_path, stderr))
