@@ -152,6 +152,7 @@ static void run_collect(const struct run_state *st, struct bench_report *r)
         r->reconnects += w->reconnects;
         if (!r->first_error[0] && w->first_error[0])
             snprintf(r->first_error, sizeof r->first_error, "%s", w->first_error);
+        bench_error_tally_merge(&r->error_kinds, &w->error_kinds);
         if (w->last_completion_ns > last_ns)
             last_ns = w->last_completion_ns;
     }
