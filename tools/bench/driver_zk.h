@@ -9,7 +9,8 @@
  *
  * The client calls back on its own threads: those callbacks only record the result and queue
  * it (under a mutex) for the worker's loop, woken through a uv_async handle, so the bench's
- * accounting stays on the loop thread. No cost counters: ZooKeeper does not report CPU. */
+ * accounting stays on the loop thread. No cost counters: ZooKeeper does not report its CPU
+ * (catena-bench --server-pids reads it from /proc instead, proc_cpu.c). */
 #ifndef CATENA_BENCH_DRIVER_ZK_H
 #define CATENA_BENCH_DRIVER_ZK_H
 
