@@ -82,7 +82,8 @@ static void fake_reply(int fd, uint32_t xid, int err, const unsigned char *body,
     n += fake_put32(out + n, 0);
     n += fake_put32(out + n, 1);
     n += fake_put32(out + n, (uint32_t)err);
-    memcpy(out + n, body, body_len);
+    if (body_len) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(out + n, body, body_len);
     n += body_len;
     fake_put32(out, (uint32_t)(n - 4));
     if (write(fd, out, n) != (ssize_t)n)

@@ -107,7 +107,8 @@ bool zk_ops_submit(struct bench_driver_conn *c, enum bench_op op, const char *ke
         return false;
     *r = (struct zk_request){.conn = c, .token = token, .op = op, .value_len = (int)kept};
     snprintf(r->path, sizeof r->path, BENCH_ZK_PARENT "/%.*s", (int)key_len, key);
-    memcpy(r->value, value, kept);
+    if (kept) /* a read may come with no value at all */
+        memcpy(r->value, value, kept);
     /* Linked before the call: its completion may arrive on another thread at once, but it is
      * handled (and unlinked) only on this loop. */
     r->next = c->requests;
