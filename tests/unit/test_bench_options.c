@@ -80,6 +80,24 @@ static void load_writes_every_key_once(void **state)
     assert_true(options.duration_s == 0 && options.warmup_s == 0 && options.read_ratio == 0);
 }
 
+static void server_pids_name_one_process_per_host(void **state)
+{
+    (void)state;
+    assert_true(parse((const char *[]){"--driver", "zookeeper", "--hosts", "a:1,b:2,c:3",
+                                       "--server-pids", "101,202,303", NULL}));
+    assert_int_equal(options.server_pid_count, 3);
+    assert_int_equal(options.server_pids[2], 303);
+    assert_true(parse((const char *[]){"--driver", "redis", "--server-pids", "7", NULL}));
+    assert_int_equal(options.server_pids[0], 7);
+    assert_true(parse((const char *[]){NULL}));
+    assert_int_equal(options.server_pid_count, 0);
+    const char *const bad[] = {"101,202", "1,2,3,4", "0,1,2", "1,,2", "1,2,x", "-1,2,3",
+                               "1,2,3,", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (parse((const char *[]){"--hosts", "a:1,b:2,c:3", "--server-pids", bad[i], NULL}))
+            fail_msg("accepted --server-pids '%s' for 3 hosts", bad[i]);
+}
+
 static void bad_flags_are_refused(void **state)
 {
     (void)state;
@@ -133,6 +151,7 @@ int main(void)
         cmocka_unit_test(defaults_are_a_ten_second_run_against_make_run),
         cmocka_unit_test(every_flag_is_read),
         cmocka_unit_test(load_writes_every_key_once),
+        cmocka_unit_test(server_pids_name_one_process_per_host),
         cmocka_unit_test(bad_flags_are_refused),
         cmocka_unit_test(info_counters_are_read),
     };

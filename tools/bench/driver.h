@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 enum bench_op { BENCH_OP_READ, BENCH_OP_WRITE };
@@ -67,6 +68,9 @@ struct bench_driver {
      * thread. False with error filled when the server cannot be asked. */
     bool (*server_counters)(const struct bench_host *host, struct bench_server_counters *out,
                             char *error, size_t error_size);
+    /* Optional: after the run, prints what the driver did that the report does not show (a
+     * workaround it had to use), one line each, or nothing. */
+    void (*print_notes)(FILE *out);
 };
 
 /* The driver named name, or NULL. */

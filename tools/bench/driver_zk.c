@@ -77,9 +77,15 @@ static void zk_handle_finished(struct bench_driver_conn *c)
     while (r) {
         struct zk_request *next = r->done_next;
         zk_unlink(c, r);
+        c->handled++;
         enum bench_outcome outcome = zk_ops_outcome(r);
-        /* Requests cut off by our own close after a lost connection: say why we closed. */
-        const char *why = r->rc == ZCLOSING && c->close_error[0] ? c->close_error : zerror(r->rc);
+        /* The client's own words (zerror) and code; requests cut off by our own close after a
+         * lost connection: why we closed. */
+        char why[sizeof c->close_error + 40];
+        if (r->rc == ZCLOSING && c->close_error[0])
+            snprintf(why, sizeof why, "%s", c->close_error);
+        else
+            snprintf(why, sizeof why, "%s (ZooKeeper error %d)", zerror(r->rc), r->rc);
         if (r->token)
             c->events->completed(r->token, outcome, outcome == BENCH_OUTCOME_OK ? NULL : why);
         free(r);
@@ -115,6 +121,7 @@ static void zk_teardown(uv_timer_t *timer)
     }
     uv_close((uv_handle_t *)&c->wake, zk_handle_closed);
     uv_close((uv_handle_t *)&c->deadline, zk_handle_closed);
+    uv_close((uv_handle_t *)&c->stall_timer, zk_handle_closed);
 }
 
 /* Closes on the next loop iteration, outside any callback of this connection. */
@@ -166,6 +173,7 @@ static void zk_handle_session(struct bench_driver_conn *c, int state, int parent
     }
     uv_timer_stop(&c->deadline);
     c->connected = true;
+    zk_stall_watch(c);
     c->events->connected(c->owner, true, NULL);
 }
 
@@ -204,8 +212,9 @@ static struct bench_driver_conn *zk_connect(uv_loop_t *loop, const struct bench_
     pthread_mutex_init(&c->lock, NULL);
     uv_async_init(loop, &c->wake, zk_woken);
     uv_timer_init(loop, &c->deadline);
-    c->wake.data = c->deadline.data = c;
-    c->handles_open = 2;
+    uv_timer_init(loop, &c->stall_timer);
+    c->wake.data = c->deadline.data = c->stall_timer.data = c;
+    c->handles_open = 3;
     char address[BENCH_HOST_NAME_SIZE + 16];
     const char *open = strchr(host->name, ':') ? "[" : "", *close = *open ? "]" : "";
     snprintf(address, sizeof address, "%s%s%s:%d", open, host->name, close, host->port);
@@ -233,6 +242,18 @@ static void zk_close(struct bench_driver_conn *c)
     zk_close_soon(c, NULL);
 }
 
+static void zk_print_notes(FILE *out)
+{
+    uint64_t nudges = zk_stall_nudges();
+    if (nudges)
+        fprintf(out, "catena-bench: %llu times a ZooKeeper session waited over a quarter of "
+                     "a second for a reply; each time an exists was sent to wake its server, in "
+                     "case it had lost the request's wakeup (ZooKeeper 3.8.0, ZOOKEEPER-4537; a "
+                     "merely slow server gets such a nudge too)\n",
+                (unsigned long long)nudges);
+}
+
 const struct bench_driver bench_driver_zookeeper = {
     .name = "zookeeper", .connect = zk_connect, .submit = zk_submit, .close = zk_close,
+    .print_notes = zk_print_notes,
 };

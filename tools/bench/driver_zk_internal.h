@@ -23,7 +23,6 @@ struct zk_request {
     void *token;
     enum bench_op op;
     enum zk_write_stage stage; /* client threads only, one callback at a time */
-    int sync_rc;               /* the sync before a linearizable read */
     int rc;                    /* the result, once finished */
     int value_len;
     char path[sizeof BENCH_ZK_PARENT + BENCH_KEY_SIZE];
@@ -35,6 +34,7 @@ struct bench_driver_conn {
     uv_loop_t *loop;
     uv_async_t wake;     /* the client's threads wake the loop */
     uv_timer_t deadline; /* the connect timeout; then the deferred close */
+    uv_timer_t stall_timer; /* the stall watchdog (driver_zk_stall.c) */
     int handles_open;
     const struct bench_driver_events *events;
     void *owner;
@@ -50,6 +50,9 @@ struct bench_driver_conn {
     bool connected;              /* connected(true) reported: closed() is owed */
     bool closing;
     char close_error[200];       /* why it broke; "" when close was asked for */
+    uint64_t handled;            /* requests handled so far: the watchdog's sign of progress */
+    uint64_t handled_at_tick;    /* handled at the watchdog's last tick */
+    bool pending_at_tick;        /* requests were outstanding at that tick */
 };
 
 /* driver_zk_ops.c */
@@ -58,6 +61,12 @@ bool zk_ops_submit(struct bench_driver_conn *c, enum bench_op op, const char *ke
                    size_t key_len, const char *value, size_t value_len, void *token);
 /* The outcome of a finished request's ZooKeeper result. */
 enum bench_outcome zk_ops_outcome(const struct zk_request *r);
+
+/* driver_zk_stall.c */
+/* Starts the watchdog of a connected session (its timer is initialised by zk_connect). */
+void zk_stall_watch(struct bench_driver_conn *c);
+/* How many times, in the whole process, a stalled session was nudged. */
+uint64_t zk_stall_nudges(void);
 
 /* driver_zk.c */
 /* From any thread: r is finished (r->rc set); the loop will handle it. */

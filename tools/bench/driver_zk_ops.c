@@ -51,15 +51,18 @@ static void zk_ops_get_done(int rc, const char *value, int value_len, const stru
 {
     struct zk_request *r = (struct zk_request *)data;
     (void)value, (void)value_len, (void)stat;
-    /* The session's requests complete in order: the sync's result is known by now. */
-    zk_ops_finish(r, r->sync_rc != ZOK && rc == ZOK ? r->sync_rc : rc);
+    zk_ops_finish(r, rc);
 }
 
+/* The sync of a linearizable read came back: now the getData (see zk_ops_read). */
 static void zk_ops_sync_done(int rc, const char *path, const void *data)
 {
     struct zk_request *r = (struct zk_request *)data;
     (void)path;
-    r->sync_rc = rc;
+    if (rc == ZOK)
+        rc = zoo_aget(r->conn->zh, r->path, 0, zk_ops_get_done, r);
+    if (rc != ZOK)
+        zk_ops_finish(r, rc);
 }
 
 enum bench_outcome zk_ops_outcome(const struct zk_request *r)
@@ -77,17 +80,20 @@ enum bench_outcome zk_ops_outcome(const struct zk_request *r)
     }
 }
 
-/* A linearizable read: sync, then getData, sent back to back. A server queues a session's
- * read behind that session's earlier requests that need the leader (the sync), so the read
- * sees everything committed before the sync started, without waiting a round trip for it. */
+/* A linearizable read: sync, then getData once the sync has come back (zk_ops_sync_done).
+ * Sending both back to back would save a round trip (a server holds a session's read behind
+ * that session's sync), but it stalls Debian's ZooKeeper 3.8.0: its CommitProcessor checks
+ * for work outside its lock and can miss the wakeup for a request queued in that instant
+ * (ZOOKEEPER-4537, fixed in 3.8.1). A getData queued while the server is still busy with the
+ * sync hits that instant often, and with no other client to wake the server it waits until
+ * the client gives up on the connection (2/3 of the session timeout): at one connection, most
+ * 5-second runs failed that way. Sent after the sync's reply, it finds the server idle again
+ * nearly always; driver_zk_stall.c wakes a server that forgot it all the same. */
 static int zk_ops_read(struct bench_driver_conn *c, struct zk_request *r)
 {
-    if (!c->serializable) {
-        int rc = zoo_async(c->zh, r->path, zk_ops_sync_done, r);
-        if (rc != ZOK)
-            return rc;
-    }
-    return zoo_aget(c->zh, r->path, 0, zk_ops_get_done, r);
+    if (c->serializable)
+        return zoo_aget(c->zh, r->path, 0, zk_ops_get_done, r);
+    return zoo_async(c->zh, r->path, zk_ops_sync_done, r);
 }
 
 bool zk_ops_submit(struct bench_driver_conn *c, enum bench_op op, const char *key,
@@ -101,7 +107,8 @@ bool zk_ops_submit(struct bench_driver_conn *c, enum bench_op op, const char *ke
         return false;
     *r = (struct zk_request){.conn = c, .token = token, .op = op, .value_len = (int)kept};
     snprintf(r->path, sizeof r->path, BENCH_ZK_PARENT "/%.*s", (int)key_len, key);
-    memcpy(r->value, value, kept);
+    if (kept) /* a read may come with no value at all */
+        memcpy(r->value, value, kept);
     /* Linked before the call: its completion may arrive on another thread at once, but it is
      * handled (and unlinked) only on this loop. */
     r->next = c->requests;
@@ -113,15 +120,10 @@ bool zk_ops_submit(struct bench_driver_conn *c, enum bench_op op, const char *ke
                                             zk_ops_set_done, r);
     if (rc == ZOK)
         return true;
-    /* Refused before it was sent: a sync may have gone, its getData did not; the sync's
-     * callback only writes into r, so r stays until the session closes. */
-    if (op == BENCH_OP_READ && !c->serializable)
-        r->token = NULL;
-    else {
-        c->requests = r->next;
-        if (r->next)
-            r->next->prev = NULL;
-        free(r);
-    }
+    /* Refused: nothing was sent, no callback will come. */
+    c->requests = r->next;
+    if (r->next)
+        r->next->prev = NULL;
+    free(r);
     return false;
 }

@@ -35,6 +35,14 @@ int main(int argc, char **argv)
     }
     bench_report_print(report, stdout);
     fflush(stdout);
+    if (driver->print_notes)
+        driver->print_notes(stderr);
+    if (bench_error_tally_total(&report->error_kinds)) {
+        /* Also with --allow-errors: a point that failed should say why where it is run. */
+        fputs("catena-bench: failures: ", stderr);
+        bench_error_tally_print(&report->error_kinds, stderr);
+        fputc('\n', stderr);
+    }
     uint64_t errors = bench_report_errors(report);
     int status = 0;
     if (options.cdf_path && !bench_report_write_cdf(report, options.cdf_path, stderr))

@@ -73,6 +73,9 @@ void bench_options_usage(FILE *out)
         "  --serializable-reads       etcd: serializable ranges (from the member's own state);\n"
         "                             zookeeper: getData without sync (default: linearizable:\n"
         "                             etcd's quorum read, ZooKeeper's sync then getData)\n"
+        "  --server-pids P,P,...      the PID of each --hosts server, on this machine: its\n"
+        "                             CPU per operation from /proc/PID/stat (for ZooKeeper,\n"
+        "                             which does not report it; replaces INFO's or /metrics')\n"
         "  --cdf FILE                 also write the latency distribution to FILE\n"
         "                             (lines: percentile, latency in us)\n"
         "  --csv | --json             machine-readable output instead of the table\n"
@@ -131,6 +134,23 @@ static bool options_parse_hosts(struct bench_options *o, const char *list)
     }
 }
 
+static bool options_parse_pids(struct bench_options *o, const char *list)
+{
+    o->server_pid_count = 0;
+    for (const char *p = list;; p++) {
+        char *end;
+        errno = 0;
+        long pid = strtol(p, &end, 10);
+        if (o->server_pid_count == BENCH_MAX_HOSTS || errno || end == p || *p < '0' ||
+            *p > '9' || pid < 1 || pid > 0x7fffffff || (*end && *end != ','))
+            return false;
+        o->server_pids[o->server_pid_count++] = (int)pid;
+        if (!*end)
+            return true;
+        p = end;
+    }
+}
+
 static bool options_parse_number(const char *text, double *value)
 {
     char *end;
@@ -181,11 +201,14 @@ static const struct option_spec *options_find(const char *name, size_t len)
     return NULL;
 }
 
-/* --hosts and --distribution, whose values are words; false if the value is wrong. */
+/* --hosts, --server-pids and --distribution, whose values are words or lists; false if the
+ * value is wrong. */
 static bool options_store_word(struct bench_options *o, const char *name, const char *value)
 {
     if (!strcmp(name, "--hosts"))
         return options_parse_hosts(o, value);
+    if (!strcmp(name, "--server-pids"))
+        return options_parse_pids(o, value);
     if (!strcmp(value, "uniform"))
         o->distribution = BENCH_UNIFORM;
     else if (!strcmp(value, "zipfian"))
@@ -226,7 +249,8 @@ static int options_one(struct bench_options *o, char *arg, char *next, bool *hel
     const struct option_spec *spec = options_find(name, len);
     if (spec && spec->kind == OPTION_FLAG)
         return options_store(o, spec, "") ? 1 : 0;
-    bool word = !strcmp(name, "--hosts") || !strcmp(name, "--distribution");
+    bool word = !strcmp(name, "--hosts") || !strcmp(name, "--server-pids") ||
+                !strcmp(name, "--distribution");
     if (!spec && !word) {
         fprintf(err, "catena-bench: unknown flag %s (see --help)\n", name);
         return 0;
@@ -275,6 +299,11 @@ static bool options_finish(struct bench_options *o, FILE *err)
         else if (!strcmp(o->driver_name, "zookeeper"))
             defaults = "127.0.0.1:2181";
         options_parse_hosts(o, defaults);
+    }
+    if (o->server_pid_count && o->server_pid_count != o->host_count) {
+        fprintf(err, "catena-bench: --server-pids names %zu processes for %zu hosts\n",
+                o->server_pid_count, o->host_count);
+        return false;
     }
     return true;
 }

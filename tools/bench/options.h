@@ -43,6 +43,8 @@ struct bench_options {
     double drain_timeout_s;  /* how long replies are awaited after the last request */
     double reconnect_ms;     /* a lost connection is opened again after this (0: never) */
     bool load;               /* write every key once, in order, and stop (a load phase) */
+    int server_pids[BENCH_MAX_HOSTS]; /* --server-pids: hosts[i]'s process, for its CPU */
+    size_t server_pid_count;          /* 0, or host_count */
 };
 
 /* Fills o from argv. On a bad flag, prints why to err and returns false (exit status 2).

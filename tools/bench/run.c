@@ -1,6 +1,7 @@
 #include "bench/run.h"
 
 #include "bench/clock.h"
+#include "bench/proc_cpu.h"
 #include "bench/progress.h"
 
 #include <errno.h>
@@ -89,6 +90,24 @@ static void run_wait(struct bench_setup *s, const size_t *counter, size_t count,
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Replica i's counters: the driver's (INFO, /metrics), and its process's CPU from /proc
+ * instead when --server-pids names it. */
+static bool run_read_replica(const struct bench_report *r, const struct bench_driver *d,
+                             size_t i, struct bench_server_counters *c, char *error,
+                             size_t error_size)
+{
+    const struct bench_options *o = r->options;
+    *c = (struct bench_server_counters){0};
+    if (d->server_counters && !d->server_counters(&r->replicas[i].host, c, error, error_size))
+        return false;
+    if (i < o->server_pid_count) {
+        if (!bench_proc_cpu_s(o->server_pids[i], &c->cpu_s, error, error_size))
+            return false;
+        c->has_cpu = true;
+    }
+    return true;
+}
+
 static void run_read_counters(struct bench_report *r, const struct bench_driver *d, bool after)
 {
     for (size_t i = 0; i < r->replica_count; i++) {
@@ -96,7 +115,7 @@ static void run_read_counters(struct bench_report *r, const struct bench_driver 
         if (after && p->error[0])
             continue;
         struct bench_server_counters *c = after ? &p->after : &p->before;
-        if (!d->server_counters(&p->host, c, p->error, sizeof p->error))
+        if (!run_read_replica(r, d, i, c, p->error, sizeof p->error))
             continue;
         p->measured = after;
     }
@@ -152,6 +171,7 @@ static void run_collect(const struct run_state *st, struct bench_report *r)
         r->reconnects += w->reconnects;
         if (!r->first_error[0] && w->first_error[0])
             snprintf(r->first_error, sizeof r->first_error, "%s", w->first_error);
+        bench_error_tally_merge(&r->error_kinds, &w->error_kinds);
         if (w->last_completion_ns > last_ns)
             last_ns = w->last_completion_ns;
     }
@@ -170,7 +190,7 @@ static void run_report_init(struct bench_report *r, const struct bench_options *
     bench_histogram_init(&r->read.latency_ns);
     bench_histogram_init(&r->write.latency_ns);
     bench_histogram_init(&r->all.latency_ns);
-    r->has_counters = d->server_counters != NULL;
+    r->has_counters = d->server_counters != NULL || o->server_pid_count > 0;
     r->replica_count = r->has_counters ? o->host_count : 0;
     for (size_t i = 0; i < r->replica_count; i++)
         r->replicas[i].host = o->hosts[i];

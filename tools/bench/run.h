@@ -23,6 +23,7 @@ struct bench_report {
     double measured_s; /* from the start of the measured phase to its last reply */
     uint64_t warmup_errors, disconnects, reconnects;
     char first_error[256];
+    struct bench_error_tally error_kinds; /* every failure, by host and error */
     bool has_counters; /* the driver reads server counters */
     size_t replica_count;
     struct bench_replica replicas[BENCH_MAX_HOSTS];

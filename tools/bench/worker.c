@@ -52,10 +52,15 @@ void bench_worker_free(struct bench_worker *w)
 
 void worker_note_error(struct bench_worker *w, const char *host, const char *error)
 {
+    if (!error)
+        error = "unknown error";
     if (!w->result.first_error[0])
         /* Both cut to fit: a first error is a hint, not a log. */
         snprintf(w->result.first_error, sizeof w->result.first_error, "%.80s: %.110s", host,
-                 error ? error : "unknown error");
+                 error);
+    char kind[BENCH_ERROR_TEXT_SIZE];
+    snprintf(kind, sizeof kind, "%.80s: %.110s", host, error);
+    bench_error_tally_add(&w->result.error_kinds, kind, 1);
 }
 
 /* Tells the run that every connection of this worker has connected or failed. */

@@ -6,6 +6,7 @@
 #define CATENA_BENCH_WORKER_H
 
 #include "bench/driver.h"
+#include "bench/error_tally.h"
 #include "bench/histogram.h"
 #include "bench/keygen.h"
 #include "bench/options.h"
@@ -48,6 +49,7 @@ struct bench_worker_result {
     uint64_t reconnects;    /* of them, opened again (--reconnect-ms) */
     uint64_t last_completion_ns;
     char first_error[200];
+    struct bench_error_tally error_kinds; /* every failure noted, by host and error */
 };
 
 enum bench_worker_command { BENCH_WORKER_WAIT, BENCH_WORKER_START, BENCH_WORKER_ABORT };

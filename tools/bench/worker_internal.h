@@ -44,6 +44,8 @@ void worker_stop_issuing(struct bench_worker *w);
 void worker_finish(struct bench_worker *w);
 /* Arms the open-loop timer for due_ns unless it is armed for earlier already. */
 void worker_arm_due(struct bench_worker *w, uint64_t due_ns);
+/* A failed request, a lost connection or a failed connect: counted by kind (host: error), and
+ * the run's first error if it is the first. */
 void worker_note_error(struct bench_worker *w, const char *host, const char *error);
 
 #endif
