@@ -47,7 +47,8 @@ static void chain_want_change(struct chain_engine *c, const struct chain_change 
         /* An operator's ADD adds nobody: the replica itself joins. A process that comes back
          * with the state of an older membership (it was down while it was removed and added)
          * must never pass for the member an ADD brought in; its JOIN proves it discarded that
-         * state. The ADD only lets it in for a while (chain_send_not_member tells it). */
+         * state. The ADD only lets it in for a while: its JOINs (chain_join_tick) are taken
+         * then. */
         if (change->node <= CATENA_MAX_NODES)
             c->invited_until_ms[change->node] = c->now_ms + CHAIN_OPERATOR_PATIENCE_MS;
         return;
@@ -177,7 +178,7 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     if (change->op == CHAIN_OP_REMOVE)
         return member && c->n >= 2 && chain_removal_keeps_quorum(c, change->node);
     if (!member) {
-        /* Only a JOIN adds a replica (chain_want_change) */
+        /* Only a JOIN adds a replica (chain_want_change). */
         if (operator || (chain_is_retired(c, change->node) && !chain_is_invited(c, change->node)) ||
             c->n == CATENA_MAX_NODES)
             return false;
