@@ -100,56 +100,6 @@ static bool is_member_of_any(const struct cp_cluster *cl, node_id id)
     return false;
 }
 
-/* Whether the bytes decode as a ChainPaxos message (messages.h), independently of the engine:
- * what the engine must count as malformed is exactly what does not. */
-static bool decodes(const uint8_t *m, size_t len)
-{
-    union {
-        struct chain_prepare prepare;
-        struct chain_promise promise;
-        struct chain_reject reject;
-        struct chain_accept accept;
-        struct chain_accept_ack accept_ack;
-        struct chain_quorum_ack quorum_ack;
-        struct chain_progress progress;
-        struct chain_state_part part;
-        struct chain_forward forward;
-        struct chain_read_nudge nudge;
-        node_id node;
-        struct chain_not_member not_member;
-        struct chain_change change;
-        struct chain_state state;
-        uint64_t sent_ms;
-        struct {
-            struct ballot ballot;
-            instance_no instance;
-        } durable;
-    } u;
-    switch (chain_msg_type(m, len)) {
-    case CHAIN_MSG_PREPARE: return chain_msg_decode_prepare(m, len, &u.prepare);
-    case CHAIN_MSG_PROMISE: return chain_msg_decode_promise(m, len, &u.promise);
-    case CHAIN_MSG_REJECT_PREPARE: return chain_msg_decode_reject(m, len, &u.reject);
-    case CHAIN_MSG_ACCEPT: return chain_msg_decode_accept(m, len, &u.accept);
-    case CHAIN_MSG_ACCEPT_ACK: return chain_msg_decode_accept_ack(m, len, &u.accept_ack);
-    case CHAIN_MSG_QUORUM_ACK: return chain_msg_decode_quorum_ack(m, len, &u.quorum_ack);
-    case CHAIN_MSG_PROGRESS: return chain_msg_decode_progress(m, len, &u.progress);
-    case CHAIN_MSG_FORWARD: return chain_msg_decode_forward(m, len, &u.forward);
-    case CHAIN_MSG_READ_NUDGE: return chain_msg_decode_read_nudge(m, len, &u.nudge);
-    case CHAIN_MSG_REMOVE_REQUEST: return chain_msg_decode_remove_request(m, len, &u.node);
-    case CHAIN_MSG_ALIVE: return chain_msg_decode_alive(m, len);
-    case CHAIN_MSG_NOT_MEMBER: return chain_msg_decode_not_member(m, len, &u.not_member);
-    case CHAIN_MSG_CHANGE_REQUEST: return chain_msg_decode_change_request(m, len, &u.change);
-    case CHAIN_MSG_STATE_REQUEST: return chain_msg_decode_state_request(m, len);
-    case CHAIN_MSG_STATE: return chain_msg_decode_state(m, len, &u.state);
-    case CHAIN_MSG_STATE_PART: return chain_msg_decode_state_part(m, len, &u.part);
-    case CHAIN_MSG_PROBE:
-    case CHAIN_MSG_PROBE_REPLY: return chain_msg_decode_probe(m, len, m[0], &u.sent_ms);
-    case CHAIN_MSG_DURABLE:
-        return chain_msg_decode_durable(m, len, &u.durable.ballot, &u.durable.instance);
-    default: return false;
-    }
-}
-
 /* Delivers bytes to node `to` as a message from `from` and checks the malformed-input rule:
  * bytes that do not decode, sent to a member by a member, are dropped, counted as malformed
  * and change nothing; bytes that decode never are (a STATE_PART aside: the state it completes
@@ -160,7 +110,8 @@ static void inject(struct fuzz *f, size_t to, node_id from, const uint8_t *msg, 
     struct engine_status before, after;
     cp_status(cl, to, &before);
     size_t trace = cl->trace.len;
-    bool valid = decodes(msg, len);
+    struct chain_msg decoded;
+    bool valid = chain_msg_decode(msg, len, &decoded);
     /* Dropped messages from these cannot have changed anything that matters. */
     bool stranger = from == cl->nodes[to].id || !is_member_of_any(cl, from);
     bool handled = from != cl->nodes[to].id && strcmp(before.membership, "member") == 0 &&

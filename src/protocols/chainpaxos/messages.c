@@ -532,3 +532,33 @@ bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m
         return m->address_len == 0 && m->anchor != NODE_NONE && m->anchor != m->node;
     return m->op == CHAIN_OP_ADD && m->address_len >= 1 && m->address_len <= CHAIN_MAX_ADDRESS;
 }
+
+bool chain_msg_decode(const uint8_t *data, size_t len, struct chain_msg *m)
+{
+    m->type = chain_msg_type(data, len);
+    switch (m->type) {
+    case CHAIN_MSG_PREPARE: return chain_msg_decode_prepare(data, len, &m->u.prepare);
+    case CHAIN_MSG_PROMISE: return chain_msg_decode_promise(data, len, &m->u.promise);
+    case CHAIN_MSG_REJECT_PREPARE: return chain_msg_decode_reject(data, len, &m->u.reject);
+    case CHAIN_MSG_ACCEPT: return chain_msg_decode_accept(data, len, &m->u.accept);
+    case CHAIN_MSG_ACCEPT_ACK: return chain_msg_decode_accept_ack(data, len, &m->u.accept_ack);
+    case CHAIN_MSG_QUORUM_ACK: return chain_msg_decode_quorum_ack(data, len, &m->u.quorum_ack);
+    case CHAIN_MSG_PROGRESS: return chain_msg_decode_progress(data, len, &m->u.progress);
+    case CHAIN_MSG_FORWARD: return chain_msg_decode_forward(data, len, &m->u.forward);
+    case CHAIN_MSG_READ_NUDGE: return chain_msg_decode_read_nudge(data, len, &m->u.nudge);
+    case CHAIN_MSG_REMOVE_REQUEST:
+        return chain_msg_decode_remove_request(data, len, &m->u.suspect);
+    case CHAIN_MSG_PROBE:
+    case CHAIN_MSG_PROBE_REPLY: return chain_msg_decode_probe(data, len, m->type, &m->u.sent_ms);
+    case CHAIN_MSG_DURABLE:
+        return chain_msg_decode_durable(data, len, &m->u.durable.ballot, &m->u.durable.upto);
+    case CHAIN_MSG_ALIVE: return chain_msg_decode_alive(data, len);
+    case CHAIN_MSG_NOT_MEMBER: return chain_msg_decode_not_member(data, len, &m->u.not_member);
+    case CHAIN_MSG_CHANGE_REQUEST:
+        return chain_msg_decode_change_request(data, len, &m->u.change);
+    case CHAIN_MSG_STATE_REQUEST: return chain_msg_decode_state_request(data, len);
+    case CHAIN_MSG_STATE: return chain_msg_decode_state(data, len, &m->u.state);
+    case CHAIN_MSG_STATE_PART: return chain_msg_decode_state_part(data, len, &m->u.state_part);
+    default: return false;
+    }
+}

@@ -292,6 +292,34 @@ bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_n
 bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m);
 bool chain_msg_decode_state_request(const uint8_t *data, size_t len);
 bool chain_msg_decode_state(const uint8_t *data, size_t len, struct chain_state *m);
+/* A message of any type, decoded: its type byte and the fields of that type. */
+struct chain_msg {
+    uint8_t type;
+    union {
+        struct chain_prepare prepare;
+        struct chain_promise promise;
+        struct chain_reject reject;
+        struct chain_accept accept;
+        struct chain_accept_ack accept_ack;
+        struct chain_quorum_ack quorum_ack;
+        struct chain_progress progress;
+        struct chain_state_part state_part;
+        struct chain_forward forward;
+        struct chain_read_nudge nudge;
+        node_id suspect; /* REMOVE_REQUEST */
+        struct chain_not_member not_member;
+        struct chain_change change;
+        struct chain_state state;
+        uint64_t sent_ms; /* PROBE, PROBE_REPLY */
+        struct {
+            struct ballot ballot;
+            instance_no upto;
+        } durable;
+    } u;
+};
+/* True iff `data` is exactly one well-formed message of a known type: the one decoder of
+ * everything a replica receives (recv.c) and of what the fuzzer calls well-formed. */
+bool chain_msg_decode(const uint8_t *data, size_t len, struct chain_msg *m);
 /* True iff body is a well-formed MEMBERSHIP value body. */
 bool chain_change_decode(const uint8_t *body, size_t len, struct chain_change *m);
 
