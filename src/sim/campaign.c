@@ -124,6 +124,7 @@ static void sim_account(struct sim_campaign_result *out, uint64_t seed,
     out->ops_unknown += r->ops_unknown;
     out->ops_timed_out += r->ops_timed_out;
     out->messages += r->messages;
+    out->removals += r->removals;
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         out->faults[k] += r->faults[k];
     switch (r->verdict) {
@@ -233,8 +234,10 @@ void sim_campaign_print(FILE *f, const struct sim_options *options,
             r->wall_seconds > 0 ? (double)r->runs / r->wall_seconds : 0.0);
     fprintf(f,
             "operations %" PRIu64 " (ok %" PRIu64 ", failed %" PRIu64 ", unknown %" PRIu64
-            "; %" PRIu64 " timed out at the client), messages %" PRIu64 "\n",
-            r->ops, r->ops_ok, r->ops_fail, r->ops_unknown, r->ops_timed_out, r->messages);
+            "; %" PRIu64 " timed out at the client), messages %" PRIu64 ", removals %" PRIu64
+            "\n",
+            r->ops, r->ops_ok, r->ops_fail, r->ops_unknown, r->ops_timed_out, r->messages,
+            r->removals);
     fprintf(f, "faults injected:");
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         fprintf(f, " %s=%" PRIu64, sim_fault_name(k), r->faults[k]);

@@ -371,6 +371,8 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
          * their outcome is unknown, and its clients are cut off. */
         rep->removed = true;
         rep->left_at = s->now;
+        s->res->removals++;
+        sim_check_stability(s, r);
         sim_orphans_crash(s, r);
         while (rep->conn_count) {
             uint32_t client = rep->conns[rep->conn_count - 1].client;

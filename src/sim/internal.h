@@ -332,6 +332,8 @@ void sim_network_heal(struct sim *s);
 
 /* faults.c */
 void sim_faults_plan(struct sim *s);
+/* Replica r was just removed: a violation if the profile's faults were all per message. */
+void sim_check_stability(struct sim *s, uint32_t r);
 void sim_faults_apply(struct sim *s, uint64_t item);
 
 /* cluster.c */

@@ -32,7 +32,7 @@ static void usage(FILE *out)
             "                     instead of resolving them from the replicas' execution\n"
             "  --expect-violation succeed only if a violation is found (a planted bug)\n"
             "  --expect-check C   ... and only if it is found by check C (linearizability,\n"
-            "                     digest, execution, convergence, liveness)\n"
+            "                     digest, execution, convergence, liveness, stability)\n"
             "  --timeout S        campaign: wall-clock limit per run (default 10); beyond it\n"
             "                     a run inside the checker gave up, elsewhere it hangs\n"
             "  --quiet            campaign: no progress lines\n",

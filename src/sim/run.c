@@ -24,7 +24,8 @@ const char *sim_check_name(enum sim_check_id id)
 {
     static const char *names[SIM_CHECK_KINDS] = {
         "none", "linearizability", "digest agreement", "execution order", "convergence",
-        "liveness", "reply format", "abort (engine CHECK)", "hang (wall-clock limit)"};
+        "liveness", "reply format", "abort (engine CHECK)", "hang (wall-clock limit)",
+        "stability"};
     return (unsigned)id < SIM_CHECK_KINDS ? names[id] : "?";
 }
 
@@ -32,7 +33,7 @@ enum sim_check_id sim_check_find(const char *name)
 {
     static const char *names[SIM_CHECK_KINDS] = {
         "none", "linearizability", "digest", "execution", "convergence", "liveness", "reply",
-        "abort", "hang"};
+        "abort", "hang", "stability"};
     for (int k = 1; k < SIM_CHECK_KINDS; k++)
         if (strcmp(name, names[k]) == 0)
             return (enum sim_check_id)k;

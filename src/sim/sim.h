@@ -19,7 +19,8 @@
  *            must all reach the highest instance any of them executed, and every command whose
  *            client gave up must have executed (the origin resubmits it: exactly-once).
  * Then the checks (checks.c): linearizability of the history, equal state digests at equal
- * instances on every replica (also checked online as instances execute), convergence, liveness.
+ * instances on every replica (also checked online as instances execute), convergence, liveness,
+ * and, in a profile whose faults are all per message, that no replica was removed (stability).
  *
  * Operations whose client timed out are recorded with the outcome the replicas gave them
  * (outcome.c): the simulator sees everything, and unknown outcomes would make the
@@ -120,11 +121,12 @@ enum sim_check_id {
     SIM_CHECK_REPLY,        /* a reply that does not parse as the command's RESP reply */
     SIM_CHECK_ABORT,        /* the process died (an engine CHECK failed): campaigns only */
     SIM_CHECK_HANG,         /* the run exceeded its wall-clock limit: campaigns only */
+    SIM_CHECK_STABILITY,    /* a replica was removed though only messages were faulty */
     SIM_CHECK_KINDS
 };
 const char *sim_check_name(enum sim_check_id id);
 /* By short name: linearizability, digest, execution, convergence, liveness, reply, abort,
- * hang. SIM_CHECK_NONE if unknown. */
+ * hang, stability. SIM_CHECK_NONE if unknown. */
 enum sim_check_id sim_check_find(const char *name);
 
 enum sim_verdict { SIM_PASS, SIM_VIOLATION, SIM_GAVE_UP };
@@ -142,6 +144,7 @@ struct sim_result {
     uint64_t ops_timed_out; /* clients gave up (the outcome is then resolved, see client.c) */
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
+    uint64_t removals; /* times a replica found itself outside the configuration */
     uint64_t highest_executed;
     uint64_t end_time_us;
     uint64_t check_states;
@@ -178,6 +181,7 @@ struct sim_campaign_result {
     uint64_t ops, ops_ok, ops_fail, ops_unknown, ops_timed_out;
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
+    uint64_t removals;
     uint64_t by_check[SIM_CHECK_KINDS];
     /* The first violating and gave-up seeds. */
     uint64_t violation_seeds[32];
