@@ -12,8 +12,13 @@
  *   BALLOT  ballot (u64 round, u32 node), u64 own_round: `promised` changed.
  *   ACCEPT  u64 instance, ballot, u8 kind, u32 length, body: a value accepted (or re-accepted
  *           with a higher ballot: the last record of an instance is the one that counts).
- *   EXECUTED u64 instance: everything up to it was executed here (once per round; it needs
- *           no fsync of its own: a lost one only means executing later).
+ *   EXECUTED u64 instance, u64 ack: everything up to the instance was executed here, and the
+ *           ack was learned (once per round; it needs no fsync of its own: a lost one only
+ *           means executing later, or a lower ack). Without the ack a restart went back to
+ *           the ack of the last STATE record, and after a state transfer at s that lies below
+ *           s: the replica could not run for election (membership §6.4), and a two-member
+ *           configuration whose members had both joined that way never elected anyone again
+ *           (nemesis seed 5). Records of 8 bytes, written before the ack was added, still read.
  *   STATE   u64 log_base, u64 installed_at, ballot, u64 own_round, u32 length, the log's
  *           values from log_base on (`length` bytes, each as an ACCEPT record's fields), then
  *           a STATE message to the end (configuration and state machine at its instance; the
@@ -98,11 +103,14 @@ void chain_persist_ballot(struct chain_engine *c)
 
 void chain_persist_executed(struct chain_engine *c)
 {
-    if (!c->durable || c->restoring || c->highest_executed <= c->persisted_executed)
+    if (!c->durable || c->restoring ||
+        (c->highest_executed <= c->persisted_executed && c->ack <= c->persisted_ack))
         return;
     c->persisted_executed = c->highest_executed;
+    c->persisted_ack = c->ack;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
     buf_put_u64(&c->out->arena, c->highest_executed);
+    buf_put_u64(&c->out->arena, c->ack);
     chain_persist_end(c, start, 0, false);
 }
 
@@ -127,6 +135,7 @@ static void chain_persist_state(struct chain_engine *c, const struct chain_state
     buf_patch_u32(b, length_at, (uint32_t)(b->len - length_at - 4));
     chain_msg_put_state(b, m);
     c->persisted_executed = m->instance; /* the next flush records what executed since */
+    c->persisted_ack = m->ack;
     c->checkpoint_bytes_last = b->len - start + (m->state ? 0 : m->state_len);
     chain_persist_end(c, start, m->instance, compaction);
     c->persisted_bytes = 0;
@@ -141,7 +150,7 @@ void chain_persist_left(struct chain_engine *c)
     size_t start = chain_persist_begin(c, CHAIN_RECORD_LEFT);
     chain_put_promised(c);
     buf_put_u8(&c->out->arena, c->joining);
-    c->persisted_executed = 0;
+    c->persisted_executed = c->persisted_ack = 0;
     chain_persist_end(c, start, 1, false);
     c->persisted_bytes = 0;
 }
@@ -283,9 +292,16 @@ static void chain_restore_state(struct chain_engine *c, struct reader *r)
 static void chain_restore_executed(struct chain_engine *c, struct reader *r)
 {
     instance_no i = reader_u64(r);
+    instance_no ack = reader_left(r) > 0 ? reader_u64(r) : 0;
     CHECK(!r->failed && reader_left(r) == 0);
     if (i > c->restore_executed && i <= c->highest_accepted)
         c->restore_executed = i;
+    /* A fact learned before the crash: everything up to it is chosen and every member held
+     * it. Clamped like a received ack (progress.c). */
+    if (ack > c->highest_accepted)
+        ack = c->highest_accepted;
+    if (ack > c->ack)
+        c->ack = ack;
 }
 
 static void chain_restore_left(struct chain_engine *c, struct reader *r)
@@ -357,6 +373,7 @@ static void chain_restore_finish(struct chain_engine *c)
         CHECK(chain_log_get(&c->log, i) != NULL); /* accepted in order: no gaps */
     chain_execute_restored(c, c->restore_executed);
     c->persisted_executed = c->highest_executed;
+    c->persisted_ack = c->ack;
     c->restoring = false;
     c->settled = c->highest_executed > c->ack ? c->highest_executed : c->ack;
     if (c->settled < c->log.base - 1)

@@ -260,6 +260,7 @@ struct chain_engine {
     size_t persisted_bytes;       /* records since the last checkpoint */
     size_t checkpoint_bytes_last; /* size of the last checkpoint */
     instance_no persisted_executed; /* the last EXECUTED record */
+    instance_no persisted_ack;      /* the ack of the last EXECUTED or STATE record */
     instance_no restore_executed;   /* restarting: the last EXECUTED record found */
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
     /* What this replica knows of the disk of its ballot's leader, which passes its ACCEPTs on
