@@ -7,13 +7,14 @@
 void command_encode(struct buf *out, const struct command_header *h, const uint8_t *const *argv,
                     const size_t *lens)
 {
-    size_t total = 24;
+    size_t total = COMMAND_HEADER_BYTES;
     for (uint32_t i = 0; i < h->argc; i++)
         total += 4 + lens[i];
     buf_reserve(out, total);
     buf_put_u32(out, h->origin);
     buf_put_u64(out, h->client);
     buf_put_u64(out, h->seq);
+    buf_put_u64(out, h->submitted);
     buf_put_u32(out, h->argc);
     for (uint32_t i = 0; i < h->argc; i++) {
         CHECK(lens[i] <= UINT32_MAX);
@@ -28,6 +29,7 @@ bool command_peek(const struct reader *r, struct command_header *h)
     h->origin = reader_u32(&copy);
     h->client = reader_u64(&copy);
     h->seq = reader_u64(&copy);
+    h->submitted = reader_u64(&copy);
     h->argc = reader_u32(&copy);
     return !copy.failed;
 }
@@ -37,7 +39,7 @@ bool command_decode(struct reader *r, struct command_header *h, const uint8_t **
 {
     if (!command_peek(r, h) || h->argc > max_args || h->argc == 0)
         return false;
-    r->pos += 24;
+    r->pos += COMMAND_HEADER_BYTES;
     for (uint32_t i = 0; i < h->argc; i++) {
         lens[i] = reader_u32(r);
         argv[i] = reader_bytes(r, lens[i]);
@@ -69,4 +71,10 @@ bool command_decode_next(struct reader *r, struct command_header *h, struct comm
         a->cap = h->argc;
     }
     return command_decode(r, h, a->argv, a->lens, a->cap);
+}
+
+void command_stamp(uint8_t *record, uint64_t submitted)
+{
+    for (int b = 0; b < 8; b++)
+        record[COMMAND_SUBMITTED_AT + b] = (uint8_t)(submitted >> (8 * b));
 }

@@ -4,6 +4,8 @@
  *   u32 origin   replica the client is connected to (it sends the reply)
  *   u64 client   that replica's connection id
  *   u64 seq      per-connection sequence number (exactly-once deduplication key with the above)
+ *   u64 submitted the instance the origin had executed when it last submitted the command
+ *                (the engine stamps it: see COMMAND_WINDOW)
  *   u32 argc     then argc times: u32 length, bytes
  * A batch is: u32 count, then count records. The engine treats both as opaque bytes; only
  * the server (encoding) and the state machine (decoding) look inside. */
@@ -19,13 +21,44 @@
 
 /* Largest argc a command may have; the RESP layer enforces its own (configurable) limit. */
 #define COMMAND_MAX_ARGS (1024 * 1024)
+#define COMMAND_HEADER_BYTES 32
+#define COMMAND_SUBMITTED_AT 20 /* offset of `submitted` in a record */
+
+/* A command decided at an instance more than COMMAND_WINDOW after its `submitted` is skipped
+ * on every replica, like a gap, and its origin submits it again (stamped anew). So no copy of
+ * a command can execute more than COMMAND_WINDOW instances after its origin last handed it
+ * over, and the session table can forget a connection that many instances after its END
+ * (kv/sessions.h): a late copy then finds no session, but is too old to execute. */
+#define COMMAND_WINDOW ((uint64_t)1 << 20)
 
 struct command_header {
     node_id origin;
     uint64_t client;
     uint64_t seq;
+    uint64_t submitted;
     uint32_t argc;
 };
+
+/* True if a command with this header, decided at `instance`, is too old to execute. */
+static inline bool command_stale(const struct command_header *h, uint64_t instance)
+{
+    return instance > h->submitted && instance - h->submitted > COMMAND_WINDOW;
+}
+
+/* Session control records, which replicas make and clients cannot (the server refuses
+ * unknown command names, and these begin with a NUL byte). Each goes through the log like a
+ * command of its origin:
+ *   END      argv {COMMAND_END}: the last record of a closed connection (its seq follows the
+ *            connection's last); its session ends.
+ *   END_ALL  argv {COMMAND_END_ALL, u64 bound}, client 0, seq 0: a replica (re)started, and
+ *            every session of its earlier runs (client ids below bound) ends. */
+#define COMMAND_END "\0END"
+#define COMMAND_END_LEN 4
+#define COMMAND_END_ALL "\0END_ALL"
+#define COMMAND_END_ALL_LEN 8
+
+/* Writes `submitted` into an encoded record (at least COMMAND_HEADER_BYTES long). */
+void command_stamp(uint8_t *record, uint64_t submitted);
 
 /* Appends one encoded command. argv[i] has lens[i] bytes. */
 void command_encode(struct buf *out, const struct command_header *h, const uint8_t *const *argv,

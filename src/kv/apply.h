@@ -6,7 +6,9 @@
  * the next one; at or below, it is a duplicate (duplicated by the network, or retried and also
  * recovered) and above, an earlier command was lost on the way: both are skipped on every
  * replica alike. The origin's engine resubmits unexecuted commands in order until they execute,
- * so every command runs exactly once and in the order the client sent it. */
+ * so every command runs exactly once and in the order the client sent it. A command decided
+ * more than COMMAND_WINDOW instances after its submission is skipped too (command_stale), and
+ * sessions end by END and END_ALL records (core/command.h, kv/sessions.h). */
 #ifndef CATENA_KV_APPLY_H
 #define CATENA_KV_APPLY_H
 
@@ -31,13 +33,17 @@ struct kv_reply_target {
 struct kv_apply_stats {
     uint64_t commands_executed;
     uint64_t duplicates_skipped;
-    uint64_t gaps_skipped; /* waiting for an earlier command's resubmission */
+    uint64_t gaps_skipped;  /* waiting for an earlier command's resubmission */
+    uint64_t stale_skipped; /* decided too long after their submission (COMMAND_WINDOW) */
+    uint64_t sessions_ended; /* by END and END_ALL records */
     uint64_t malformed_batches;
 };
 
-/* Applies one decided batch (u32 count, records); an empty payload is a no-op instance.
- * Returns false if the batch is malformed (every replica stops at the same record). */
-bool kv_apply_batch(struct kv *kv, const uint8_t *data, size_t len,
+/* Applies the batch (u32 count, records) decided at `instance`; an empty payload is a no-op
+ * instance. Every instance must be applied, in order (sessions that ended long enough ago are
+ * forgotten as instances pass). Returns false if the batch is malformed (every replica stops
+ * at the same record). */
+bool kv_apply_batch(struct kv *kv, uint64_t instance, const uint8_t *data, size_t len,
                     const struct kv_reply_target *target, struct command_args *scratch,
                     struct kv_apply_stats *stats);
 
@@ -45,6 +51,7 @@ bool kv_apply_batch(struct kv *kv, const uint8_t *data, size_t len,
  * otherwise counts the duplicate or the gap in stats (which may be NULL). */
 bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t seq,
                       struct kv_apply_stats *stats);
-size_t kv_session_count(const struct kv *kv);
+size_t kv_session_count(const struct kv *kv);       /* live and ended */
+size_t kv_session_ended_count(const struct kv *kv); /* ended, not forgotten yet */
 
 #endif

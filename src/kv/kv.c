@@ -353,3 +353,8 @@ bool kv_session_admit(struct kv *kv, node_id origin, uint64_t client, uint64_t s
 }
 
 size_t kv_session_count(const struct kv *kv) { return sessions_count(kv->sessions); }
+
+size_t kv_session_ended_count(const struct kv *kv)
+{
+    return sessions_ended_count(kv->sessions);
+}

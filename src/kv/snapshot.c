@@ -1,8 +1,9 @@
 /* Snapshots of the kv state machine. Format (integers little-endian):
  *
- *   "CATSNAP" u8 version (1)
+ *   "CATSNAP" u8 version (2)
  *   u64 key count,     then per key:     u32 key length, key, u32 value length, value
- *   u64 session count, then per session: u32 origin, u64 client, u64 highest executed seq
+ *   u64 session count, then per session: u32 origin, u64 client, u64 highest executed seq,
+ *                                        u64 instance it ended at (0: live; kv/sessions.h)
  *   u64 kv_digest of the content
  *   u32 CRC32C of every byte before it
  *
@@ -27,10 +28,10 @@
 
 #define SNAP_MAGIC "CATSNAP"
 #define SNAP_MAGIC_LEN 7
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 2: sessions carry the instance they ended at */
 /* Header, both counts, digest and CRC: the size of an empty snapshot. */
 #define SNAP_MIN_LEN (SNAP_MAGIC_LEN + 1 + 8 + 8 + 8 + 4)
-#define SNAP_SESSION_LEN (4 + 8 + 8)
+#define SNAP_SESSION_LEN (4 + 8 + 8 + 8)
 
 static void snapshot_put_entry(const struct ks_entry *e, void *ctx)
 {
@@ -43,12 +44,14 @@ static void snapshot_put_entry(const struct ks_entry *e, void *ctx)
     buf_append(out, ks_entry_value(e), ks_entry_value_len(e));
 }
 
-static void snapshot_put_session(node_id origin, uint64_t client, uint64_t seq, void *ctx)
+static void snapshot_put_session(node_id origin, uint64_t client, uint64_t seq,
+                                 uint64_t ended_at, void *ctx)
 {
     struct buf *out = ctx;
     buf_put_u32(out, origin);
     buf_put_u64(out, client);
     buf_put_u64(out, seq);
+    buf_put_u64(out, ended_at);
 }
 
 void kv_snapshot_write(const struct kv *kv, struct buf *out)
@@ -124,17 +127,19 @@ static bool snapshot_parse(struct reader *r, struct kv *kv, char *err, size_t er
         node_id origin = reader_u32(r);
         uint64_t client = reader_u64(r);
         uint64_t seq = reader_u64(r);
+        uint64_t ended_at = reader_u64(r);
         if (r->failed)
             break;
         if (origin == NODE_NONE || seq == 0) {
             snapshot_fail(err, err_size, "snapshot has an invalid session at byte %zu", at);
             return false;
         }
-        if (!sessions_restore(kv->sessions, origin, client, seq)) {
+        if (!sessions_restore(kv->sessions, origin, client, seq, ended_at)) {
             snapshot_fail(err, err_size, "snapshot has a duplicate session at byte %zu", at);
             return false;
         }
     }
+    sessions_restore_done(kv->sessions);
     if (r->failed) {
         snapshot_fail(err, err_size, "snapshot truncated at byte %zu", r->pos);
         return false;

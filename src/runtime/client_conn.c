@@ -10,7 +10,23 @@
 #include <time.h>
 
 #define READ_CHUNK (16 * 1024)
-#define SLOT_BITS 24 /* up to 16M simultaneous connections */
+#define SLOT_BITS 20 /* CLIENT_MAX_CONNECTIONS simultaneous connections */
+
+/* Connection ids are exactly-once session keys in the replicated state, which outlives this
+ * process: an id is (generation << SLOT_BITS | slot), and generations follow the clock, in
+ * quarter milliseconds since 2020 (44 bits: until the 2150s), or the last one + 1 when
+ * connections come faster. A restarted replica thus never reuses its last run's ids, unless
+ * that run opened more than 4,000 connections per second for long enough to be ahead of the
+ * clock by the time it took to restart; and every id of this run lies above the ids of the
+ * earlier ones, which END_ALL relies on (core/command.h). */
+static uint64_t clock_generation(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    const uint64_t since_2020_s = 1577836800;
+    uint64_t s = (uint64_t)t.tv_sec > since_2020_s ? (uint64_t)t.tv_sec - since_2020_s : 0;
+    return s * 4000 + (uint64_t)t.tv_nsec / 250000;
+}
 
 static void conn_closed_cb(uv_handle_t *h)
 {
@@ -177,7 +193,9 @@ void client_flush_all(struct client_listener *l)
 static void conn_setup(struct client_listener *l, struct client_conn *c, size_t slot)
 {
     c->listener = l;
-    c->id = (++l->next_generation << SLOT_BITS) | slot;
+    uint64_t now = clock_generation();
+    l->next_generation = now > l->next_generation ? now : l->next_generation + 1;
+    c->id = (l->next_generation << SLOT_BITS) | slot;
     l->slots[slot] = c;
     l->connected++;
     l->total_connections++;
@@ -242,11 +260,8 @@ int client_listener_start(struct client_listener *l, uv_loop_t *loop, const char
     l->ctx = ctx;
     l->max_clients = max_clients;
     l->max_output_bytes = max_output_bytes;
-    /* Connection ids are exactly-once session keys in the replicated state, which outlives
-     * this process: ids start from the clock (256 per second since 1970, within the 40 bits
-     * of generation until 2106), so a restarted replica does not reuse its last run's ids
-     * unless that run opened more than 256 connections per second of its life. */
-    l->next_generation = (uint64_t)time(NULL) << 8;
+    l->next_generation = clock_generation(); /* see clock_generation */
+    CHECK(max_clients <= CLIENT_MAX_CONNECTIONS);
     return net_listen(loop, &l->tcp, l, host, port, 511, listener_connection_cb, "clients");
 }
 
@@ -262,4 +277,9 @@ void client_listener_release(struct client_listener *l)
 {
     free(l->slots);
     l->slots = NULL;
+}
+
+uint64_t client_listener_first_id(const struct client_listener *l)
+{
+    return (l->next_generation + 1) << SLOT_BITS;
 }

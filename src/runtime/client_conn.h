@@ -43,6 +43,9 @@ struct client_listener_ops {
     void (*on_close)(void *ctx, struct client_conn *c); /* before the memory goes away */
 };
 
+/* Most simultaneous connections a listener can hold (their ids have 20 bits of slot). */
+#define CLIENT_MAX_CONNECTIONS ((size_t)1 << 20)
+
 struct client_listener {
     uv_loop_t *loop;
     uv_tcp_t tcp;
@@ -59,6 +62,9 @@ struct client_listener {
     uint64_t bytes_in, bytes_out;
 };
 
+/* The lowest id this listener will ever give (before its first connection): ids of earlier
+ * runs of the process lie below it (END_ALL, core/command.h). */
+uint64_t client_listener_first_id(const struct client_listener *l);
 int client_listener_start(struct client_listener *l, uv_loop_t *loop, const char *host,
                           uint16_t port, size_t max_clients, size_t max_output_bytes,
                           const struct client_listener_ops *ops, void *ctx);

@@ -40,10 +40,18 @@ static void apply_batch(struct server *s, instance_no instance, const uint8_t *d
     struct kv_reply_target target = {reply_begin, reply_done, s, s->config.self};
     if (len)
         s->stats.batches_executed++;
-    if (!kv_apply_batch(s->kv, data, len, &target, &s->exec_args, &s->apply_stats))
+    if (!kv_apply_batch(s->kv, instance, data, len, &target, &s->exec_args, &s->apply_stats))
         /* Every replica holds the same bytes, so every replica stops at the same place. */
         log_error("instance %llu: malformed batch, the rest of it is skipped",
                   (unsigned long long)instance);
+}
+
+/* This replica's END_ALL was refused or abandoned (it is not a member): it is sent again in a
+ * second, until it executes. */
+static void end_all_retry_later(struct server *s, const struct command_header *h)
+{
+    if (h->origin == s->config.self && h->client == 0)
+        s->end_all_retry_ms = uv_now(&s->loop) + 1000;
 }
 
 static void apply_reject(struct server *s, const uint8_t *data, size_t len)
@@ -52,6 +60,7 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     struct command_header h;
     if (!command_peek(&r, &h))
         return;
+    end_all_retry_later(s, &h);
     s->stats.commands_rejected++;
     struct session *se = origin_session(s, &h);
     struct buf *out = se ? session_replicated_begin(se, h.seq) : NULL;
@@ -78,6 +87,7 @@ static void apply_abandon(struct server *s, const uint8_t *data, size_t len)
     struct command_header h;
     if (!command_peek(&r, &h))
         return;
+    end_all_retry_later(s, &h);
     struct session *se = origin_session(s, &h);
     struct buf *out = se ? session_replicated_begin(se, h.seq) : NULL;
     if (!out)

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include "common/log.h"
+#include "runtime/client_conn.h"
 #include "server/config_secret.h"
 #include "resp/parser.h"
 
@@ -336,6 +337,9 @@ static enum config_result config_validate(struct server_config *c, char *err, si
         return fail(err, err_size, "--cluster is required (try --help)");
     if (!config_member(c, c->self))
         return fail(err, err_size, "--id %u is not one of the --cluster replicas", c->self);
+    if (c->max_clients > CLIENT_MAX_CONNECTIONS)
+        return fail(err, err_size, "--max-clients %zu is above the limit of %zu", c->max_clients,
+                    CLIENT_MAX_CONNECTIONS);
     if (c->port == 0) {
         if (7000u + c->self > 65535u)
             return fail(err, err_size, "--port is required");

@@ -59,6 +59,8 @@ static void section_stats(struct server *s, struct buf *b)
     line(b, "duplicates_skipped:%llu", (unsigned long long)s->apply_stats.duplicates_skipped);
     line(b, "out_of_order_skipped:%llu", (unsigned long long)s->apply_stats.gaps_skipped);
     line(b, "client_sessions:%zu", kv_session_count(s->kv));
+    line(b, "client_sessions_ended:%zu", kv_session_ended_count(s->kv));
+    line(b, "commands_stale_skipped:%llu", (unsigned long long)s->apply_stats.stale_skipped);
     line(b, "batches_executed:%llu", (unsigned long long)s->stats.batches_executed);
     line(b, "protocol_errors:%llu", (unsigned long long)s->stats.protocol_errors);
     line(b, "acl_access_denied_auth:%llu", (unsigned long long)s->auth.failures);

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "protocols/chainpaxos/chainpaxos.h"
+#include "server/dispatch.h"
 #include "server/session.h"
 
 #include "common/reader.h"
@@ -51,6 +52,10 @@ void server_forget_session(struct server *s, struct session *se)
 static void server_round_end(void *ctx)
 {
     struct server *s = ctx;
+    if (s->end_all_retry_ms && uv_now(&s->loop) >= s->end_all_retry_ms) {
+        s->end_all_retry_ms = 0;
+        dispatch_end_all(s);
+    }
     server_deliver_snapshots(s);
     membership_expire_waits(s);
     while (s->release_head) {
@@ -244,6 +249,8 @@ int server_start(struct server *s, const struct server_config *config)
     }
     if (rc != 0)
         return -1; /* the process exits: no handle needs closing */
+    s->end_all_bound = client_listener_first_id(&s->runtime.clients);
+    dispatch_end_all(s);
     log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)%s",
              CATENA_VERSION, config->self, config->bind, config->port,
              config_member(config, config->self)->host,

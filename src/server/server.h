@@ -60,6 +60,8 @@ struct server {
     struct pending_snapshot *snapshots; /* oldest first */
     struct server_checkpoint checkpoint; /* the background serialization, if one runs */
     struct server_auth auth;
+    uint64_t end_all_bound;    /* this run's first client id: END_ALL ends the sessions below */
+    uint64_t end_all_retry_ms; /* when to send END_ALL again (0: not due) */
 };
 
 /* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step

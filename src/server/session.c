@@ -28,6 +28,7 @@ void session_open(struct server *s, struct client_conn *c)
 
 void session_close(struct session *se)
 {
+    dispatch_session_end(se);
     for (size_t i = 0; i < se->queue_cap; i++)
         buf_free(&se->queue[i].reply);
     free(se->queue);

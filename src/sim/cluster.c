@@ -40,12 +40,51 @@ uint64_t sim_replica_connect(struct sim *s, uint32_t r, uint32_t client)
     return c->id;
 }
 
+static void sim_step(struct sim *s, uint32_t r, struct engine_event ev);
+static void sim_flush(struct sim *s, uint32_t r);
+
+/* A session control record from replica r to its engine, as src/server/dispatch.c sends. */
+static void sim_replica_control(struct sim *s, uint32_t r, const struct command_header *h,
+                                const uint8_t **argv, size_t *lens)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    buf_clear(&rep->record);
+    command_encode(&rep->record, h, argv, lens);
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_COMMAND, .data = rep->record.data,
+                                         .len = rep->record.len});
+    sim_flush(s, r);
+}
+
 void sim_replica_disconnect(struct sim *s, uint32_t r, uint64_t conn)
 {
     struct sim_replica *rep = &s->replicas[r];
     struct sim_conn *c = sim_conn_find(rep, conn);
-    if (c)
-        *c = rep->conns[--rep->conn_count];
+    if (!c)
+        return;
+    /* Its session ends through the log (END), unless the process is stalled: then, as a
+     * paused server would, it notices nothing, and the session stays. */
+    if (c->next_seq > 0 && rep->up && rep->paused_until <= s->now) {
+        const uint8_t *argv[1] = {(const uint8_t *)COMMAND_END};
+        size_t lens[1] = {COMMAND_END_LEN};
+        struct command_header h = {
+            .origin = rep->id, .client = c->id, .seq = ++c->next_seq, .argc = 1};
+        sim_replica_control(s, r, &h, argv, lens);
+    }
+    *c = rep->conns[--rep->conn_count];
+}
+
+/* A restarted replica ends the sessions of its earlier incarnations (END_ALL): their
+ * connection ids all lie below the first of this one. */
+static void sim_replica_end_all(struct sim *s, uint32_t r)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    uint8_t bound[8];
+    for (int b = 0; b < 8; b++)
+        bound[b] = (uint8_t)(rep->end_all_bound >> (8 * b));
+    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound};
+    size_t lens[2] = {COMMAND_END_ALL_LEN, 8};
+    struct command_header h = {.origin = rep->id, .argc = 2};
+    sim_replica_control(s, r, &h, argv, lens);
 }
 
 /* The reply in rep->reply travels back to the client of connection c. */
@@ -151,9 +190,9 @@ static void sim_replica_execute(struct sim *s, uint32_t r, instance_no i, const 
     }
     rep->last_executed = i;
     struct sim_reply_ctx ctx = {s, r, -1};
-    sim_orphans_executed(s, data, len);
+    sim_orphans_executed(s, i, data, len);
     struct kv_reply_target target = {sim_reply_begin, sim_reply_done, &ctx, rep->id};
-    if (!kv_apply_batch(rep->kv, data, len, &target, &rep->args, &rep->apply_stats))
+    if (!kv_apply_batch(rep->kv, i, data, len, &target, &rep->args, &rep->apply_stats))
         sim_violation(s, SIM_CHECK_EXECUTION, "replica %u: instance %llu holds a malformed batch",
                       rep->id, (unsigned long long)i);
     uint64_t payload = sim_hash_bytes(data, len);
@@ -201,6 +240,10 @@ static void sim_replica_reject(struct sim *s, uint32_t r, const uint8_t *data, s
     if (!command_peek(&rd, &h))
         return;
     sim_trace_event(s, SIM_TR_REJECT, r, (uint32_t)h.client, h.seq, 0, NULL, 0);
+    if (h.client == 0) {
+        rep->end_all_due = true; /* not a member yet: again at the next tick */
+        return;
+    }
     struct sim_conn *c = sim_conn_find(rep, h.client);
     long orphan = c && c->waiting == h.seq ? -1 : sim_orphan_find(s, r, h.client, h.seq);
     if (!(c && c->waiting == h.seq) && orphan < 0)
@@ -321,11 +364,16 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
         case EFFECT_REJECT:
             sim_replica_reject(s, r, payload, e->len);
             break;
-        case EFFECT_ABANDON:
+        case EFFECT_ABANDON: {
             /* The replica left the configuration: after this step its clients are cut off and
              * what it had in flight becomes of unknown outcome (below), as a real client that
-             * gets the error would record it. */
+             * gets the error would record it. Its END_ALL goes out again. */
+            struct reader rd = reader_make(payload, e->len);
+            struct command_header h;
+            if (command_peek(&rd, &h) && h.client == 0)
+                rep->end_all_due = true;
             break;
+        }
         case EFFECT_READ:
             sim_replica_serve_read(s, r, payload, e->len);
             break;
@@ -433,6 +481,10 @@ void sim_replica_tick(struct sim *s, uint32_t r)
     if (!rep->up || rep->paused_until > s->now)
         return; /* a stalled process does not tick */
     sim_trace_event(s, SIM_TR_TICK, r, 0, 0, 0, NULL, 0);
+    if (rep->end_all_due) {
+        rep->end_all_due = false;
+        sim_replica_end_all(s, r);
+    }
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_TICK});
     sim_flush(s, r);
 }
@@ -519,6 +571,8 @@ void sim_replica_start(struct sim *s, uint32_t r)
     rep->up = true;
     rep->removed = false;
     rep->paused_until = 0;
+    rep->end_all_due = rep->incarnation > 0;
+    rep->end_all_bound = rep->next_conn_id + 1;
     rep->leader = NODE_NONE;
     rep->last_executed = 0;
     rep->log = malloc(sizeof *rep->log);

@@ -196,6 +196,8 @@ struct sim_replica {
     instance_no last_executed;
     struct sim_disk disk;
     uint64_t operator_next_add; /* healing: when the operator next asks to add it back */
+    bool end_all_due; /* restarted: END_ALL (core/command.h) goes out at the next tick */
+    uint64_t end_all_bound; /* the first connection id of this incarnation */
 };
 
 /* ---- clients (client.c) ----------------------------------------------------------------- */
@@ -431,7 +433,7 @@ void sim_orphan_resolve(struct sim *s, long index, const uint8_t *reply, size_t 
 void sim_orphan_reply(struct sim *s, uint32_t client, uint64_t serial, const uint8_t *data,
                       size_t len);
 /* Marks orphans whose records are in this executed batch. */
-void sim_orphans_executed(struct sim *s, const uint8_t *batch, size_t len);
+void sim_orphans_executed(struct sim *s, uint64_t instance, const uint8_t *batch, size_t len);
 /* Replica r crashed: its orphans' fate is unknowable. */
 void sim_orphans_crash(struct sim *s, uint32_t r);
 /* Orphans left after the liveness bound: a liveness violation naming one. */

@@ -72,7 +72,7 @@ void sim_orphan_reply(struct sim *s, uint32_t client, uint64_t serial, const uin
     }
 }
 
-void sim_orphans_executed(struct sim *s, const uint8_t *batch, size_t len)
+void sim_orphans_executed(struct sim *s, uint64_t instance, const uint8_t *batch, size_t len)
 {
     if (!s->orphans_open || len == 0)
         return;
@@ -82,7 +82,7 @@ void sim_orphans_executed(struct sim *s, const uint8_t *batch, size_t len)
         struct command_header h;
         if (!command_decode_next(&r, &h, &s->orphan_args))
             return;
-        if (h.origin == NODE_NONE || h.origin > s->n)
+        if (h.origin == NODE_NONE || h.origin > s->n || command_stale(&h, instance))
             continue;
         long k = sim_orphan_find(s, h.origin - 1, h.client, h.seq);
         if (k >= 0)

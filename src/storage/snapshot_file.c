@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 /* Version 2: a checkpoint's state machine bytes come last (protocols' STATE records). */
-#define SNAPSHOT_MAGIC "CATSNAP2"
+#define SNAPSHOT_MAGIC "CATSNAP3" /* 3: commands carry their submission, sessions end */
 #define SNAPSHOT_HEADER_BYTES 28 /* magic, u64 seq, u64 length, u32 crc */
 #define SNAPSHOT_CRC_AT 24
 #define SNAPSHOT_COPY_CHUNK (1u << 20)

@@ -17,7 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define WAL_MAGIC "CATWAL2"  /* 8 bytes with its terminating zero */
+#define WAL_MAGIC "CATWAL3" /* 8 bytes with its zero; 3: commands carry their submission */
 #define WAL_HEADER_BYTES 16  /* magic, u64 first sequence number */
 #define WAL_RECORD_HEADER 17 /* u32 length, u32 crc, u64 synced, u8 type */
 #define WAL_TYPE_AT 16       /* where the type is in a record */

@@ -86,10 +86,10 @@ static void dispatch(struct replicas *r, const struct resp_request *req)
     struct kv_reply_target target = {.begin = reply_begin, .done = reply_done, .ctx = r,
                                      .self = 1};
     uint64_t executed = r->stats_a.commands_executed;
-    FUZZ_CHECK(kv_apply_batch(r->a, r->record.data, r->record.len, &target, &r->scratch,
+    FUZZ_CHECK(kv_apply_batch(r->a, r->seq, r->record.data, r->record.len, &target, &r->scratch,
                               &r->stats_a));
     FUZZ_CHECK(r->stats_a.commands_executed == executed + 1);
-    FUZZ_CHECK(kv_apply_batch(r->b, r->record.data, r->record.len, NULL, &r->scratch,
+    FUZZ_CHECK(kv_apply_batch(r->b, r->seq, r->record.data, r->record.len, NULL, &r->scratch,
                               &r->stats_b));
 }
 

@@ -337,8 +337,8 @@ static void test_pending_limit(void **state)
     struct cp_cluster cl;
     cp_init(&cl, 3, NULL, 606, &tunables);
     for (uint64_t s = 1; s <= 10; s++)
-        cp_submit(&cl, 2, 0, s); /* ~45 bytes each: 6 fit */
-    assert_int_equal(cl.nodes[2].rejects, 4);
+        cp_submit(&cl, 2, 0, s); /* ~53 bytes each: 5 fit */
+    assert_int_equal(cl.nodes[2].rejects, 5);
     assert_true(cp_elect(&cl, 1000));
     cp_flush(&cl, 2);
     cp_advance(&cl, 300);

@@ -190,16 +190,16 @@ static void test_malformed_values(void **state)
     assert_false(accept_with_value(CHAIN_VALUE_BATCH, batch.data, batch.len));
     batch.data[0] = 2;
     /* a record's argument length running past the end */
-    batch.data[4 + 24] = 0xff;
+    batch.data[4 + COMMAND_HEADER_BYTES] = 0xff;
     assert_false(accept_with_value(CHAIN_VALUE_BATCH, batch.data, batch.len));
-    batch.data[4 + 24] = 3;
+    batch.data[4 + COMMAND_HEADER_BYTES] = 3;
     /* argc 0, and argc beyond what the bytes could hold */
-    batch.data[4 + 20] = 0;
+    batch.data[4 + COMMAND_HEADER_BYTES - 4] = 0;
     assert_false(accept_with_value(CHAIN_VALUE_BATCH, batch.data, batch.len));
-    batch.data[4 + 23] = 0x7f;
+    batch.data[4 + COMMAND_HEADER_BYTES - 1] = 0x7f;
     assert_false(accept_with_value(CHAIN_VALUE_BATCH, batch.data, batch.len));
-    batch.data[4 + 23] = 0;
-    batch.data[4 + 20] = 3;
+    batch.data[4 + COMMAND_HEADER_BYTES - 1] = 0;
+    batch.data[4 + COMMAND_HEADER_BYTES - 4] = 3;
     assert_true(accept_with_value(CHAIN_VALUE_BATCH, batch.data, batch.len));
     /* truncated batch bodies */
     for (size_t len = 0; len < batch.len; len++)

@@ -99,7 +99,7 @@ static void empty_kv_round_trips(void **state)
     buf_append_str(&snap, "prefix"); /* appends, leaving what was there */
     kv_snapshot_write(kv, &snap);
     assert_int_equal(snap.len, 6 + SNAP_EMPTY_LEN);
-    assert_memory_equal(snap.data, "prefixCATSNAP\x01", 14);
+    assert_memory_equal(snap.data, "prefixCATSNAP\x02", 14);
     char err[128];
     struct kv *loaded = read_copy(snap.data + 6, snap.len - 6, err, sizeof err);
     assert_non_null(loaded);
@@ -314,7 +314,7 @@ static void forged_content_is_rejected(void **state)
 
     struct buf dup; /* hand-built: the same key twice, then a session of origin 0 */
     buf_init(&dup);
-    buf_append(&dup, "CATSNAP\x01", 8);
+    buf_append(&dup, "CATSNAP\x02", 8);
     buf_put_u64(&dup, 2);
     for (int i = 0; i < 2; i++) {
         buf_put_u32(&dup, 1);
@@ -328,12 +328,13 @@ static void forged_content_is_rejected(void **state)
     assert_null(read_copy(dup.data, dup.len, err, sizeof err));
     assert_string_equal(err, "snapshot has a duplicate key at byte 25");
     buf_clear(&dup);
-    buf_append(&dup, "CATSNAP\x01", 8);
+    buf_append(&dup, "CATSNAP\x02", 8);
     buf_put_u64(&dup, 0);
     buf_put_u64(&dup, 1);
     buf_put_u32(&dup, 0);
     buf_put_u64(&dup, 1);
     buf_put_u64(&dup, 1);
+    buf_put_u64(&dup, 0); /* live */
     buf_put_u64(&dup, 0);
     buf_put_u32(&dup, 0);
     reseal(dup.data, dup.len);
@@ -374,7 +375,7 @@ static void forged_lengths_allocate_nothing(void **state)
     struct buf snap;
     small_snapshot(&snap);
     const size_t key_count_at = 8, first_key_len_at = 16;
-    const size_t session_count_at = snap.len - 12 - 2 * 20 - 8;
+    const size_t session_count_at = snap.len - 12 - 2 * 28 - 8;
     char err[128];
     struct rlimit saved;
     bool limited = limit_address_space(&saved);

@@ -327,7 +327,7 @@ static void test_missing_segment_refused(void **state)
  * each with its right CRC. */
 static void write_forged_segment(uint64_t first, int records)
 {
-    uint8_t data[16 + 2 * 18] = "CATWAL2";
+    uint8_t data[16 + 2 * 18] = "CATWAL3";
     for (int i = 0; i < 8; i++)
         data[8 + i] = (uint8_t)(first >> (8 * i));
     size_t n = 16;

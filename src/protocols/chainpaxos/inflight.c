@@ -46,9 +46,11 @@ static void chain_inflight_pop_executed(struct chain_engine *c)
     chain_fifo_pop(&c->inflight, done);
 }
 
-/* A batch was executed here: its commands from this replica are no longer in flight. Commands
- * of one client execute in order, so the match is almost always at the front. */
-void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_t len)
+/* The batch decided at instance i was executed here: its commands from this replica are no
+ * longer in flight, except those the state machine skipped as stale (kv/apply.h). Commands of
+ * one client execute in order, so the match is almost always at the front. */
+void chain_inflight_executed(struct chain_engine *c, instance_no i, const uint8_t *batch,
+                             size_t len)
 {
     if (chain_fifo_size(&c->inflight) == 0)
         return;
@@ -60,7 +62,7 @@ void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_
         if (size == 0 || !command_peek(&r, &h))
             return;
         r.pos += size;
-        if (h.origin == c->self) {
+        if (h.origin == c->self && !command_stale(&h, i)) {
             chain_inflight_match(c, &h);
             chain_inflight_pop_executed(c); /* keeps the next match at the front */
         }
@@ -78,6 +80,7 @@ void chain_inflight_resubmit(struct chain_engine *c)
             continue;
         f->sent_ms = c->now_ms;
         c->resubmitted++;
+        command_stamp(c->inflight.data.data + f->record.offset, c->highest_executed);
         buf_append(&c->pending, chain_fifo_record(&c->inflight, f), f->record.len);
         c->pending_count++;
     }

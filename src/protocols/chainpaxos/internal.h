@@ -300,7 +300,8 @@ void chain_recv_read_nudge(struct chain_engine *c, const struct chain_read_nudge
 /* Remembers a COMMAND record (if this replica is its origin) until it executes here. */
 void chain_inflight_add(struct chain_engine *c, const uint8_t *record, size_t len);
 /* An executed batch: its commands from this replica are done. */
-void chain_inflight_executed(struct chain_engine *c, const uint8_t *batch, size_t len);
+void chain_inflight_executed(struct chain_engine *c, instance_no i, const uint8_t *batch,
+                             size_t len);
 /* Submits every unexecuted command again, in order (after a leader change, or resend_ms). */
 void chain_inflight_resubmit(struct chain_engine *c);
 void chain_inflight_tick(struct chain_engine *c);

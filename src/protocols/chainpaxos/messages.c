@@ -99,7 +99,7 @@ size_t chain_record_size(const uint8_t *p, size_t len)
     struct command_header h;
     if (!command_peek(&r, &h) || h.argc == 0 || h.argc > COMMAND_MAX_ARGS)
         return 0;
-    r.pos += 24;
+    r.pos += COMMAND_HEADER_BYTES;
     /* Each argument needs at least its length prefix: refuse impossible counts at once rather
      * than looping a million times over a short input. */
     if ((uint64_t)h.argc * 4 > reader_left(&r))
@@ -113,8 +113,8 @@ bool chain_batch_valid(const uint8_t *body, size_t len, uint32_t *count)
 {
     struct reader r = reader_make(body, len);
     uint32_t n = reader_u32(&r);
-    /* The smallest record is 24 bytes of header plus one 4-byte argument length. */
-    if (r.failed || n == 0 || (uint64_t)n * 28 > reader_left(&r))
+    /* The smallest record is its header plus one 4-byte argument length. */
+    if (r.failed || n == 0 || (uint64_t)n * (COMMAND_HEADER_BYTES + 4) > reader_left(&r))
         return false;
     for (uint32_t i = 0; i < n; i++) {
         size_t size = chain_record_size(body + r.pos, reader_left(&r));

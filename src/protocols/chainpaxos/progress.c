@@ -106,7 +106,7 @@ static void chain_execute(struct chain_engine *c, instance_no i, struct chain_en
     /* The payload is the batch exactly as formed from the command records; a NOOP has none. */
     if (e->kind == CHAIN_VALUE_BATCH) {
         outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, e->body.data, e->body.len);
-        chain_inflight_executed(c, e->body.data, e->body.len);
+        chain_inflight_executed(c, i, e->body.data, e->body.len);
         return;
     }
     /* The state machine sees a membership value as a no-op; the engine changes its chain. */

@@ -6,6 +6,7 @@
  * copying: pending becomes the log entry's body, and the entry's old (empty) buffer becomes the
  * next pending. */
 #include "common/check.h"
+#include "core/command.h"
 #include "protocols/chainpaxos/internal.h"
 
 static void chain_pending_restart(struct chain_engine *c)
@@ -157,8 +158,13 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
         outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
         return;
     }
-    chain_inflight_add(c, record, len);
-    chain_pending_add(c, record, len, 1);
+    /* Stamped with how far this replica executed: a copy decided much later is skipped
+     * (COMMAND_WINDOW), and resubmitted with a new stamp. */
+    buf_clear(&c->command_copy);
+    buf_append(&c->command_copy, record, len);
+    command_stamp(c->command_copy.data, c->highest_executed);
+    chain_inflight_add(c, c->command_copy.data, len);
+    chain_pending_add(c, c->command_copy.data, len, 1);
 }
 
 void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)

@@ -114,6 +114,7 @@ struct chain_engine {
     bool clock_started;  /* the first event arrived (timers start there) */
     struct outbox *out;  /* effects of the current step */
     struct buf scratch;  /* encoding space for messages the engine hands itself */
+    struct buf command_copy; /* a client's command, stamped (chain_command) */
     struct buf batch;    /* a sealed batch on its way into the log or a FORWARD */
 
     /* ---- acceptor: every replica ---- */

@@ -77,6 +77,7 @@ static void *chain_create(const struct engine_config *config)
     chain_log_init(&c->log, 1);
     chain_log_init(&c->recovered, 1);
     buf_init(&c->scratch);
+    buf_init(&c->command_copy);
     buf_init(&c->batch);
     buf_init(&c->pending);
     buf_put_u32(&c->pending, 0); /* count placeholder, see propose.c */
@@ -91,6 +92,7 @@ static void chain_destroy(void *engine)
     chain_log_free(&c->log);
     chain_log_free(&c->recovered);
     buf_free(&c->scratch);
+    buf_free(&c->command_copy);
     buf_free(&c->batch);
     buf_free(&c->pending);
     buf_free(&c->restore_state);
