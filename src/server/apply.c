@@ -78,6 +78,11 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     else
         resp_error(out, "TRYAGAIN no leader is reachable; the command was not applied");
     session_replicated_done(se, h.seq);
+    /* The engine refuses a command as it is handed over, before the log ever sees it: its
+     * sequence number goes back to the connection, whose next command would otherwise wait
+     * for ever behind a number that can never execute (kv/apply.h). */
+    if (!(h.seq & SESSION_LOCAL_SEQ_BIT) && h.seq == se->next_seq)
+        se->next_seq--;
 }
 
 /* A command the engine will not see executed here (this replica left the configuration). */
@@ -94,7 +99,9 @@ static void apply_abandon(struct server *s, const uint8_t *data, size_t len)
         return;
     resp_error(out, "ERR this replica left the cluster before the command executed; it may or "
                     "may not have been applied");
-    session_replicated_done(se, h.seq);
+    /* If it never executes, the connection's later commands never would either: the
+     * connection closes after this reply, and the client's next one starts a new session. */
+    session_replicated_done_close(se, h.seq);
 }
 
 /* A local read released by the engine: executed against this replica's state now. */

@@ -162,6 +162,15 @@ struct buf *session_replicated_begin(struct session *se, uint64_t seq)
     return index == 0 ? client_conn_output(se->conn) : &p->reply;
 }
 
+void session_replicated_done_close(struct session *se, uint64_t seq)
+{
+    size_t index;
+    struct pending_reply *p = queue_find(se, seq, &index);
+    CHECK(p != NULL);
+    p->close_after = true;
+    session_replicated_done(se, seq);
+}
+
 void session_replicated_done(struct session *se, uint64_t seq)
 {
     size_t index;
@@ -172,6 +181,8 @@ void session_replicated_done(struct session *se, uint64_t seq)
         server_release_reads_later(se->server, se);
     if (index == 0) {
         buf_clear(&p->reply); /* the reply was written to the output directly */
+        if (p->close_after)
+            mark_close_after(se);
         se->queue_head = (se->queue_head + 1) % se->queue_cap;
         se->queue_count--;
         queue_drain(se);

@@ -77,5 +77,7 @@ void session_local_done(struct session *se, bool close_after);
  * after writing. */
 struct buf *session_replicated_begin(struct session *se, uint64_t seq);
 void session_replicated_done(struct session *se, uint64_t seq);
+/* The same, and the connection closes once this reply is written. */
+void session_replicated_done_close(struct session *se, uint64_t seq);
 
 #endif

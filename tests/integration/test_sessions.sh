@@ -42,3 +42,28 @@ wait_until 20 one_live || fail "after replica 2's restart: $(live 1) and $(live 
 exec 5>&-
 wait_until 10 all_ended || fail "sessions still live: $(live 1), $(live 2), $(live 3)"
 pass "a restarted replica ends the sessions of its earlier run, and only those"
+
+# Commands refused while their replica joins (TRYAGAIN) leave no hole in their connection's
+# sequence numbers: on the same connection, a command sent once the replica is a member runs.
+kill -9 "$(pid_of 3)"
+wait_until 5 bash -c "! kill -0 $(pid_of 3) 2>/dev/null" || fail "replica 3 did not die"
+rm -rf "$CATENA_DIR/data-3"
+CATENA_ARGS=--join "$TOP/scripts/cluster" start-one 3 3 >/dev/null
+listening() { (exec 7<>"/dev/tcp/127.0.0.1/$(port 3)") 2>/dev/null; }
+wait_until 5 listening || fail "replica 3 does not listen"
+exec 7<>"/dev/tcp/127.0.0.1/$(port 3)"
+refused=0
+for attempt in $(seq 400); do
+  printf '*3\r\n$3\r\nSET\r\n$6\r\njoined\r\n$1\r\n1\r\n' >&7
+  read -r -t 10 reply <&7 || fail "no reply on the connection after $refused refusals"
+  reply=${reply%$'\r'}
+  [ "$reply" = "+OK" ] && break
+  [[ "$reply" == -TRYAGAIN* ]] || fail "unexpected reply: $reply"
+  refused=$((refused + 1))
+  sleep 0.05
+done
+exec 7>&-
+expect_eq "$reply" "+OK" "a SET once replica 3 joined"
+[ "$refused" -ge 1 ] || fail "replica 3 had joined before the first SET: nothing was refused"
+expect_eq "$(cli 1 GET joined)" "1" "the SET through the joined replica, read on replica 1"
+pass "$refused SETs refused while replica 3 joined, then one on the same connection ran"
