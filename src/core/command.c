@@ -3,6 +3,7 @@
 #include "common/check.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void command_encode(struct buf *out, const struct command_header *h, const uint8_t *const *argv,
                     const size_t *lens)
@@ -73,8 +74,46 @@ bool command_decode_next(struct reader *r, struct command_header *h, struct comm
     return command_decode(r, h, a->argv, a->lens, a->cap);
 }
 
-void command_stamp(uint8_t *record, uint64_t submitted)
+static void put_le64(uint8_t *p, uint64_t v)
 {
     for (int b = 0; b < 8; b++)
-        record[COMMAND_SUBMITTED_AT + b] = (uint8_t)(submitted >> (8 * b));
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+void command_stamp(uint8_t *record, uint64_t submitted)
+{
+    put_le64(record + COMMAND_SUBMITTED_AT, submitted);
+}
+
+void command_encode_end(struct buf *out, node_id origin, uint64_t client, uint64_t seq)
+{
+    const uint8_t *argv[1] = {(const uint8_t *)COMMAND_END};
+    size_t lens[1] = {COMMAND_END_LEN};
+    struct command_header h = {.origin = origin, .client = client, .seq = seq, .argc = 1};
+    command_encode(out, &h, argv, lens);
+}
+
+void command_encode_end_all(struct buf *out, node_id origin, uint64_t bound)
+{
+    uint8_t bound_bytes[8];
+    put_le64(bound_bytes, bound);
+    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound_bytes};
+    size_t lens[2] = {COMMAND_END_ALL_LEN, 8};
+    struct command_header h = {.origin = origin, .argc = 2}; /* client 0, seq 0 */
+    command_encode(out, &h, argv, lens);
+}
+
+enum command_kind command_kind_of(const struct command_header *h, const uint8_t *const *argv,
+                                  const size_t *lens, uint64_t *bound)
+{
+    if (h->argc == 1 && lens[0] == COMMAND_END_LEN &&
+        memcmp(argv[0], COMMAND_END, COMMAND_END_LEN) == 0)
+        return COMMAND_KIND_END;
+    if (h->argc == 2 && lens[0] == COMMAND_END_ALL_LEN && lens[1] == 8 &&
+        memcmp(argv[0], COMMAND_END_ALL, COMMAND_END_ALL_LEN) == 0) {
+        struct reader r = reader_make(argv[1], 8);
+        *bound = reader_u64(&r);
+        return COMMAND_KIND_END_ALL;
+    }
+    return COMMAND_KIND_CLIENT;
 }

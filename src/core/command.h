@@ -60,6 +60,16 @@ static inline bool command_stale(const struct command_header *h, uint64_t instan
 /* Writes `submitted` into an encoded record (at least COMMAND_HEADER_BYTES long). */
 void command_stamp(uint8_t *record, uint64_t submitted);
 
+/* Appends an END of (origin, client) with sequence number seq, or an END_ALL of origin's
+ * sessions below bound (the engine stamps `submitted`). */
+void command_encode_end(struct buf *out, node_id origin, uint64_t client, uint64_t seq);
+void command_encode_end_all(struct buf *out, node_id origin, uint64_t bound);
+
+enum command_kind { COMMAND_KIND_CLIENT, COMMAND_KIND_END, COMMAND_KIND_END_ALL };
+/* What a decoded record is; for an END_ALL, *bound is set. */
+enum command_kind command_kind_of(const struct command_header *h, const uint8_t *const *argv,
+                                  const size_t *lens, uint64_t *bound);
+
 /* Appends one encoded command. argv[i] has lens[i] bytes. */
 void command_encode(struct buf *out, const struct command_header *h, const uint8_t *const *argv,
                     const size_t *lens);

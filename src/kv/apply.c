@@ -2,15 +2,6 @@
 
 #include "kv/kv_internal.h"
 
-#include <string.h>
-
-/* A session control record (core/command.h): argument 0 is `name`, with argc arguments. */
-static bool is_control(const struct command_header *h, const struct command_args *a,
-                       const char *name, size_t len, uint32_t argc)
-{
-    return h->argc == argc && a->lens[0] == len && memcmp(a->argv[0], name, len) == 0;
-}
-
 bool kv_apply_batch(struct kv *kv, uint64_t instance, const uint8_t *data, size_t len,
                     const struct kv_reply_target *target, struct command_args *scratch,
                     struct kv_apply_stats *stats)
@@ -30,16 +21,15 @@ bool kv_apply_batch(struct kv *kv, uint64_t instance, const uint8_t *data, size_
             stats->stale_skipped++;
             continue;
         }
-        if (is_control(&h, scratch, COMMAND_END_ALL, COMMAND_END_ALL_LEN, 2) &&
-            scratch->lens[1] == 8) {
-            struct reader bound = reader_make(scratch->argv[1], 8);
-            stats->sessions_ended +=
-                sessions_end_all(kv->sessions, h.origin, reader_u64(&bound), instance);
+        uint64_t bound = 0;
+        enum command_kind kind = command_kind_of(&h, scratch->argv, scratch->lens, &bound);
+        if (kind == COMMAND_KIND_END_ALL) {
+            stats->sessions_ended += sessions_end_all(kv->sessions, h.origin, bound, instance);
             continue;
         }
         if (!kv_session_admit(kv, h.origin, h.client, h.seq, stats))
             continue;
-        if (is_control(&h, scratch, COMMAND_END, COMMAND_END_LEN, 1)) {
+        if (kind == COMMAND_KIND_END) {
             sessions_end(kv->sessions, h.origin, h.client, instance);
             stats->sessions_ended++;
             continue;

@@ -29,12 +29,10 @@ static void dispatch_replicated(struct session *se, uint32_t argc, const uint8_t
     runtime_step(&s->runtime, &event);
 }
 
-/* A session control record (core/command.h) to the engine: no reply is waited for. */
-static void submit_control(struct server *s, const struct command_header *h,
-                           const uint8_t **argv, size_t *lens)
+/* The session control record in s->scratch (core/command.h) to the engine: no reply is
+ * waited for. */
+static void submit_control(struct server *s)
 {
-    buf_clear(&s->scratch);
-    command_encode(&s->scratch, h, argv, lens);
     struct engine_event event = {
         .type = ENGINE_EVENT_COMMAND, .data = s->scratch.data, .len = s->scratch.len};
     runtime_step(&s->runtime, &event);
@@ -44,24 +42,17 @@ void dispatch_session_end(struct session *se)
 {
     if (se->next_seq == 0)
         return; /* nothing went through the log: no session to end */
-    const uint8_t *argv[1] = {(const uint8_t *)COMMAND_END};
-    size_t lens[1] = {COMMAND_END_LEN};
-    struct command_header h = {.origin = se->server->config.self,
-                               .client = se->conn->id,
-                               .seq = ++se->next_seq,
-                               .argc = 1};
-    submit_control(se->server, &h, argv, lens);
+    struct server *s = se->server;
+    buf_clear(&s->scratch);
+    command_encode_end(&s->scratch, s->config.self, se->conn->id, ++se->next_seq);
+    submit_control(s);
 }
 
 void dispatch_end_all(struct server *s)
 {
-    uint8_t bound[8];
-    for (int b = 0; b < 8; b++)
-        bound[b] = (uint8_t)(s->end_all_bound >> (8 * b));
-    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound};
-    size_t lens[2] = {COMMAND_END_ALL_LEN, 8};
-    struct command_header h = {.origin = s->config.self, .argc = 2}; /* client 0, seq 0 */
-    submit_control(s, &h, argv, lens);
+    buf_clear(&s->scratch);
+    command_encode_end_all(&s->scratch, s->config.self, s->end_all_bound);
+    submit_control(s);
 }
 
 /* A local linearizable read. It waits behind this connection's unfinished writes, so a

@@ -43,13 +43,11 @@ uint64_t sim_replica_connect(struct sim *s, uint32_t r, uint32_t client)
 static void sim_step(struct sim *s, uint32_t r, struct engine_event ev);
 static void sim_flush(struct sim *s, uint32_t r);
 
-/* A session control record from replica r to its engine, as src/server/dispatch.c sends. */
-static void sim_replica_control(struct sim *s, uint32_t r, const struct command_header *h,
-                                const uint8_t **argv, size_t *lens)
+/* The session control record in rep->record (core/command.h) to replica r's engine, as
+ * src/server/dispatch.c sends it. */
+static void sim_replica_control(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
-    buf_clear(&rep->record);
-    command_encode(&rep->record, h, argv, lens);
     sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_COMMAND, .data = rep->record.data,
                                          .len = rep->record.len});
     sim_flush(s, r);
@@ -64,11 +62,9 @@ void sim_replica_disconnect(struct sim *s, uint32_t r, uint64_t conn)
     /* Its session ends through the log (END), unless the process is stalled: then, as a
      * paused server would, it notices nothing, and the session stays. */
     if (c->next_seq > 0 && rep->up && rep->paused_until <= s->now) {
-        const uint8_t *argv[1] = {(const uint8_t *)COMMAND_END};
-        size_t lens[1] = {COMMAND_END_LEN};
-        struct command_header h = {
-            .origin = rep->id, .client = c->id, .seq = ++c->next_seq, .argc = 1};
-        sim_replica_control(s, r, &h, argv, lens);
+        buf_clear(&rep->record);
+        command_encode_end(&rep->record, rep->id, c->id, ++c->next_seq);
+        sim_replica_control(s, r);
     }
     *c = rep->conns[--rep->conn_count];
 }
@@ -78,13 +74,9 @@ void sim_replica_disconnect(struct sim *s, uint32_t r, uint64_t conn)
 static void sim_replica_end_all(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
-    uint8_t bound[8];
-    for (int b = 0; b < 8; b++)
-        bound[b] = (uint8_t)(rep->end_all_bound >> (8 * b));
-    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound};
-    size_t lens[2] = {COMMAND_END_ALL_LEN, 8};
-    struct command_header h = {.origin = rep->id, .argc = 2};
-    sim_replica_control(s, r, &h, argv, lens);
+    buf_clear(&rep->record);
+    command_encode_end_all(&rep->record, rep->id, rep->end_all_bound);
+    sim_replica_control(s, r);
 }
 
 /* The reply in rep->reply travels back to the client of connection c. */

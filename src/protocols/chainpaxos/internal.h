@@ -312,8 +312,6 @@ void chain_tick(struct chain_engine *c);
 
 /* join.c */
 bool chain_is_retired(const struct chain_engine *c, node_id id);
-/* The leader let `id` back in (an operator's CATENA.ADD), and that has not expired. */
-bool chain_is_invited(const struct chain_engine *c, node_id id);
 /* Keeps the retired set in step with an executed change. */
 void chain_retired_update(struct chain_engine *c, const struct chain_change *change);
 void chain_join_tick(struct chain_engine *c);

@@ -21,9 +21,16 @@ bool chain_is_retired(const struct chain_engine *c, node_id id)
     return chain_list_index(c->retired, c->retired_count, id) >= 0;
 }
 
-bool chain_is_invited(const struct chain_engine *c, node_id id)
+/* The leader let `id` back in (an operator's CATENA.ADD), and that has not expired. */
+static bool chain_is_invited(const struct chain_engine *c, node_id id)
 {
     return c->role == CHAIN_LEADER && id <= CATENA_MAX_NODES && c->now_ms < c->invited_until_ms[id];
+}
+
+/* An operator removed `id` and no operator has let it back in yet: its JOINs are refused. */
+static bool chain_kept_out(const struct chain_engine *c, node_id id)
+{
+    return chain_is_retired(c, id) && !chain_is_invited(c, id);
 }
 
 void chain_retired_update(struct chain_engine *c, const struct chain_change *change)
@@ -102,7 +109,7 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
     /* A JOIN passed on by a member, or an operator's request from the member that took it.
      * A replica an operator removed asks in vain until one lets it back in. */
     if ((!join && !((add || operator) && member)) ||
-        (add && chain_is_retired(c, change->node) && !chain_is_invited(c, change->node))) {
+        (add && chain_kept_out(c, change->node))) {
         chain_dropped(c);
         return;
     }
@@ -179,8 +186,7 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
         return member && c->n >= 2 && chain_removal_keeps_quorum(c, change->node);
     if (!member) {
         /* Only a JOIN adds a replica (chain_want_change). */
-        if (operator || (chain_is_retired(c, change->node) && !chain_is_invited(c, change->node)) ||
-            c->n == CATENA_MAX_NODES)
+        if (operator || chain_kept_out(c, change->node) || c->n == CATENA_MAX_NODES)
             return false;
         change->anchor = c->self; /* just before the leader on the ring: the tail */
         return true;

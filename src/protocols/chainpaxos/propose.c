@@ -159,7 +159,8 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
         return;
     }
     /* Stamped with how far this replica executed: a copy decided much later is skipped
-     * (COMMAND_WINDOW), and resubmitted with a new stamp. */
+     * (COMMAND_WINDOW), and resubmitted with a new stamp. Stamped in a copy: the caller's
+     * bytes are read-only, and the in-flight queue may move its own while the batch flushes. */
     buf_clear(&c->command_copy);
     buf_append(&c->command_copy, record, len);
     command_stamp(c->command_copy.data, c->highest_executed);
