@@ -32,7 +32,7 @@ bench: build
 	@scripts/bench $(BUILD)/catena-server
 
 # catena against redis-server, etcd and ZooKeeper (scripts/compare; about 9.5 minutes, on a quiet
-# machine): COMPARE_FLAGS=--quick for a 5-minute check. Then `make plots` draws the charts.
+# machine): COMPARE_FLAGS=--quick for a 4-minute check. Then `make plots` draws the charts.
 compare: build
 	@scripts/compare $(COMPARE_FLAGS) $(BUILD)
 
