@@ -2,7 +2,7 @@
 # Security on real processes. Clients: --requirepass answered as redis-server 7.0 answers with
 # the same requirepass (byte for byte as redis-cli shows it), Redis' limits before AUTH, a 1 GB
 # bulk header, the password kept out of INFO, redis-cli and redis-benchmark with -a, the secret
-# files' errors. Peers: with a cluster key
+# files' errors, loopback only without --bind. Peers: with a cluster key
 # the replicas replicate; a replica with another key or none cannot join; a hand-made, old-style
 # or replayed handshake is refused, and what it sends after is not applied.
 source "$(dirname "$0")/lib.sh" "$1"
@@ -62,6 +62,21 @@ expect_eq "$pongs" 200 "PINGs while a client announces 1 GB"
 [ $elapsed_ms -lt 2000 ] || fail "200 PINGs took $elapsed_ms ms beside the 1 GB client"
 expect_eq "$(info 1 protocol_errors)" $((errors_before + 1)) "the 1 GB client's protocol error"
 pass "a 1 GB bulk header is refused and closed; another client's 200 PINGs took $elapsed_ms ms"
+
+# By default (no --bind) a replica listens for clients and peers on loopback only: another
+# address of this machine is refused.
+for listen_port in "$(port 1)" $((CATENA_PEER_BASE_PORT + 1)); do
+  expect_eq "$(ss -ltnH "sport = :$listen_port" | awk '{ print $4 }')" "127.0.0.1:$listen_port" \
+    "the address port $listen_port listens on"
+done
+other_address=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.[0-9.]+$' || true)
+if [ -n "$other_address" ]; then
+  ! (exec 7<>"/dev/tcp/$other_address/$(port 1)") 2>/dev/null ||
+    fail "a connection to $other_address:$(port 1) was accepted"
+  pass "without --bind, clients and peers are heard on 127.0.0.1 only ($other_address refused)"
+else
+  pass "without --bind, clients and peers are heard on 127.0.0.1 only (no other address to try)"
+fi
 
 expect_eq "$(redis-cli -p "$(port 1)" -a "$pass" --no-auth-warning SET viacli 1)" "OK" "cli -a"
 redis-benchmark -p "$(port 1)" -a "$pass" -t set,get -n 2000 -c 4 --csv \
