@@ -21,7 +21,7 @@
  * PROGRESS carries hop round trips, PROBE and PROBE_REPLY are new. 5: ACCEPT carries the
  * leader's durable instance, DURABLE is new. (Replicas of another version would drop such
  * messages as malformed, so they are refused at the handshake instead.) */
-#define PEER_PROTOCOL_VERSION 5
+#define PEER_PROTOCOL_VERSION 6
 #define PEER_NONCE_BYTES 32
 #define PEER_MAC_BYTES 32
 

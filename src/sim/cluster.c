@@ -10,6 +10,7 @@
  * recorded with the digest of the state after it, and compared online with what other
  * replicas executed at the same instance. */
 #include "common/check.h"
+#include "protocols/chainpaxos/messages.h"
 #include "resp/reply.h"
 #include "sim/internal.h"
 
@@ -327,6 +328,25 @@ void sim_replica_checkpoint_ready(struct sim *s, uint32_t r)
     rep->checkpoint_attached = false;
 }
 
+/* A STATE_PART that goes back into what was already sent of the same transfer, not to its
+ * start: the sender resumed it where the joiner said it stood. */
+static void sim_count_state_part(struct sim *s, struct sim_replica *rep, node_id to,
+                                 const uint8_t *payload, size_t len)
+{
+    struct chain_state_part p;
+    if (len == 0 || payload[0] != CHAIN_MSG_STATE_PART ||
+        !chain_msg_decode_state_part(payload, len, &p))
+        return;
+    if (p.instance != rep->part_instance[to]) {
+        rep->part_instance[to] = p.instance;
+        rep->part_end[to] = 0;
+    }
+    if (p.offset > 0 && p.offset < rep->part_end[to])
+        s->res->parts_resumed++;
+    if (p.offset + p.len > rep->part_end[to])
+        rep->part_end[to] = p.offset + p.len;
+}
+
 static void sim_replica_effects(struct sim *s, uint32_t r)
 {
     struct sim_replica *rep = &s->replicas[r];
@@ -341,6 +361,7 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
                               rep->id, e->node);
                 break;
             }
+            sim_count_state_part(s, rep, e->node, payload, e->len);
             if (s->opt.profile.durable && e->type == EFFECT_SEND)
                 sim_disk_send(s, r, e->node - 1, payload, e->len);
             else

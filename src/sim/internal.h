@@ -174,6 +174,9 @@ struct sim_replica {
     struct buf snapshot;
     instance_no snapshot_instance;
     node_id snapshot_node; /* the joiner, or the replica itself (a checkpoint) */
+    /* The STATE_PARTs it sent last, by joiner: their transfer and how far they went. */
+    uint64_t part_instance[SIM_MAX_NODES + 1];
+    uint64_t part_end[SIM_MAX_NODES + 1];
     bool snapshot_ready;
     /* Durable profile: a checkpoint's snapshot, serialized where EFFECT_SNAPSHOT stood and
      * handed back by reference after a delay (as a forked child would, server/checkpoint.h);

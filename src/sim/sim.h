@@ -145,6 +145,9 @@ struct sim_result {
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
     uint64_t removals; /* times a replica found itself outside the configuration */
+    /* STATE_PARTs sent again from the middle of a transfer: a joiner that lost parts got the
+     * rest, not the whole state again (a resumed transfer). */
+    uint64_t parts_resumed;
     uint64_t highest_executed;
     uint64_t end_time_us;
     uint64_t check_states;
@@ -182,6 +185,7 @@ struct sim_campaign_result {
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
     uint64_t removals;
+    uint64_t parts_resumed;
     uint64_t by_check[SIM_CHECK_KINDS];
     /* The first violating and gave-up seeds. */
     uint64_t violation_seeds[32];

@@ -121,7 +121,7 @@ static void gen_crafted(const char *dir)
     chain_msg_put_change_request(&m, &join);
     gen_inject_seed(dir, "seed-change-request-join", &m, 0, FUZZ_CP_SENDER_NEWCOMER);
     buf_clear(&m);
-    chain_msg_put_state_request(&m);
+    chain_msg_put_state_request(&m, &(struct chain_state_request){0, 0});
     gen_inject_seed(dir, "seed-state-request", &m, 1, FUZZ_CP_SENDER_MEMBER(2, 1, GEN_NODES));
     buf_clear(&m);
     struct chain_state st = {.ballot = old, .instance = 4, .ack = 4, .gc = 2, .fence = 1,

@@ -334,6 +334,29 @@ static void test_state_part(void **state)
     buf_free(&b);
 }
 
+/* A STATE_REQUEST says how much of which transfer the joiner holds, nothing else. */
+static void test_state_request(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b);
+    chain_msg_put_state_request(&b, &(struct chain_state_request){.instance = 9, .offset = 4096});
+    assert_int_equal(b.len, 17);
+    struct chain_state_request m;
+    assert_true(chain_msg_decode_state_request(b.data, b.len, &m));
+    assert_int_equal(m.instance, 9);
+    assert_int_equal(m.offset, 4096);
+    for (size_t len = 0; len < b.len; len++)
+        assert_false(chain_msg_decode_state_request(b.data, len, &m));
+    buf_put_u8(&b, 0);
+    assert_false(chain_msg_decode_state_request(b.data, b.len, &m));
+    buf_clear(&b);
+    chain_msg_put_state_request(
+        &b, &(struct chain_state_request){.instance = 9, .offset = CHAIN_STATE_PART_MAX_TOTAL + 1});
+    assert_false(chain_msg_decode_state_request(b.data, b.len, &m));
+    buf_free(&b);
+}
+
 static void test_unknown_types(void **state)
 {
     (void)state;
@@ -358,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_promise),
         cmocka_unit_test(test_forward),
         cmocka_unit_test(test_state_part),
+        cmocka_unit_test(test_state_request),
         cmocka_unit_test(test_unknown_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,7 +162,11 @@ void chain_send_not_member(struct chain_engine *c, node_id to);
 void chain_send_change_request(struct chain_engine *c, node_id to,
                                const struct chain_change *m);
 void chain_send_state_request(struct chain_engine *c, node_id to);
-void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m);
+/* Sends the STATE whole if it fits in one part (true), else keeps it for STATE_PARTs (false:
+ * join.c sends them as the joiner pulls). */
+bool chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m);
+/* STATE_PARTs of the kept transfer covering bytes [from, to). */
+void chain_send_state_parts(struct chain_engine *c, uint64_t from, uint64_t to);
 /* Sends the next hop every instance of the current ballot from `first` on (at most
  * CHAIN_RETRANSMIT_MAX_INSTANCES). */
 void chain_send_from(struct chain_engine *c, instance_no first);
@@ -329,7 +333,11 @@ bool chain_wanted_restart(const struct chain_engine *c);
 void chain_propose_wanted_change(struct chain_engine *c);
 /* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
 void chain_ask_state(struct chain_engine *c, node_id joiner);
-void chain_recv_state_request(struct chain_engine *c, node_id from);
+void chain_recv_state_request(struct chain_engine *c, node_id from,
+                              const struct chain_state_request *m);
+/* Frees the STATE kept for a joiner once nobody can want it (its joiner installed it: the
+ * chain's ack passed it; or it is no longer the next hop). */
+void chain_xfer_check(struct chain_engine *c);
 /* ENGINE_EVENT_SNAPSHOT: sends STATE, then the instances after it. */
 void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const uint8_t *data,
                           size_t len);

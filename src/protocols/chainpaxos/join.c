@@ -81,7 +81,8 @@ void chain_join_tick(struct chain_engine *c)
             chain_send_change_request(c, c->members[k], &join);
 }
 
-static bool chain_serve_state(struct chain_engine *c, node_id from);
+static bool chain_serve_state(struct chain_engine *c, node_id from,
+                              const struct chain_state_request *m);
 
 void chain_recv_change_request(struct chain_engine *c, node_id from,
                                const struct chain_change *change)
@@ -95,7 +96,7 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
     bool member = chain_member_index(c, from) >= 0;
     /* A JOIN from a replica already added is one still waiting for its state (it gets no
      * ACCEPT to ask for it with while nobody leads): its predecessor sends it. */
-    if (join && member && chain_serve_state(c, from))
+    if (join && member && chain_serve_state(c, from, &(struct chain_state_request){0, 0}))
         return;
     if (c->role != CHAIN_LEADER) {
         /* The joiner knows the members of the configuration it left, which may not include
@@ -221,8 +222,46 @@ void chain_propose_wanted_change(struct chain_engine *c)
 
 /* ---- the joiner's predecessor -------------------------------------------------------------- */
 
+/* STATE_PARTs of a kept transfer in flight at once: the joiner pulls the next as each arrives. */
+#define CHAIN_STATE_WINDOW_PARTS 4
+
+static void chain_xfer_drop(struct chain_engine *c)
+{
+    buf_free(&c->xfer);
+    buf_init(&c->xfer);
+}
+
+void chain_xfer_check(struct chain_engine *c)
+{
+    if (c->xfer.len > 0 &&
+        (c->removed || chain_next_hop(c) != c->xfer_to || c->ack > c->xfer_instance))
+        chain_xfer_drop(c);
+}
+
+/* Sends the joiner, which holds the first `have` bytes, the parts up to a window beyond them.
+ * Parts sent lately may still be on their way: it goes on after them, unless nothing was sent
+ * for leader_timeout_ms (a broken link lost them; the joiner's `have` says from where). Once
+ * the last part is out, the instances after the state follow, as after a whole STATE. */
+static void chain_xfer_send(struct chain_engine *c, uint64_t have)
+{
+    uint64_t total = c->xfer.len;
+    uint64_t window = (uint64_t)CHAIN_STATE_WINDOW_PARTS * c->state_part_bytes;
+    uint64_t end = total - have <= window ? total : have + window;
+    uint64_t from = have;
+    if (have < c->xfer_sent && c->now_ms - c->xfer_sent_ms < c->leader_timeout_ms)
+        from = c->xfer_sent;
+    if (from >= end)
+        return;
+    chain_send_state_parts(c, from, end);
+    c->xfer_sent = end;
+    c->xfer_sent_ms = c->now_ms;
+    if (end == total)
+        chain_send_from(c, c->xfer_instance + 1);
+}
+
 void chain_ask_state(struct chain_engine *c, node_id joiner)
 {
+    chain_xfer_drop(c); /* the new snapshot replaces it */
     c->state_for = joiner;
     c->state_asked_ms = c->now_ms;
     outbox_push(c->out, EFFECT_SNAPSHOT, joiner, c->highest_executed, NULL, 0);
@@ -231,22 +270,31 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
 /* Sends `from` its state if this replica precedes it and an executed ADD brought it in: one
  * that restarted without its state while still a member must be removed first (what it
  * promised and accepted is gone), then added; it gets its state then. False if not. */
-static bool chain_serve_state(struct chain_engine *c, node_id from)
+static bool chain_serve_state(struct chain_engine *c, node_id from,
+                              const struct chain_state_request *m)
 {
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
         (from != c->last_added && from != c->state_for))
         return false;
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
+    /* A kept transfer goes on from what the joiner holds (all of it lost: from 0). */
+    chain_xfer_check(c);
+    if (c->xfer.len > 0 && c->xfer_to == from && m->offset <= c->xfer.len &&
+        (m->instance == c->xfer_instance || (m->instance == 0 && m->offset == 0))) {
+        chain_xfer_send(c, m->offset);
+        return true;
+    }
     /* A state transfer may take a while: ask again only if the last one seems lost. */
     if (c->state_for != from || c->now_ms - c->state_asked_ms >= c->leader_timeout_ms)
         chain_ask_state(c, from);
     return true;
 }
 
-void chain_recv_state_request(struct chain_engine *c, node_id from)
+void chain_recv_state_request(struct chain_engine *c, node_id from,
+                              const struct chain_state_request *m)
 {
-    if (!chain_serve_state(c, from))
+    if (!chain_serve_state(c, from, m))
         chain_dropped(c);
 }
 
@@ -288,9 +336,11 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
     }
     struct chain_state m;
     chain_state_describe(c, instance, data, len, &m);
-    chain_send_state(c, to, &m);
     /* Then everything this replica accepted after the snapshot, in order. */
-    chain_send_from(c, instance + 1);
+    if (chain_send_state(c, to, &m))
+        chain_send_from(c, instance + 1);
+    else
+        chain_xfer_send(c, 0); /* after its last part */
 }
 
 /* ---- the joiner ---------------------------------------------------------------------------- */
@@ -298,21 +348,25 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
 bool chain_recv_state_part(struct chain_engine *c, node_id from, const struct chain_state_part *m)
 {
     /* Parts come in order over a link. One that does not continue the reassembly (an earlier
-     * part was lost, or a duplicate) is dropped: the joiner keeps asking, and its predecessor
-     * sends the whole state again from offset 0. */
-    if (m->offset == 0) {
+     * part was lost, or a duplicate) is dropped: the joiner keeps asking with what it holds,
+     * and its predecessor goes on from there. A first part starts a new transfer, unless it
+     * repeats the first part of this one. */
+    bool same = c->state_in_total > 0 && from == c->state_in_from &&
+                m->instance == c->state_in_instance && m->total == c->state_in_total;
+    if (m->offset == 0 && !same) {
         buf_clear(&c->state_in);
         c->state_in_from = from;
         c->state_in_instance = m->instance;
         c->state_in_total = m->total;
-    } else if (from != c->state_in_from || m->instance != c->state_in_instance ||
-               m->total != c->state_in_total || m->offset != c->state_in.len) {
+    } else if (!same || m->offset != c->state_in.len) {
         chain_dropped(c);
         return true;
     }
     buf_append(&c->state_in, m->bytes, m->len);
-    if (c->state_in.len < c->state_in_total)
+    if (c->state_in.len < c->state_in_total) {
+        chain_send_state_request(c, from); /* pulls the next part */
         return true;
+    }
     struct chain_state state;
     bool ok = chain_msg_decode_state(c->state_in.data, c->state_in.len, &state);
     if (ok)

@@ -433,12 +433,23 @@ bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct cha
            chain_change_decode(data + 1, len - 1, m);
 }
 
-void chain_msg_put_state_request(struct buf *out) { buf_put_u8(out, CHAIN_MSG_STATE_REQUEST); }
+void chain_msg_put_state_request(struct buf *out, const struct chain_state_request *m)
+{
+    buf_put_u8(out, CHAIN_MSG_STATE_REQUEST);
+    buf_put_u64(out, m->instance);
+    buf_put_u64(out, m->offset);
+}
 
-bool chain_msg_decode_state_request(const uint8_t *data, size_t len)
+bool chain_msg_decode_state_request(const uint8_t *data, size_t len,
+                                    struct chain_state_request *m)
 {
     struct reader r;
-    return chain_open(data, len, CHAIN_MSG_STATE_REQUEST, &r) && chain_done(&r);
+    if (!chain_open(data, len, CHAIN_MSG_STATE_REQUEST, &r))
+        return false;
+    m->instance = reader_u64(&r);
+    m->offset = reader_u64(&r);
+    return chain_done(&r) && m->offset <= CHAIN_STATE_PART_MAX_TOTAL &&
+           m->instance <= CHAIN_MAX_INSTANCE;
 }
 
 static void chain_put_nodes(struct buf *out, const node_id *nodes, size_t n)
@@ -556,7 +567,8 @@ bool chain_msg_decode(const uint8_t *data, size_t len, struct chain_msg *m)
     case CHAIN_MSG_NOT_MEMBER: return chain_msg_decode_not_member(data, len, &m->u.not_member);
     case CHAIN_MSG_CHANGE_REQUEST:
         return chain_msg_decode_change_request(data, len, &m->u.change);
-    case CHAIN_MSG_STATE_REQUEST: return chain_msg_decode_state_request(data, len);
+    case CHAIN_MSG_STATE_REQUEST:
+        return chain_msg_decode_state_request(data, len, &m->u.state_request);
     case CHAIN_MSG_STATE: return chain_msg_decode_state(data, len, &m->u.state);
     case CHAIN_MSG_STATE_PART: return chain_msg_decode_state_part(data, len, &m->u.state_part);
     default: return false;

@@ -30,7 +30,10 @@
  *  11 CHANGE_REQUEST  a MEMBERSHIP value body: a change for the leader to propose (an
  *                     operator's, passed on by the replica that took it, or a JOIN: an ADD of
  *                     the sender itself, sent by a replica outside the configuration)
- *  12 STATE_REQUEST   (nothing): a joining replica got an ACCEPT before its state transfer
+ *  12 STATE_REQUEST   u64 instance, u64 offset: a joining replica asks its predecessor for
+ *                     its state, holding the first `offset` bytes of the transfer at
+ *                     `instance` (0, 0: nothing); sent when an ACCEPT arrives before its
+ *                     state, and after each STATE_PART, to pull the next ones
  *  13 STATE           ballot, u64 instance, u64 ack, u64 gc, u64 fence, u64 config instance,
  *                     3 x (u8 count, count x u32 node): members, previous members, retired;
  *                     u32 length, state bytes (the state machine as of `instance`)
@@ -227,6 +230,12 @@ struct chain_state_part {
 };
 #define CHAIN_STATE_PART_MAX_TOTAL ((uint64_t)1 << 40)
 
+/* STATE_REQUEST: what the joiner holds of the transfer at `instance` (join.c). */
+struct chain_state_request {
+    instance_no instance;
+    uint64_t offset;
+};
+
 struct chain_forward {
     uint8_t hops;
     uint32_t count;
@@ -256,7 +265,7 @@ void chain_msg_put_durable(struct buf *out, struct ballot ballot, instance_no in
 void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms);
 void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m);
 void chain_msg_put_change_request(struct buf *out, const struct chain_change *m);
-void chain_msg_put_state_request(struct buf *out);
+void chain_msg_put_state_request(struct buf *out, const struct chain_state_request *m);
 void chain_msg_put_state(struct buf *out, const struct chain_state *m);
 /* A MEMBERSHIP value body (not a message). */
 void chain_change_put(struct buf *out, const struct chain_change *m);
@@ -290,7 +299,8 @@ bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ba
                               instance_no *instance);
 bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m);
 bool chain_msg_decode_change_request(const uint8_t *data, size_t len, struct chain_change *m);
-bool chain_msg_decode_state_request(const uint8_t *data, size_t len);
+bool chain_msg_decode_state_request(const uint8_t *data, size_t len,
+                                    struct chain_state_request *m);
 bool chain_msg_decode_state(const uint8_t *data, size_t len, struct chain_state *m);
 /* A message of any type, decoded: its type byte and the fields of that type. */
 struct chain_msg {
@@ -304,6 +314,7 @@ struct chain_msg {
         struct chain_quorum_ack quorum_ack;
         struct chain_progress progress;
         struct chain_state_part state_part;
+        struct chain_state_request state_request;
         struct chain_forward forward;
         struct chain_read_nudge nudge;
         node_id suspect; /* REMOVE_REQUEST */

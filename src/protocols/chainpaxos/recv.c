@@ -26,7 +26,7 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
     case CHAIN_MSG_ALIVE: chain_recv_alive(c, from); break;
     case CHAIN_MSG_NOT_MEMBER: chain_recv_not_member(c, &m.u.not_member); break;
     case CHAIN_MSG_CHANGE_REQUEST: chain_recv_change_request(c, from, &m.u.change); break;
-    case CHAIN_MSG_STATE_REQUEST: chain_recv_state_request(c, from); break;
+    case CHAIN_MSG_STATE_REQUEST: chain_recv_state_request(c, from, &m.u.state_request); break;
     /* This replica was removed without learning it (bypassed), then added again. */
     case CHAIN_MSG_STATE: chain_recv_state(c, from, &m.u.state); break;
     /* false: the reassembled state did not decode */

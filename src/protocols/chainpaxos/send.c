@@ -217,48 +217,53 @@ void chain_send_change_request(struct chain_engine *c, node_id to, const struct 
 
 void chain_send_state_request(struct chain_engine *c, node_id to)
 {
+    /* What it holds of a transfer from `to`, so that the predecessor goes on from there. */
+    struct chain_state_request m = {0, 0};
+    if (c->state_in_total > 0 && c->state_in_from == to)
+        m = (struct chain_state_request){c->state_in_instance, c->state_in.len};
     size_t start = chain_send_begin(c, to);
-    chain_msg_put_state_request(&c->out->arena);
+    chain_msg_put_state_request(&c->out->arena, &m);
     chain_send_end(c, to, 0, start);
 }
 
-/* Appends bytes [at, at + n) of `head` followed by `tail` (a message never built whole). */
-static void chain_append_slice(struct buf *out, const struct buf *head, const uint8_t *tail,
-                               size_t at, size_t n)
+void chain_send_state_parts(struct chain_engine *c, uint64_t from, uint64_t to)
 {
-    if (at < head->len) {
-        size_t k = head->len - at < n ? head->len - at : n;
-        buf_append(out, head->data + at, k);
-        at += k;
-        n -= k;
+    while (from < to) {
+        size_t n = to - from < c->state_part_bytes ? to - from : c->state_part_bytes;
+        size_t start = chain_send_begin(c, c->xfer_to);
+        struct chain_state_part p = {.instance = c->xfer_instance, .total = c->xfer.len,
+                                     .offset = from, .bytes = c->xfer.data + from, .len = n};
+        chain_msg_put_state_part(&c->out->arena, &p);
+        chain_send_end(c, c->xfer_to, c->xfer_instance, start);
+        from += n;
     }
-    if (n)
-        buf_append(out, tail + (at - head->len), n);
 }
 
-void chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m)
+bool chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m)
 {
     /* The STATE is its header (which ends with the state's length) and the state machine's
-     * bytes: sent from where they are, without a copy of the whole. */
+     * bytes: one message, built from where they are, if it fits in a part. */
     struct chain_state head = *m;
     head.state = NULL;
     buf_clear(&c->scratch);
     chain_msg_put_state(&c->scratch, &head);
-    size_t total = c->scratch.len + m->state_len;
-    size_t part = total <= c->state_part_bytes ? total : c->state_part_bytes;
-    for (size_t at = 0; at < total; at += part) {
-        size_t n = total - at < part ? total - at : part;
+    if (c->scratch.len + m->state_len <= c->state_part_bytes) {
         size_t start = chain_send_begin(c, to);
-        if (n < total) {
-            /* Larger than one part: STATE_PARTs, so that no frame holds the whole state
-             * machine and other messages to the joiner travel between them. */
-            struct chain_state_part p = {.instance = m->instance, .total = total, .offset = at,
-                                         .len = n};
-            chain_msg_put_state_part(&c->out->arena, &p);
-        }
-        chain_append_slice(&c->out->arena, &c->scratch, m->state, at, n);
+        buf_append(&c->out->arena, c->scratch.data, c->scratch.len);
+        buf_append(&c->out->arena, m->state, m->state_len);
         chain_send_end(c, to, m->instance, start);
+        return true;
     }
+    /* Larger: kept whole and sent as STATE_PARTs, which the joiner pulls (join.c), so that no
+     * frame holds the whole state machine, other messages to the joiner travel between them,
+     * and only a window of parts waits in the link at a time. */
+    buf_clear(&c->xfer);
+    buf_append(&c->xfer, c->scratch.data, c->scratch.len);
+    buf_append(&c->xfer, m->state, m->state_len);
+    c->xfer_to = to;
+    c->xfer_instance = m->instance;
+    c->xfer_sent = 0;
+    return false;
 }
 
 void chain_send_from(struct chain_engine *c, instance_no first)

@@ -103,6 +103,13 @@ struct chain_engine {
     node_id state_for;
     uint64_t state_asked_ms;
     size_t state_part_bytes; /* a larger STATE goes in STATE_PARTs of this size */
+    /* ... and such a STATE is kept whole, encoded, while the joiner pulls its parts, so that a
+     * part lost with a broken link costs only the parts from there on (join.c). */
+    struct buf xfer;       /* empty: none kept */
+    node_id xfer_to;
+    instance_no xfer_instance;
+    uint64_t xfer_sent;    /* bytes of it sent so far */
+    uint64_t xfer_sent_ms; /* when parts of it were last sent */
     /* Joiner: the STATE being reassembled from its parts (join.c). */
     struct buf state_in;
     node_id state_in_from;

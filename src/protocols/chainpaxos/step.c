@@ -67,6 +67,7 @@ static void *chain_create(const struct engine_config *config)
         chain_or_size(config->checkpoint_bytes, CHAINPAXOS_DEFAULT_CHECKPOINT_BYTES);
     buf_init(&c->restore_state);
     buf_init(&c->state_in);
+    buf_init(&c->xfer);
     c->state_part_bytes =
         chain_or_size(config->state_part_bytes, CHAINPAXOS_DEFAULT_STATE_PART_BYTES);
     chain_fifo_init(&c->reads, sizeof(struct chain_read));
@@ -97,6 +98,7 @@ static void chain_destroy(void *engine)
     buf_free(&c->pending);
     buf_free(&c->restore_state);
     buf_free(&c->state_in);
+    buf_free(&c->xfer);
     chain_fifo_free(&c->reads);
     chain_fifo_free(&c->inflight);
     free(c);

@@ -60,6 +60,7 @@ void chain_tick(struct chain_engine *c)
     chain_retransmit_tick(c);
     chain_monitor_tick(c);
     chain_probe_tick(c);
+    chain_xfer_check(c);
     chain_progress_tick(c);
     chain_inflight_tick(c);
     chain_checkpoint_tick(c);
