@@ -349,16 +349,16 @@ bool chain_recv_state_part(struct chain_engine *c, node_id from, const struct ch
 {
     /* Parts come in order over a link. One that does not continue the reassembly (an earlier
      * part was lost, or a duplicate) is dropped: the joiner keeps asking with what it holds,
-     * and its predecessor goes on from there. A first part starts a new transfer, unless it
-     * repeats the first part of this one. */
-    bool same = c->state_in_total > 0 && from == c->state_in_from &&
-                m->instance == c->state_in_instance && m->total == c->state_in_total;
-    if (m->offset == 0 && !same) {
+     * and its predecessor goes on from there. A first part always starts the reassembly
+     * again: a sender that restarted may serialize the same instance into other bytes, which
+     * must not be spliced onto the old ones. */
+    if (m->offset == 0) {
         buf_clear(&c->state_in);
         c->state_in_from = from;
         c->state_in_instance = m->instance;
         c->state_in_total = m->total;
-    } else if (!same || m->offset != c->state_in.len) {
+    } else if (from != c->state_in_from || m->instance != c->state_in_instance ||
+               m->total != c->state_in_total || m->offset != c->state_in.len) {
         chain_dropped(c);
         return true;
     }
