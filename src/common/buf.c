@@ -70,6 +70,12 @@ void buf_put_u64(struct buf *b, uint64_t v)
     buf_put_u32(b, (uint32_t)(v >> 32));
 }
 
+void buf_patch_u64(struct buf *b, size_t offset, uint64_t v)
+{
+    buf_patch_u32(b, offset, (uint32_t)v);
+    buf_patch_u32(b, offset + 4, (uint32_t)(v >> 32));
+}
+
 void buf_patch_u32(struct buf *b, size_t offset, uint32_t v)
 {
     uint8_t *p = b->data + offset;

@@ -33,5 +33,6 @@ void buf_put_u32(struct buf *b, uint32_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 /* Overwrites a u32 previously appended at offset (for length prefixes filled in later). */
 void buf_patch_u32(struct buf *b, size_t offset, uint32_t v);
+void buf_patch_u64(struct buf *b, size_t offset, uint64_t v);
 
 #endif

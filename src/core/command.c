@@ -74,15 +74,9 @@ bool command_decode_next(struct reader *r, struct command_header *h, struct comm
     return command_decode(r, h, a->argv, a->lens, a->cap);
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
+void command_stamp(struct buf *b, size_t record_at, uint64_t submitted)
 {
-    for (int b = 0; b < 8; b++)
-        p[b] = (uint8_t)(v >> (8 * b));
-}
-
-void command_stamp(uint8_t *record, uint64_t submitted)
-{
-    put_le64(record + COMMAND_SUBMITTED_AT, submitted);
+    buf_patch_u64(b, record_at + COMMAND_SUBMITTED_AT, submitted);
 }
 
 void command_encode_end(struct buf *out, node_id origin, uint64_t client, uint64_t seq)
@@ -95,12 +89,12 @@ void command_encode_end(struct buf *out, node_id origin, uint64_t client, uint64
 
 void command_encode_end_all(struct buf *out, node_id origin, uint64_t bound)
 {
-    uint8_t bound_bytes[8];
-    put_le64(bound_bytes, bound);
-    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound_bytes};
+    static const uint8_t bound_placeholder[8];
+    const uint8_t *argv[2] = {(const uint8_t *)COMMAND_END_ALL, bound_placeholder};
     size_t lens[2] = {COMMAND_END_ALL_LEN, 8};
     struct command_header h = {.origin = origin, .argc = 2}; /* client 0, seq 0 */
     command_encode(out, &h, argv, lens);
+    buf_patch_u64(out, out->len - 8, bound); /* the last argument */
 }
 
 enum command_kind command_kind_of(const struct command_header *h, const uint8_t *const *argv,

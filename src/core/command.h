@@ -57,8 +57,8 @@ static inline bool command_stale(const struct command_header *h, uint64_t instan
 #define COMMAND_END_ALL "\0END_ALL"
 #define COMMAND_END_ALL_LEN 8
 
-/* Writes `submitted` into an encoded record (at least COMMAND_HEADER_BYTES long). */
-void command_stamp(uint8_t *record, uint64_t submitted);
+/* Writes `submitted` into the encoded record at offset record_at of b. */
+void command_stamp(struct buf *b, size_t record_at, uint64_t submitted);
 
 /* Appends an END of (origin, client) with sequence number seq, or an END_ALL of origin's
  * sessions below bound (the engine stamps `submitted`). */

@@ -6,6 +6,7 @@
 #include "core/command.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct session_slot {
     uint64_t client;
@@ -132,8 +133,7 @@ static void sessions_push_ended(struct sessions *s, node_id origin, uint64_t cli
 {
     if (s->tail == s->ended_cap) {
         if (s->head > 0) { /* reclaim what was forgotten */
-            for (size_t i = s->head; i < s->tail; i++)
-                s->ended[i - s->head] = s->ended[i];
+            memmove(s->ended, s->ended + s->head, (s->tail - s->head) * sizeof *s->ended);
             s->tail -= s->head;
             s->head = 0;
         }

@@ -214,10 +214,6 @@ static void sim_replica_serve_read(struct sim *s, uint32_t r, const uint8_t *dat
     }
     sim_trace_event(s, SIM_TR_READ, r, (uint32_t)h.client, h.seq, rep->last_executed, NULL, 0);
     struct sim_conn *c = sim_conn_find(rep, h.client);
-    /* As src/server/apply.c: a refused command never reached the log, so its connection's
-     * next command takes its sequence number. */
-    if (c && !(h.seq & SIM_LOCAL_READ_SEQ_BIT) && h.seq == c->next_seq)
-        c->next_seq--;
     long orphan = c && c->waiting == h.seq ? -1 : sim_orphan_find(s, r, h.client, h.seq);
     if (!(c && c->waiting == h.seq) && orphan < 0)
         return;

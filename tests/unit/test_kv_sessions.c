@@ -44,13 +44,25 @@ static void batch_of(struct buf *b, node_id origin, uint64_t client, const uint6
     }
 }
 
+/* GET n on kv answers `expected` (a RESP bulk string). */
+static void expect_n(struct kv *kv, const char *expected)
+{
+    const uint8_t *argv[2] = {(const uint8_t *)"GET", (const uint8_t *)"n"};
+    size_t lens[2] = {3, 1};
+    struct buf reply;
+    buf_init(&reply);
+    kv_execute(kv, 2, argv, lens, &reply, 2);
+    assert_int_equal(reply.len, strlen(expected));
+    assert_memory_equal(reply.data, expected, reply.len);
+    buf_free(&reply);
+}
+
 static void copies_in_the_log_increment_once(void **state)
 {
     (void)state;
     struct kv *kv = kv_create();
-    struct buf b, reply;
+    struct buf b;
     buf_init(&b);
-    buf_init(&reply);
     struct command_args scratch = {0};
     struct kv_apply_stats stats = {0};
     const uint64_t first[] = {2, 3}, retry[] = {1, 2, 3, 2};
@@ -61,13 +73,8 @@ static void copies_in_the_log_increment_once(void **state)
     assert_int_equal(stats.commands_executed, 3);
     assert_int_equal(stats.gaps_skipped, 2);
     assert_int_equal(stats.duplicates_skipped, 1);
-    const uint8_t *argv[2] = {(const uint8_t *)"GET", (const uint8_t *)"n"};
-    size_t lens[2] = {3, 1};
-    kv_execute(kv, 2, argv, lens, &reply, 2);
-    assert_int_equal(reply.len, 7);
-    assert_memory_equal(reply.data, "$1\r\n3\r\n", 7);
+    expect_n(kv, "$1\r\n3\r\n");
     buf_free(&b);
-    buf_free(&reply);
     command_args_free(&scratch);
     kv_destroy(kv);
 }
@@ -199,14 +206,7 @@ static void apply_ends_sessions_and_skips_stale_commands(void **state)
     assert_true(kv_apply_batch(kv, 7 + COMMAND_WINDOW, b.data, b.len, NULL, &scratch, &stats));
     assert_int_equal(stats.sessions_ended, 2);
     assert_int_equal(stats.commands_executed, 2);
-    const uint8_t *get[2] = {(const uint8_t *)"GET", (const uint8_t *)"n"};
-    size_t get_lens[2] = {3, 1};
-    struct buf reply;
-    buf_init(&reply);
-    kv_execute(kv, 2, get, get_lens, &reply, 2);
-    assert_int_equal(reply.len, 7);
-    assert_memory_equal(reply.data, "$1\r\n2\r\n", 7);
-    buf_free(&reply);
+    expect_n(kv, "$1\r\n2\r\n");
     buf_free(&b);
     command_args_free(&scratch);
     kv_destroy(kv);

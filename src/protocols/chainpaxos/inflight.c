@@ -80,7 +80,7 @@ void chain_inflight_resubmit(struct chain_engine *c)
             continue;
         f->sent_ms = c->now_ms;
         c->resubmitted++;
-        command_stamp(c->inflight.data.data + f->record.offset, c->highest_executed);
+        command_stamp(&c->inflight.data, f->record.offset, c->highest_executed);
         buf_append(&c->pending, chain_fifo_record(&c->inflight, f), f->record.len);
         c->pending_count++;
     }

@@ -163,7 +163,7 @@ void chain_command(struct chain_engine *c, const uint8_t *record, size_t len)
      * bytes are read-only, and the in-flight queue may move its own while the batch flushes. */
     buf_clear(&c->command_copy);
     buf_append(&c->command_copy, record, len);
-    command_stamp(c->command_copy.data, c->highest_executed);
+    command_stamp(&c->command_copy, 0, c->highest_executed);
     chain_inflight_add(c, c->command_copy.data, len);
     chain_pending_add(c, c->command_copy.data, len, 1);
 }
