@@ -196,8 +196,32 @@ static void store_sync_done(uv_work_t *req, int status)
      * with what the engine does now that these records are durable. */
 }
 
+static void store_spare_work(uv_work_t *req)
+{
+    struct store *s = req->data;
+    s->spare_rc = wal_spare_run(&s->spare_job);
+    s->spare_errno = errno;
+}
+
+/* A spare that could not be made is not fatal: the next segment is zero-filled when needed,
+ * and fails there if the disk is really full. */
+static void store_spare_done(uv_work_t *req, int status)
+{
+    struct store *s = req->data;
+    bool made = status == 0 && s->spare_rc == 0;
+    if (!made)
+        log_warn("cannot prepare the next log segment: %s",
+                 strerror(status != 0 ? -status : s->spare_errno));
+    if (s->wal)
+        wal_spare_done(s->wal, made);
+}
+
 void store_kick(struct store *s)
 {
+    if (wal_spare_begin(s->wal, &s->spare_job)) {
+        s->spare_req.data = s;
+        CHECK(uv_queue_work(s->loop, &s->spare_req, store_spare_work, store_spare_done) == 0);
+    }
     if (s->syncing || s->durable >= s->appended)
         return;
     if (wal_sync_begin(s->wal, &s->sync_job) != 0)

@@ -2,12 +2,12 @@
  * go to the write-ahead log, checkpoints to a snapshot file, and peer messages emitted after
  * a record wait until it is durable.
  *
- * Group commit: records are written (not synced) as the engine emits them; at the end of each
- * loop iteration one fdatasync starts on libuv's thread pool for everything written so far,
+ * Group commit: records are appended (in memory) as the engine emits them; at the end of each
+ * loop iteration one synchronous write starts on libuv's thread pool for everything so far,
  * while the loop goes on. When it completes, the messages that waited for those records leave,
- * in the order the engine emitted them, and the next fsync starts for what came meanwhile. So
- * a replica's fsync overlaps the next replica's work along the chain, and under load one
- * fsync covers many commands. A checkpoint is written to its snapshot file on the thread pool
+ * in the order the engine emitted them, and the next sync starts for what came meanwhile. So
+ * a replica's sync overlaps the next replica's work along the chain, and under load one
+ * sync covers many commands. The log's next segment is zero-filled there too. A checkpoint is written to its snapshot file on the thread pool
  * as well; messages emitted after it wait for that too, and the log segments it covers are
  * deleted once it is durable.
  *
@@ -56,6 +56,9 @@ struct store {
     uv_work_t sync_req;
     struct wal_sync_job sync_job;
     int sync_rc, sync_errno;
+    uv_work_t spare_req; /* the log's next segment, zero-filled on the thread pool */
+    struct wal_spare_job spare_job;
+    int spare_rc, spare_errno;
     /* Checkpoints: how many are durable (numbered by `waits`), the one being written and the
      * next one. */
     uint64_t checkpoints_durable;

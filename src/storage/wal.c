@@ -14,13 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define WAL_MAGIC "CATWAL3" /* 8 bytes with its zero; 3: commands carry their submission */
 #define WAL_HEADER_BYTES 16  /* magic, u64 first sequence number */
 #define WAL_RECORD_HEADER 17 /* u32 length, u32 crc, u64 synced, u8 type */
 #define WAL_TYPE_AT 16       /* where the type is in a record */
+#define WAL_BLOCK 4096       /* direct I/O's unit: buffers, offsets and lengths are multiples */
+#define WAL_TAIL_BYTES (64u << 10) /* the tail's room after each sync (it grows as needed) */
+#define WAL_SPARE "spare.wal-next"  /* names wal_parse_name does not take for segments */
+#define WAL_SPARE_TMP "spare.wal-tmp"
 
 struct wal_segment {
     uint64_t first, last; /* last < first: no record yet */
@@ -32,10 +35,17 @@ struct wal {
     size_t segment_bytes;
     struct wal_segment *segs;
     size_t count, cap;
-    int fd;            /* the last segment, open for writing */
+    int fd;            /* the last segment, open for direct, synchronous writes */
     bool new_segment;  /* the directory needs an fsync */
     uint64_t synced;   /* records up to this one are known durable */
     struct buf header; /* a record's or a segment's header being written */
+    /* The last segment's bytes from tail_from (a block boundary) to its end, not written yet
+     * but for the first block; zeros after the end, up to tail_cap. */
+    uint8_t *tail;
+    size_t tail_from, tail_cap;
+    struct wal_write *left; /* the ends of segments left behind, for the next sync job */
+    size_t left_count;
+    enum { WAL_SPARE_NONE, WAL_SPARE_MAKING, WAL_SPARE_READY } spare;
 };
 
 /* A little-endian u32 or u64 at p (the caller checked the bounds). */
@@ -200,42 +210,170 @@ static bool wal_push_segment(struct wal *w, uint64_t first)
     return true;
 }
 
-/* Creates a segment starting at `first` and makes it the one written. */
-static int wal_new_segment(struct wal *w, uint64_t first)
+static size_t wal_round_up(size_t n) { return (n + WAL_BLOCK - 1) & ~(size_t)(WAL_BLOCK - 1); }
+
+/* A zeroed buffer of at least `bytes` (rounded up to whole blocks) aligned for direct I/O. */
+static uint8_t *wal_alloc_blocks(size_t bytes)
 {
-    char path[4096];
-    wal_path(w, first, path, sizeof path);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    void *p = NULL;
+    size_t n = wal_round_up(bytes ? bytes : 1);
+    if (posix_memalign(&p, WAL_BLOCK, n) != 0)
+        return NULL;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Opens a file with direct I/O, or without where the file system refuses it (EINVAL). */
+static int wal_open_direct(const char *path, int flags, mode_t mode)
+{
+    int fd = open(path, flags | O_DIRECT | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EINVAL)
+        fd = open(path, flags | O_CLOEXEC, mode);
+    return fd;
+}
+
+/* pwrite(2) until all is written. 0, or -1 with errno set. */
+static int wal_pwrite_all(int fd, const uint8_t *data, size_t len, size_t offset)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, data, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+        offset += (size_t)n;
+    }
+    return 0;
+}
+
+/* Creates `path` (which must not exist) holding `bytes` zeros, synced. 0, or -1 with errno
+ * set (and no file left). */
+static int wal_make_zeroed(const char *path, size_t bytes)
+{
+    int fd = wal_open_direct(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return -1;
-    buf_clear(&w->header);
-    buf_append(&w->header, WAL_MAGIC, 8);
-    buf_put_u64(&w->header, first);
-    if (posix_fallocate(fd, 0, (off_t)w->segment_bytes) != 0 ||
-        pwrite(fd, w->header.data, w->header.len, 0) != (ssize_t)w->header.len ||
-        !wal_push_segment(w, first)) {
+    size_t chunk = 1u << 20;
+    uint8_t *zeros = wal_alloc_blocks(chunk);
+    int rc = zeros ? 0 : -1;
+    for (size_t at = 0; rc == 0 && at < bytes; at += chunk)
+        rc = wal_pwrite_all(fd, zeros, wal_round_up(bytes - at < chunk ? bytes - at : chunk), at);
+    if (rc == 0)
+        rc = fdatasync(fd);
+    int saved = errno;
+    free(zeros);
+    close(fd);
+    if (rc != 0) {
+        unlink(path);
+        errno = saved;
+    }
+    return rc;
+}
+
+static void wal_write_release(struct wal_write *x)
+{
+    if (x->fd >= 0)
+        close(x->fd);
+    free(x->data);
+    *x = (struct wal_write){.fd = -1};
+}
+
+/* Hands the bytes of the tail up to `end` (the segment's) over as a write of whole blocks on fd
+ * (which the write then owns); the block holding the end stays in the tail, to be written
+ * again with what follows. */
+static int wal_take_tail(struct wal *w, size_t end, int fd, struct wal_write *out)
+{
+    size_t keep_from = end & ~(size_t)(WAL_BLOCK - 1);
+    uint8_t *fresh = wal_alloc_blocks(WAL_TAIL_BYTES);
+    if (!fresh)
+        return -1;
+    memcpy(fresh, w->tail + (keep_from - w->tail_from), end - keep_from);
+    *out = (struct wal_write){.fd = fd,
+                              .data = w->tail,
+                              .offset = w->tail_from,
+                              .len = wal_round_up(end - w->tail_from)};
+    w->tail = fresh;
+    w->tail_cap = wal_round_up(WAL_TAIL_BYTES);
+    w->tail_from = keep_from;
+    return 0;
+}
+
+/* Room in the tail for the last segment's bytes up to `end`. */
+static int wal_tail_reserve(struct wal *w, size_t end)
+{
+    size_t need = wal_round_up(end - w->tail_from);
+    if (need <= w->tail_cap)
+        return 0;
+    size_t cap = w->tail_cap;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *grown = wal_alloc_blocks(cap);
+    if (!grown)
+        return -1;
+    memcpy(grown, w->tail, w->tail_cap);
+    free(w->tail);
+    w->tail = grown;
+    w->tail_cap = cap;
+    return 0;
+}
+
+static void wal_spare_path(const struct wal *w, const char *name, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", w->dir, name);
+}
+
+/* Creates a segment starting at `first` (from the spare when one is ready) and makes it the
+ * one written. */
+static int wal_new_segment(struct wal *w, uint64_t first)
+{
+    char path[4096], spare[4096];
+    wal_path(w, first, path, sizeof path);
+    wal_spare_path(w, WAL_SPARE, spare, sizeof spare);
+    bool from_spare = w->spare == WAL_SPARE_READY && rename(spare, path) == 0;
+    if (w->spare == WAL_SPARE_READY)
+        w->spare = WAL_SPARE_NONE;
+    if (!from_spare && wal_make_zeroed(path, w->segment_bytes) != 0)
+        return -1;
+    int fd = wal_open_direct(path, O_RDWR | O_DSYNC, 0);
+    if (fd < 0 || !wal_push_segment(w, first)) {
         int saved = errno;
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         unlink(path);
         errno = saved;
         return -1;
     }
-    /* The segment left behind gets no more fsyncs (wal_sync_begin takes the last one): it is
-     * complete on disk before the records of the new one can count as durable. */
+    /* The segment left behind gets its end written by the next sync job, before the new one's
+     * records: they count as durable only once it is complete on disk. */
     if (w->fd >= 0) {
-        if (fdatasync(w->fd) != 0) {
-            int saved = errno;
+        struct wal_write *left = realloc(w->left, (w->left_count + 1) * sizeof *left);
+        if (left)
+            w->left = left;
+        size_t old_end = w->segs[w->count - 2].end;
+        if (!left || wal_take_tail(w, old_end, w->fd, &w->left[w->left_count]) != 0) {
             close(fd);
             w->count--;
             unlink(path);
-            errno = saved;
+            errno = ENOMEM;
             return -1;
         }
-        close(w->fd);
+        w->left_count++;
     }
     w->fd = fd;
     w->segs[w->count - 1].end = WAL_HEADER_BYTES;
     w->new_segment = true;
+    memset(w->tail, 0, w->tail_cap);
+    memcpy(w->tail, WAL_MAGIC, 8);
+    struct buf *h = &w->header;
+    buf_clear(h);
+    buf_put_u64(h, first);
+    memcpy(w->tail + 8, h->data, 8);
+    w->tail_from = 0;
     return 0;
 }
 
@@ -340,6 +478,24 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
     return 0;
 }
 
+/* Reads the last segment's block where its records end into the tail, for appends. */
+static int wal_load_tail(struct wal *w, const char *path)
+{
+    size_t end = w->segs[w->count - 1].end;
+    w->tail_from = end & ~(size_t)(WAL_BLOCK - 1);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = end > w->tail_from ? pread(fd, w->tail, end - w->tail_from, (off_t)w->tail_from) : 0;
+    int saved = errno;
+    close(fd);
+    if (n != (ssize_t)(end - w->tail_from)) {
+        errno = n < 0 ? saved : EIO;
+        return -1;
+    }
+    return 0;
+}
+
 struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t err_size)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -357,22 +513,36 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
     w->segment_bytes = segment_bytes ? segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
     if (w->segment_bytes < 4096)
         w->segment_bytes = 4096;
+    w->tail_cap = wal_round_up(WAL_TAIL_BYTES);
+    if (!(w->tail = wal_alloc_blocks(w->tail_cap))) {
+        wal_close(w);
+        storage_error(err, err_size, "out of memory");
+        return NULL;
+    }
+    /* A spare left by an earlier run may be incomplete: it is made again when needed. */
+    char spare[4096];
+    wal_spare_path(w, WAL_SPARE, spare, sizeof spare);
+    unlink(spare);
+    wal_spare_path(w, WAL_SPARE_TMP, spare, sizeof spare);
+    unlink(spare);
     if (wal_load(w, err, err_size) != 0) {
         wal_close(w);
         return NULL;
     }
     int rc;
     if (w->count == 0) {
-        rc = wal_new_segment(w, 1);
+        rc = wal_new_segment(w, 1) == 0 ? wal_sync(w) : -1;
     } else {
         char path[4096];
         wal_path(w, w->segs[w->count - 1].first, path, sizeof path);
-        rc = (w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ? -1 : 0;
+        rc = wal_load_tail(w, path);
+        /* What is on disk now counts as durable from here on (after a process crash, some of
+         * it may be in the page cache only). */
+        if (rc == 0 && (w->fd = wal_open_direct(path, O_RDWR | O_DSYNC, 0)) < 0)
+            rc = -1;
+        if (rc == 0)
+            rc = fdatasync(w->fd);
     }
-    /* What is on disk now counts as durable from here on (after a process crash, some of it
-     * may be in the page cache only). */
-    if (rc == 0)
-        rc = fdatasync(w->fd);
     if (rc != 0) {
         storage_error(err, err_size, "%s: %s", dir, strerror(errno));
         wal_close(w);
@@ -388,6 +558,10 @@ void wal_close(struct wal *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
+    for (size_t i = 0; i < w->left_count; i++)
+        wal_write_release(&w->left[i]);
+    free(w->left);
+    free(w->tail);
     free(w->segs);
     buf_free(&w->header);
     free(w->dir);
@@ -420,23 +594,21 @@ uint64_t wal_append(struct wal *w, uint8_t type, const void *data, size_t len)
     buf_put_u64(h, w->synced);
     buf_put_u8(h, type);
     buf_patch_u32(h, 4, wal_record_crc(h->data, data, len));
-    /* One system call per record: this runs for every record the engine emits. */
-    struct iovec iov[2] = {{h->data, h->len}, {(void *)data, len}};
-    if (pwritev(w->fd, iov, len ? 2 : 1, (off_t)seg->end) != (ssize_t)size)
+    if (wal_tail_reserve(w, seg->end + size) != 0)
         return 0;
+    uint8_t *at = w->tail + (seg->end - w->tail_from);
+    memcpy(at, h->data, h->len);
+    if (len)
+        memcpy(at + h->len, data, len);
     seg->end += size;
     return ++seg->last;
 }
 
 int wal_sync(struct wal *w)
 {
-    if (fdatasync(w->fd) != 0)
+    struct wal_sync_job job;
+    if (wal_sync_begin(w, &job) != 0 || wal_sync_run(&job) != 0)
         return -1;
-    if (w->new_segment) {
-        if (storage_fsync_dir(w->dir) != 0)
-            return -1;
-        w->new_segment = false;
-    }
     wal_mark_synced(w, wal_last_seq(w));
     return 0;
 }
@@ -449,34 +621,82 @@ void wal_mark_synced(struct wal *w, uint64_t seq)
 
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
 {
-    job->fd = dup(w->fd);
-    if (job->fd < 0)
+    *job = (struct wal_sync_job){0};
+    struct wal_write *writes = realloc(w->left, (w->left_count + 1) * sizeof *writes);
+    if (!writes)
         return -1;
-    job->dir = NULL;
-    if (w->new_segment) {
-        job->dir = strdup(w->dir);
-        if (!job->dir) {
-            close(job->fd);
-            return -1;
-        }
-        w->new_segment = false;
+    w->left = writes;
+    char *dir = w->new_segment ? strdup(w->dir) : NULL;
+    int fd = dup(w->fd);
+    if ((w->new_segment && !dir) || fd < 0 ||
+        wal_take_tail(w, w->segs[w->count - 1].end, fd, &writes[w->left_count]) != 0) {
+        if (fd >= 0)
+            close(fd);
+        free(dir);
+        return -1;
     }
+    *job = (struct wal_sync_job){.writes = writes, .count = w->left_count + 1, .dir = dir};
+    w->left = NULL;
+    w->left_count = 0;
+    w->new_segment = false;
     return 0;
 }
 
 int wal_sync_run(struct wal_sync_job *job)
 {
-    int rc = fdatasync(job->fd);
-    int saved = errno;
-    close(job->fd);
-    if (rc == 0 && job->dir) {
-        rc = storage_fsync_dir(job->dir);
+    int rc = 0, saved = 0;
+    /* In order: a segment's end before the records of the next one. O_DSYNC: each write is
+     * durable when it returns. */
+    for (size_t i = 0; i < job->count; i++) {
+        struct wal_write *x = &job->writes[i];
+        if (rc == 0 && wal_pwrite_all(x->fd, x->data, x->len, x->offset) != 0) {
+            rc = -1;
+            saved = errno;
+        }
+        wal_write_release(x);
+    }
+    if (rc == 0 && job->dir && storage_fsync_dir(job->dir) != 0) {
+        rc = -1;
         saved = errno;
     }
+    free(job->writes);
+    free(job->dir);
+    *job = (struct wal_sync_job){0};
+    errno = saved;
+    return rc;
+}
+
+bool wal_spare_begin(struct wal *w, struct wal_spare_job *job)
+{
+    if (w->spare != WAL_SPARE_NONE || w->segs[w->count - 1].end < w->segment_bytes / 2)
+        return false;
+    char *dir = strdup(w->dir);
+    if (!dir)
+        return false;
+    *job = (struct wal_spare_job){.dir = dir, .bytes = w->segment_bytes};
+    w->spare = WAL_SPARE_MAKING;
+    return true;
+}
+
+int wal_spare_run(struct wal_spare_job *job)
+{
+    char tmp[4096], spare[4096];
+    snprintf(tmp, sizeof tmp, "%s/%s", job->dir, WAL_SPARE_TMP);
+    snprintf(spare, sizeof spare, "%s/%s", job->dir, WAL_SPARE);
+    unlink(tmp);
+    int rc = wal_make_zeroed(tmp, job->bytes);
+    if (rc == 0 && (rc = rename(tmp, spare)) != 0)
+        unlink(tmp);
+    int saved = errno;
     free(job->dir);
     job->dir = NULL;
     errno = saved;
     return rc;
+}
+
+void wal_spare_done(struct wal *w, bool made)
+{
+    w->spare = made ? WAL_SPARE_READY : WAL_SPARE_NONE;
 }
 
 struct wal_replay_ctx {
@@ -555,6 +775,9 @@ int wal_reset(struct wal *w, uint64_t next_seq)
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
+    for (size_t i = 0; i < w->left_count; i++)
+        wal_write_release(&w->left[i]);
+    w->left_count = 0;
     w->synced = next_seq - 1; /* in the snapshot */
     return wal_new_segment(w, next_seq);
 }

@@ -1,5 +1,6 @@
 /* The write-ahead log (src/storage/wal.h): round trips, rotation, torn tails, corruption, bit
- * flips, empty and missing directories, missing segments. Real files in a temporary folder. */
+ * flips, empty and missing directories, missing segments, the spare segment, records not
+ * synced. Real files in a temporary folder. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -323,6 +324,79 @@ static void test_missing_segment_refused(void **state)
     assert_non_null(strstr(err, "missing"));
 }
 
+static bool exists(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* The spare is asked for once the last segment is half full, made off the writer's thread (run
+ * here), and becomes the next segment; one left by an earlier run is deleted at open. */
+static void test_spare_segment(void **state)
+{
+    (void)state;
+    struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    struct wal_spare_job job;
+    uint64_t k = 0;
+    while (!wal_spare_begin(w, &job)) {
+        append_records(w, k + 1, k + 1);
+        k++;
+        assert_int_equal(wal_segment_count(w), 1);
+    }
+    assert_true(written_bytes(k) >= SEGMENT / 2);
+    struct wal_spare_job again;
+    assert_false(wal_spare_begin(w, &again)); /* one is under way */
+    assert_int_equal(wal_spare_run(&job), 0);
+    assert_true(exists("spare.wal-next"));
+    wal_spare_done(w, true);
+    assert_false(wal_spare_begin(w, &again)); /* one is ready */
+    size_t before = wal_segment_count(w);
+    while (wal_segment_count(w) == before) {
+        append_records(w, k + 1, k + 1);
+        k++;
+    }
+    assert_false(exists("spare.wal-next")); /* it is the new segment now */
+    char path[512];
+    segment_path(k, path, sizeof path);
+    assert_int_equal(file_size(path), SEGMENT); /* zero-filled to the segment's size */
+    wal_close(w);
+    char spare[512]; /* a leftover spare, as if a run had stopped while making it */
+    snprintf(spare, sizeof spare, "%s/spare.wal-next", dir);
+    FILE *f = fopen(spare, "w");
+    fputs("garbage", f);
+    fclose(f);
+    w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    assert_false(exists("spare.wal-next"));
+    struct seen s = replay_all(w);
+    assert_true(s.prefix_ok);
+    assert_int_equal(s.count, k);
+    wal_close(w);
+}
+
+/* Appends live in memory until a sync: those after the last one are gone after close, as after
+ * a crash, and the block they shared with synced records keeps those intact. */
+static void test_unsynced_records_lost_on_close(void **state)
+{
+    (void)state;
+    struct wal *w = wal_open(dir, SEGMENT, err, sizeof err);
+    append_records(w, 1, 5);
+    char buf[256];
+    for (uint64_t k = 6; k <= 8; k++)
+        assert_int_equal(wal_append(w, (uint8_t)(k % 3), buf, payload(k, buf, sizeof buf)), k);
+    wal_close(w);
+    w = wal_open(dir, SEGMENT, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(wal_last_seq(w), 5);
+    append_records(w, 6, 9); /* numbered again from 6 */
+    struct seen s = replay_all(w);
+    assert_true(s.prefix_ok);
+    assert_int_equal(s.count, 9);
+    wal_close(w);
+}
+
 /* A segment by hand: the header with sequence number `first`, then `records` one-byte records,
  * each with its right CRC. */
 static void write_forged_segment(uint64_t first, int records)
@@ -407,6 +481,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_segment_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_numbers_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_noncanonical_names_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsynced_records_lost_on_close, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
