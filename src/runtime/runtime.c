@@ -54,8 +54,13 @@ static void runtime_end_round(struct runtime *r)
         r->on_round_end(r->ctx);
     struct engine_event event = {.type = ENGINE_EVENT_FLUSH};
     runtime_step(r, &event);
-    if (r->store)
-        store_kick(r->store); /* one fsync for this iteration's records */
+    /* One sync for this iteration's records. One that ran on the loop made them durable now:
+     * flush again for what waited for them (a durable leader's next batch); the next
+     * iteration's sync takes the records that flush appends. */
+    if (r->store && store_kick(r->store)) {
+        event = (struct engine_event){.type = ENGINE_EVENT_FLUSH};
+        runtime_step(r, &event);
+    }
     peer_flush_all(&r->peers);
     client_flush_all(&r->clients);
 }

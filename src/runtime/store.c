@@ -187,6 +187,7 @@ static void store_sync_done(uv_work_t *req, int status)
     s->durable = s->syncing_upto;
     wal_mark_synced(s->wal, s->durable);
     s->stats.fsyncs++;
+    s->sync_us_avg = s->stats.fsyncs == 1 ? s->sync_us : (s->sync_us_avg * 7 + s->sync_us) / 8;
     s->stats.fsync_us_total += s->sync_us;
     s->stats.fsync_us_last = s->sync_us;
     if (s->sync_us > s->stats.fsync_us_max)
@@ -216,20 +217,27 @@ static void store_spare_done(uv_work_t *req, int status)
         wal_spare_done(s->wal, made);
 }
 
-void store_kick(struct store *s)
+bool store_kick(struct store *s)
 {
     if (wal_spare_begin(s->wal, &s->spare_job)) {
         s->spare_req.data = s;
         CHECK(uv_queue_work(s->loop, &s->spare_req, store_spare_work, store_spare_done) == 0);
     }
     if (s->syncing || s->durable >= s->appended)
-        return;
+        return false;
     if (wal_sync_begin(s->wal, &s->sync_job) != 0)
         store_fatal("fsync of the write-ahead log", strerror(errno));
     s->syncing = true;
     s->syncing_upto = s->appended;
     s->sync_req.data = s;
+    if (s->stats.fsyncs >= STORE_SYNCS_MEASURED && s->sync_us_avg < STORE_LOOP_SYNC_US) {
+        s->stats.syncs_on_loop++;
+        store_sync_work(&s->sync_req);
+        store_sync_done(&s->sync_req, 0);
+        return true;
+    }
     CHECK(uv_queue_work(s->loop, &s->sync_req, store_sync_work, store_sync_done) == 0);
+    return false;
 }
 
 /* ---- checkpoints ----------------------------------------------------------------------------- */

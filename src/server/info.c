@@ -183,6 +183,7 @@ static void section_persistence(struct server *s, struct buf *b)
     line(b, "wal_fsync_max_us:%llu", (unsigned long long)x->fsync_us_max);
     line(b, "wal_fsync_last_us:%llu", (unsigned long long)x->fsync_us_last);
     line(b, "wal_fsync_in_progress:%d", st->syncing);
+    line(b, "wal_fsyncs_on_loop:%llu", (unsigned long long)x->syncs_on_loop);
     const struct server_checkpoint *k = &s->checkpoint;
     line(b, "rdb_bgsave_in_progress:%d", k->child != 0 || st->writing.active);
     line(b, "rdb_last_bgsave_status:%s", checkpoint_last_failed(k) ? "err" : "ok");
