@@ -213,8 +213,7 @@ static void store_spare_done(uv_work_t *req, int status)
     if (!made)
         log_warn("cannot prepare the next log segment: %s",
                  strerror(status != 0 ? -status : s->spare_errno));
-    if (s->wal)
-        wal_spare_done(s->wal, made);
+    wal_spare_done(s->wal, made);
 }
 
 bool store_kick(struct store *s)

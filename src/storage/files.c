@@ -87,6 +87,25 @@ void storage_error(char *err, size_t err_size, const char *fmt, ...)
     va_end(ap);
 }
 
+int storage_pwrite_all(int fd, const void *data, size_t len, size_t offset)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += (size_t)n;
+    }
+    return 0;
+}
+
 int storage_write_all(int fd, const void *data, size_t len)
 {
     const uint8_t *p = data;

@@ -9,6 +9,8 @@
 uint8_t *storage_read_file(const char *path, size_t *size);
 /* write(2) until everything is written (EINTR retried). 0, or -1 with errno set. */
 int storage_write_all(int fd, const void *data, size_t len);
+/* pwrite(2) at offset until everything is written (EINTR retried). 0, or -1 with errno set. */
+int storage_pwrite_all(int fd, const void *data, size_t len, size_t offset);
 /* The whole file mapped read-only (*size bytes; a non-NULL pointer even when empty), or NULL
  * with errno set. Release with storage_unmap_file. The file must not shrink meanwhile. */
 const uint8_t *storage_map_file(const char *path, size_t *size);

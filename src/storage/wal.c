@@ -40,11 +40,11 @@ struct wal {
     uint64_t synced;   /* records up to this one are known durable */
     struct buf header; /* a record's or a segment's header being written */
     /* The last segment's bytes from tail_from (a block boundary) to its end, not written yet
-     * but for the first block; zeros after the end, up to tail_cap. */
+     * but for the first block. */
     uint8_t *tail;
     size_t tail_from, tail_cap;
-    struct wal_write *left; /* the ends of segments left behind, for the next sync job */
-    size_t left_count;
+    struct wal_write *queued; /* for the next sync job: the ends of segments left behind */
+    size_t queued_count;
     enum { WAL_SPARE_NONE, WAL_SPARE_MAKING, WAL_SPARE_READY } spare;
 };
 
@@ -212,15 +212,11 @@ static bool wal_push_segment(struct wal *w, uint64_t first)
 
 static size_t wal_round_up(size_t n) { return (n + WAL_BLOCK - 1) & ~(size_t)(WAL_BLOCK - 1); }
 
-/* A zeroed buffer of at least `bytes` (rounded up to whole blocks) aligned for direct I/O. */
+/* A buffer of `bytes` (whole blocks) aligned for direct I/O, or NULL. */
 static uint8_t *wal_alloc_blocks(size_t bytes)
 {
     void *p = NULL;
-    size_t n = wal_round_up(bytes ? bytes : 1);
-    if (posix_memalign(&p, WAL_BLOCK, n) != 0)
-        return NULL;
-    memset(p, 0, n);
-    return p;
+    return posix_memalign(&p, WAL_BLOCK, bytes) == 0 ? p : NULL;
 }
 
 /* Opens a file with direct I/O, or without where the file system refuses it (EINVAL). */
@@ -230,25 +226,6 @@ static int wal_open_direct(const char *path, int flags, mode_t mode)
     if (fd < 0 && errno == EINVAL)
         fd = open(path, flags | O_CLOEXEC, mode);
     return fd;
-}
-
-/* pwrite(2) until all is written. 0, or -1 with errno set. */
-static int wal_pwrite_all(int fd, const uint8_t *data, size_t len, size_t offset)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, data, len, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-        offset += (size_t)n;
-    }
-    return 0;
 }
 
 /* Creates `path` (which must not exist) holding `bytes` zeros, synced. 0, or -1 with errno
@@ -261,8 +238,11 @@ static int wal_make_zeroed(const char *path, size_t bytes)
     size_t chunk = 1u << 20;
     uint8_t *zeros = wal_alloc_blocks(chunk);
     int rc = zeros ? 0 : -1;
+    if (zeros)
+        memset(zeros, 0, chunk);
     for (size_t at = 0; rc == 0 && at < bytes; at += chunk)
-        rc = wal_pwrite_all(fd, zeros, wal_round_up(bytes - at < chunk ? bytes - at : chunk), at);
+        rc = storage_pwrite_all(fd, zeros, wal_round_up(bytes - at < chunk ? bytes - at : chunk),
+                                at);
     if (rc == 0)
         rc = fdatasync(fd);
     int saved = errno;
@@ -283,22 +263,26 @@ static void wal_write_release(struct wal_write *x)
     *x = (struct wal_write){.fd = -1};
 }
 
-/* Hands the bytes of the tail up to `end` (the segment's) over as a write of whole blocks on fd
- * (which the write then owns); the block holding the end stays in the tail, to be written
- * again with what follows. */
-static int wal_take_tail(struct wal *w, size_t end, int fd, struct wal_write *out)
+/* Queues the bytes of the tail up to `end` (the segment's) for the next sync job, as a write
+ * of whole blocks (zero-padded) on fd, which the write then owns; the block holding the end
+ * stays in the tail, to be written again with what follows. */
+static int wal_queue_tail(struct wal *w, size_t end, int fd)
 {
+    struct wal_write *queued = realloc(w->queued, (w->queued_count + 1) * sizeof *queued);
+    if (!queued)
+        return -1;
+    w->queued = queued;
     size_t keep_from = end & ~(size_t)(WAL_BLOCK - 1);
     uint8_t *fresh = wal_alloc_blocks(WAL_TAIL_BYTES);
     if (!fresh)
         return -1;
     memcpy(fresh, w->tail + (keep_from - w->tail_from), end - keep_from);
-    *out = (struct wal_write){.fd = fd,
-                              .data = w->tail,
-                              .offset = w->tail_from,
-                              .len = wal_round_up(end - w->tail_from)};
+    size_t used = end - w->tail_from, len = wal_round_up(used);
+    memset(w->tail + used, 0, len - used);
+    queued[w->queued_count++] =
+        (struct wal_write){.fd = fd, .data = w->tail, .offset = w->tail_from, .len = len};
     w->tail = fresh;
-    w->tail_cap = wal_round_up(WAL_TAIL_BYTES);
+    w->tail_cap = WAL_TAIL_BYTES;
     w->tail_from = keep_from;
     return 0;
 }
@@ -315,16 +299,16 @@ static int wal_tail_reserve(struct wal *w, size_t end)
     uint8_t *grown = wal_alloc_blocks(cap);
     if (!grown)
         return -1;
-    memcpy(grown, w->tail, w->tail_cap);
+    memcpy(grown, w->tail, w->segs[w->count - 1].end - w->tail_from);
     free(w->tail);
     w->tail = grown;
     w->tail_cap = cap;
     return 0;
 }
 
-static void wal_spare_path(const struct wal *w, const char *name, char *path, size_t size)
+static void wal_spare_path(const char *dir, const char *name, char *path, size_t size)
 {
-    snprintf(path, size, "%s/%s", w->dir, name);
+    snprintf(path, size, "%s/%s", dir, name);
 }
 
 /* Creates a segment starting at `first` (from the spare when one is ready) and makes it the
@@ -333,7 +317,7 @@ static int wal_new_segment(struct wal *w, uint64_t first)
 {
     char path[4096], spare[4096];
     wal_path(w, first, path, sizeof path);
-    wal_spare_path(w, WAL_SPARE, spare, sizeof spare);
+    wal_spare_path(w->dir, WAL_SPARE, spare, sizeof spare);
     bool from_spare = w->spare == WAL_SPARE_READY && rename(spare, path) == 0;
     if (w->spare == WAL_SPARE_READY)
         w->spare = WAL_SPARE_NONE;
@@ -350,29 +334,21 @@ static int wal_new_segment(struct wal *w, uint64_t first)
     }
     /* The segment left behind gets its end written by the next sync job, before the new one's
      * records: they count as durable only once it is complete on disk. */
-    if (w->fd >= 0) {
-        struct wal_write *left = realloc(w->left, (w->left_count + 1) * sizeof *left);
-        if (left)
-            w->left = left;
-        size_t old_end = w->segs[w->count - 2].end;
-        if (!left || wal_take_tail(w, old_end, w->fd, &w->left[w->left_count]) != 0) {
-            close(fd);
-            w->count--;
-            unlink(path);
-            errno = ENOMEM;
-            return -1;
-        }
-        w->left_count++;
+    if (w->fd >= 0 && wal_queue_tail(w, w->segs[w->count - 2].end, w->fd) != 0) {
+        close(fd);
+        w->count--;
+        unlink(path);
+        errno = ENOMEM;
+        return -1;
     }
     w->fd = fd;
     w->segs[w->count - 1].end = WAL_HEADER_BYTES;
     w->new_segment = true;
-    memset(w->tail, 0, w->tail_cap);
-    memcpy(w->tail, WAL_MAGIC, 8);
     struct buf *h = &w->header;
     buf_clear(h);
+    buf_append(h, WAL_MAGIC, 8);
     buf_put_u64(h, first);
-    memcpy(w->tail + 8, h->data, 8);
+    memcpy(w->tail, h->data, WAL_HEADER_BYTES);
     w->tail_from = 0;
     return 0;
 }
@@ -513,7 +489,7 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
     w->segment_bytes = segment_bytes ? segment_bytes : WAL_DEFAULT_SEGMENT_BYTES;
     if (w->segment_bytes < 4096)
         w->segment_bytes = 4096;
-    w->tail_cap = wal_round_up(WAL_TAIL_BYTES);
+    w->tail_cap = WAL_TAIL_BYTES;
     if (!(w->tail = wal_alloc_blocks(w->tail_cap))) {
         wal_close(w);
         storage_error(err, err_size, "out of memory");
@@ -521,9 +497,9 @@ struct wal *wal_open(const char *dir, size_t segment_bytes, char *err, size_t er
     }
     /* A spare left by an earlier run may be incomplete: it is made again when needed. */
     char spare[4096];
-    wal_spare_path(w, WAL_SPARE, spare, sizeof spare);
+    wal_spare_path(dir, WAL_SPARE, spare, sizeof spare);
     unlink(spare);
-    wal_spare_path(w, WAL_SPARE_TMP, spare, sizeof spare);
+    wal_spare_path(dir, WAL_SPARE_TMP, spare, sizeof spare);
     unlink(spare);
     if (wal_load(w, err, err_size) != 0) {
         wal_close(w);
@@ -558,9 +534,9 @@ void wal_close(struct wal *w)
         return;
     if (w->fd >= 0)
         close(w->fd);
-    for (size_t i = 0; i < w->left_count; i++)
-        wal_write_release(&w->left[i]);
-    free(w->left);
+    for (size_t i = 0; i < w->queued_count; i++)
+        wal_write_release(&w->queued[i]);
+    free(w->queued);
     free(w->tail);
     free(w->segs);
     buf_free(&w->header);
@@ -622,22 +598,18 @@ void wal_mark_synced(struct wal *w, uint64_t seq)
 int wal_sync_begin(struct wal *w, struct wal_sync_job *job)
 {
     *job = (struct wal_sync_job){0};
-    struct wal_write *writes = realloc(w->left, (w->left_count + 1) * sizeof *writes);
-    if (!writes)
-        return -1;
-    w->left = writes;
     char *dir = w->new_segment ? strdup(w->dir) : NULL;
     int fd = dup(w->fd);
     if ((w->new_segment && !dir) || fd < 0 ||
-        wal_take_tail(w, w->segs[w->count - 1].end, fd, &writes[w->left_count]) != 0) {
+        wal_queue_tail(w, w->segs[w->count - 1].end, fd) != 0) {
         if (fd >= 0)
             close(fd);
         free(dir);
         return -1;
     }
-    *job = (struct wal_sync_job){.writes = writes, .count = w->left_count + 1, .dir = dir};
-    w->left = NULL;
-    w->left_count = 0;
+    *job = (struct wal_sync_job){.writes = w->queued, .count = w->queued_count, .dir = dir};
+    w->queued = NULL;
+    w->queued_count = 0;
     w->new_segment = false;
     return 0;
 }
@@ -649,7 +621,7 @@ int wal_sync_run(struct wal_sync_job *job)
      * durable when it returns. */
     for (size_t i = 0; i < job->count; i++) {
         struct wal_write *x = &job->writes[i];
-        if (rc == 0 && wal_pwrite_all(x->fd, x->data, x->len, x->offset) != 0) {
+        if (rc == 0 && storage_pwrite_all(x->fd, x->data, x->len, x->offset) != 0) {
             rc = -1;
             saved = errno;
         }
@@ -681,8 +653,8 @@ bool wal_spare_begin(struct wal *w, struct wal_spare_job *job)
 int wal_spare_run(struct wal_spare_job *job)
 {
     char tmp[4096], spare[4096];
-    snprintf(tmp, sizeof tmp, "%s/%s", job->dir, WAL_SPARE_TMP);
-    snprintf(spare, sizeof spare, "%s/%s", job->dir, WAL_SPARE);
+    wal_spare_path(job->dir, WAL_SPARE_TMP, tmp, sizeof tmp);
+    wal_spare_path(job->dir, WAL_SPARE, spare, sizeof spare);
     unlink(tmp);
     int rc = wal_make_zeroed(tmp, job->bytes);
     if (rc == 0 && (rc = rename(tmp, spare)) != 0)
@@ -775,9 +747,9 @@ int wal_reset(struct wal *w, uint64_t next_seq)
     if (w->fd >= 0)
         close(w->fd);
     w->fd = -1;
-    for (size_t i = 0; i < w->left_count; i++)
-        wal_write_release(&w->left[i]);
-    w->left_count = 0;
+    for (size_t i = 0; i < w->queued_count; i++)
+        wal_write_release(&w->queued[i]);
+    w->queued_count = 0;
     w->synced = next_seq - 1; /* in the snapshot */
     return wal_new_segment(w, next_seq);
 }
