@@ -57,8 +57,9 @@ enum effect_type {
      * order, with ENGINE_EVENT_RESTORE. */
     EFFECT_PERSIST,
     /* Like EFFECT_SEND, but it need not wait for the EFFECT_PERSIST records before it: what it
-     * says follows from records that are durable already (a decision). It may overtake held
-     * sends. Callers without durable storage treat it as EFFECT_SEND. */
+     * says follows from records that are durable already (a decision) or from none (clients'
+     * commands passed on). It may overtake held sends. Callers without durable storage treat
+     * it as EFFECT_SEND. */
     EFFECT_SEND_NOW,
 };
 

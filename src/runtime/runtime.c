@@ -48,21 +48,30 @@ void runtime_on_peer_down(void *ctx, node_id peer)
 }
 
 /* End of a loop iteration: seal the batch, then one write per peer and per client. */
+static void runtime_send_all(struct runtime *r)
+{
+    peer_flush_all(&r->peers);
+    client_flush_all(&r->clients);
+}
+
 static void runtime_end_round(struct runtime *r)
 {
     if (r->on_round_end)
         r->on_round_end(r->ctx);
     struct engine_event event = {.type = ENGINE_EVENT_FLUSH};
     runtime_step(r, &event);
+    /* What needs no sync leaves first (a leader's ACCEPTs, replies): a sync that runs on the
+     * loop would hold it for its whole length, and the leader's fsync would add up with the
+     * next replica's instead of overlapping it. */
+    runtime_send_all(r);
     /* One sync for this iteration's records. One that ran on the loop made them durable now:
      * flush again for what waited for them (a durable leader's next batch); the next
      * iteration's sync takes the records that flush appends. */
     if (r->store && store_kick(r->store)) {
         event = (struct engine_event){.type = ENGINE_EVENT_FLUSH};
         runtime_step(r, &event);
+        runtime_send_all(r);
     }
-    peer_flush_all(&r->peers);
-    client_flush_all(&r->clients);
 }
 
 static void runtime_tick_cb(uv_timer_t *t)

@@ -156,12 +156,15 @@ void chain_send_quorum_ack(struct chain_engine *c, node_id to, const struct chai
     outbox_end(c->out, EFFECT_SEND_NOW, to, m->instance, start);
 }
 
+/* Not held behind this replica's records either: clients' commands promise nothing about what
+ * this replica accepted, and its fsync would otherwise add up with the leader's and the quorum
+ * point's on every write sent to a follower. */
 void chain_send_forward(struct chain_engine *c, node_id to, uint8_t hops, const uint8_t *batch,
                         size_t len)
 {
     size_t start = chain_send_begin(c, to);
     chain_msg_put_forward(&c->out->arena, hops, batch, len);
-    chain_send_end(c, to, 0, start);
+    outbox_end(c->out, EFFECT_SEND_NOW, to, 0, start);
 }
 
 void chain_send_read_nudge(struct chain_engine *c, node_id to, const struct chain_read_nudge *m)
