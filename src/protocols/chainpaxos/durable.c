@@ -13,8 +13,8 @@
  *   ACCEPT  u64 instance, ballot, u8 kind, u32 length, body: a value accepted (or re-accepted
  *           with a higher ballot: the last record of an instance is the one that counts).
  *   EXECUTED u64 instance, u64 ack: everything up to the instance was executed here, and the
- *           ack was learned (once per round; it needs no fsync of its own: a lost one only
- *           means executing later, or a lower ack). Without the ack a restart went back to
+ *           ack was learned (once per round that writes other records, else once per tick; it
+ *           needs no fsync of its own: a lost one only means executing later, or a lower ack). Without the ack a restart went back to
  *           the ack of the last STATE record, and after a state transfer at s that lies below
  *           s: the replica could not run for election (membership §6.4), and a two-member
  *           configuration whose members had both joined that way never elected anyone again
@@ -101,17 +101,26 @@ void chain_persist_ballot(struct chain_engine *c)
     chain_persist_end(c, start, 0, false);
 }
 
+/* Once per round, but only with the round's other records (in the same fsync): a round that
+ * only executed would otherwise cost an fsync for this record alone, on every replica. A tick
+ * lets it go alone, so it lags by a tick at most. */
 void chain_persist_executed(struct chain_engine *c)
 {
-    if (!c->durable || c->restoring ||
-        (c->highest_executed <= c->persisted_executed && c->ack <= c->persisted_ack))
+    bool rides = c->records_emitted > c->records_flushed;
+    bool due = rides || c->executed_due;
+    c->executed_due = false;
+    if (!c->durable || c->restoring || !due ||
+        (c->highest_executed <= c->persisted_executed && c->ack <= c->persisted_ack)) {
+        c->records_flushed = c->records_emitted;
         return;
+    }
     c->persisted_executed = c->highest_executed;
     c->persisted_ack = c->ack;
     size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
     buf_put_u64(&c->out->arena, c->highest_executed);
     buf_put_u64(&c->out->arena, c->ack);
     chain_persist_end(c, start, 0, false);
+    c->records_flushed = c->records_emitted;
 }
 
 /* One record with everything a restart needs: the ballot, the log from log_base on and the

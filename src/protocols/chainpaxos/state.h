@@ -270,6 +270,8 @@ struct chain_engine {
     instance_no persisted_executed; /* the last EXECUTED record */
     instance_no persisted_ack;      /* the ack of the last EXECUTED or STATE record */
     instance_no restore_executed;   /* restarting: the last EXECUTED record found */
+    uint64_t records_flushed; /* records_emitted when the last FLUSH ended */
+    bool executed_due;        /* a tick passed: an EXECUTED record may go alone */
     uint64_t records_emitted, records_durable; /* EFFECT_PERSIST records, ENGINE_EVENT_DURABLE */
     /* What this replica knows of the disk of its ballot's leader, which passes its ACCEPTs on
      * before its own records of them are durable: they are, up to `leader_durable`, in

@@ -123,6 +123,7 @@ static void chain_step(void *engine, const struct engine_event *event, struct ou
         break;
     case ENGINE_EVENT_TICK:
         chain_tick(c);
+        c->executed_due = true;
         break;
     case ENGINE_EVENT_COMMAND:
         chain_command(c, event->data, event->len);
