@@ -47,13 +47,14 @@ void runtime_on_peer_down(void *ctx, node_id peer)
         r->peer_down[peer] = true;
 }
 
-/* End of a loop iteration: seal the batch, then one write per peer and per client. */
 static void runtime_send_all(struct runtime *r)
 {
     peer_flush_all(&r->peers);
     client_flush_all(&r->clients);
 }
 
+/* End of a loop iteration: seal the batch, then one write per peer and per client (two if a
+ * sync ran on the loop). */
 static void runtime_end_round(struct runtime *r)
 {
     if (r->on_round_end)

@@ -13,12 +13,13 @@
  *   ACCEPT  u64 instance, ballot, u8 kind, u32 length, body: a value accepted (or re-accepted
  *           with a higher ballot: the last record of an instance is the one that counts).
  *   EXECUTED u64 instance, u64 ack: everything up to the instance was executed here, and the
- *           ack was learned (once per round that writes other records, else once per tick; it
- *           needs no fsync of its own: a lost one only means executing later, or a lower ack). Without the ack a restart went back to
- *           the ack of the last STATE record, and after a state transfer at s that lies below
- *           s: the replica could not run for election (membership §6.4), and a two-member
- *           configuration whose members had both joined that way never elected anyone again
- *           (nemesis seed 5). Records of 8 bytes, written before the ack was added, still read.
+ *           ack was learned (with a round's other records, else at the next tick; it needs no
+ *           fsync of its own: a lost one only means executing later, or a lower ack). Without
+ *           the ack a restart went back to the ack of the last STATE record, and after a state
+ *           transfer at s that lies below s: the replica could not run for election
+ *           (membership §6.4), and a two-member configuration whose members had both joined
+ *           that way never elected anyone again (nemesis seed 5). Records of 8 bytes, written
+ *           before the ack was added, still read.
  *   STATE   u64 log_base, u64 installed_at, ballot, u64 own_round, u32 length, the log's
  *           values from log_base on (`length` bytes, each as an ACCEPT record's fields), then
  *           a STATE message to the end (configuration and state machine at its instance; the
@@ -106,20 +107,17 @@ void chain_persist_ballot(struct chain_engine *c)
  * lets it go alone, so it lags by a tick at most. */
 void chain_persist_executed(struct chain_engine *c)
 {
-    bool rides = c->records_emitted > c->records_flushed;
-    bool due = rides || c->executed_due;
+    bool due = c->records_emitted > c->records_flushed || c->executed_due;
     c->executed_due = false;
-    if (!c->durable || c->restoring || !due ||
-        (c->highest_executed <= c->persisted_executed && c->ack <= c->persisted_ack)) {
-        c->records_flushed = c->records_emitted;
-        return;
+    if (c->durable && !c->restoring && due &&
+        (c->highest_executed > c->persisted_executed || c->ack > c->persisted_ack)) {
+        c->persisted_executed = c->highest_executed;
+        c->persisted_ack = c->ack;
+        size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
+        buf_put_u64(&c->out->arena, c->highest_executed);
+        buf_put_u64(&c->out->arena, c->ack);
+        chain_persist_end(c, start, 0, false);
     }
-    c->persisted_executed = c->highest_executed;
-    c->persisted_ack = c->ack;
-    size_t start = chain_persist_begin(c, CHAIN_RECORD_EXECUTED);
-    buf_put_u64(&c->out->arena, c->highest_executed);
-    buf_put_u64(&c->out->arena, c->ack);
-    chain_persist_end(c, start, 0, false);
     c->records_flushed = c->records_emitted;
 }
 
