@@ -3,13 +3,14 @@
  * a record wait until it is durable.
  *
  * Group commit: records are appended (in memory) as the engine emits them; at the end of each
- * loop iteration one synchronous write starts on libuv's thread pool for everything so far,
- * while the loop goes on. When it completes, the messages that waited for those records leave,
- * in the order the engine emitted them, and the next sync starts for what came meanwhile. So
- * a replica's sync overlaps the next replica's work along the chain, and under load one
- * sync covers many commands. The log's next segment is zero-filled there too. A checkpoint is written to its snapshot file on the thread pool
- * as well; messages emitted after it wait for that too, and the log segments it covers are
- * deleted once it is durable.
+ * loop iteration one synchronous write makes everything so far durable (on the loop while
+ * such writes are fast, else on libuv's thread pool while the loop goes on: store_kick). When
+ * it completes, the messages that waited for those records leave, in the order the engine
+ * emitted them, and the next sync takes what came meanwhile. So a replica's sync overlaps the
+ * next replica's work along the chain, and under load one sync covers many commands. The
+ * log's next segment is zero-filled on the thread pool. A checkpoint is written to its
+ * snapshot file there as well; messages emitted after it wait for that too, and the log
+ * segments it covers are deleted once it is durable.
  *
  * Layout of a data directory: wal/ (segments and the spare, storage/wal.h), snapshot-<seq>.snap
  * (storage/snapshot_file.h) and LOCK (held by the running replica). */

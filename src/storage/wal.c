@@ -210,7 +210,8 @@ static bool wal_push_segment(struct wal *w, uint64_t first)
     return true;
 }
 
-static size_t wal_round_up(size_t n) { return (n + WAL_BLOCK - 1) & ~(size_t)(WAL_BLOCK - 1); }
+static size_t wal_round_down(size_t n) { return n & ~(size_t)(WAL_BLOCK - 1); }
+static size_t wal_round_up(size_t n) { return wal_round_down(n + WAL_BLOCK - 1); }
 
 /* A buffer of `bytes` (whole blocks) aligned for direct I/O, or NULL. */
 static uint8_t *wal_alloc_blocks(size_t bytes)
@@ -272,7 +273,7 @@ static int wal_queue_tail(struct wal *w, size_t end, int fd)
     if (!queued)
         return -1;
     w->queued = queued;
-    size_t keep_from = end & ~(size_t)(WAL_BLOCK - 1);
+    size_t keep_from = wal_round_down(end);
     uint8_t *fresh = wal_alloc_blocks(WAL_TAIL_BYTES);
     if (!fresh)
         return -1;
@@ -458,14 +459,15 @@ static int wal_load(struct wal *w, char *err, size_t err_size)
 static int wal_load_tail(struct wal *w, const char *path)
 {
     size_t end = w->segs[w->count - 1].end;
-    w->tail_from = end & ~(size_t)(WAL_BLOCK - 1);
+    w->tail_from = wal_round_down(end);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = end > w->tail_from ? pread(fd, w->tail, end - w->tail_from, (off_t)w->tail_from) : 0;
+    size_t len = end - w->tail_from;
+    ssize_t n = len > 0 ? pread(fd, w->tail, len, (off_t)w->tail_from) : 0;
     int saved = errno;
     close(fd);
-    if (n != (ssize_t)(end - w->tail_from)) {
+    if (n != (ssize_t)len) {
         errno = n < 0 ? saved : EIO;
         return -1;
     }

@@ -324,10 +324,15 @@ static void test_missing_segment_refused(void **state)
     assert_non_null(strstr(err, "missing"));
 }
 
+static void in_dir(const char *name, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+}
+
 static bool exists(const char *name)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    in_dir(name, path, sizeof path);
     return access(path, F_OK) == 0;
 }
 
@@ -363,7 +368,7 @@ static void test_spare_segment(void **state)
     assert_int_equal(file_size(path), SEGMENT); /* zero-filled to the segment's size */
     wal_close(w);
     char spare[512]; /* a leftover spare, as if a run had stopped while making it */
-    snprintf(spare, sizeof spare, "%s/spare.wal-next", dir);
+    in_dir("spare.wal-next", spare, sizeof spare);
     FILE *f = fopen(spare, "w");
     fputs("garbage", f);
     fclose(f);
