@@ -104,13 +104,18 @@ static void test_reject_and_ack_round_trip(void **state)
     check_exact_length(&b, decode_reject, &r2);
     assert_true(ballot_eq(r2.refused, r.refused) && ballot_eq(r2.promised, r.promised));
     buf_clear(&b);
-    struct chain_accept_ack a = {.ballot = {.round = 5, .node = 4}, .instance = 77, .ack = 70};
+    struct chain_accept_ack a = {
+        .ballot = {.round = 5, .node = 4}, .instance = 77, .ack = 70, .whole = true};
     chain_msg_put_accept_ack(&b, &a);
     assert_int_equal(b.len, CHAIN_ACCEPT_ACK_BYTES);
     struct chain_accept_ack a2;
     check_exact_length(&b, decode_accept_ack, &a2);
     assert_int_equal(a2.instance, 77);
     assert_int_equal(a2.ack, 70);
+    assert_true(a2.whole);
+    /* The whole flag is 0 or 1. */
+    b.data[b.len - 1] = 2;
+    assert_false(chain_msg_decode_accept_ack(b.data, b.len, &a2));
     buf_free(&b);
 }
 
@@ -126,6 +131,7 @@ static void test_accept_round_trip(void **state)
         .counter = 3,
         .ack = 998,
         .gc = 990,
+        .whole_ack = 997,
         .value = {.kind = CHAIN_VALUE_BATCH, .body = batch.data, .len = batch.len},
     };
     chain_msg_put_accept(&b, &in);
@@ -135,6 +141,7 @@ static void test_accept_round_trip(void **state)
     assert_int_equal(out.counter, 3);
     assert_int_equal(out.ack, 998);
     assert_int_equal(out.gc, 990);
+    assert_int_equal(out.whole_ack, 997);
     assert_int_equal(out.value.kind, CHAIN_VALUE_BATCH);
     assert_int_equal(out.value.len, batch.len);
     assert_memory_equal(out.value.body, batch.data, batch.len);

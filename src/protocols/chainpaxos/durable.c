@@ -248,6 +248,7 @@ static bool chain_restore_entry(struct chain_engine *c, struct reader *r)
     e->ballot = b;
     e->counter = 1;
     e->record = 0;
+    e->whole_ack = 0;
     e->kind = kind;
     e->decided = i <= c->highest_executed; /* part of the restored state */
     buf_clear(&e->body);

@@ -291,7 +291,10 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
 
 /* A READ event: attaches the read to the slot after highest_accepted. */
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len);
-/* Releases (EFFECT_READ) every read whose slot is acknowledged; after each decide. */
+/* A fresh instance i, proposed with whole-chain ack `whole`, was stored: every read whose
+ * slot is <= whole needs every instance before i executed. */
+void chain_reads_stamp(struct chain_engine *c, instance_no i, instance_no whole);
+/* Releases (EFFECT_READ) every read whose wait is over; after each decide. */
 void chain_release_reads(struct chain_engine *c);
 /* FLUSH: a follower with reads waiting for an unproposed slot nudges the leader once per slot;
  * a leader proposes a barrier NOOP when reads wait for its next instance and nothing else is

@@ -26,6 +26,9 @@ struct chain_entry {
     /* The ordered ack this replica passes on with this instance (every time it sends it, so a
      * retransmission never carries an ack newer than the instance's place in the order). */
     instance_no ack_out;
+    /* The whole-chain ack the instance was proposed with (struct chain_accept), passed on with
+     * it; 0 once restored from the disk (it only delays reads). */
+    instance_no whole_ack;
     /* Durable engines: the record (EFFECT_PERSIST number) of this replica's accept; 0 once
      * restored from the disk. The value counts as accepted here only once it is durable. */
     uint64_t record;

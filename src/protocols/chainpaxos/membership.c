@@ -309,6 +309,7 @@ void chain_leave(struct chain_engine *c)
                     r->record.len);
     }
     chain_fifo_pop(&c->reads, chain_fifo_size(&c->reads));
+    c->reads_stamped = 0;
 }
 
 void chain_recv_not_member(struct chain_engine *c, const struct chain_not_member *m)

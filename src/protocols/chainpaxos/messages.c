@@ -65,6 +65,7 @@ void chain_msg_put_accept(struct buf *out, const struct chain_accept *m)
     buf_put_u64(out, m->fence);
     buf_put_u64(out, m->decided);
     buf_put_u64(out, m->durable);
+    buf_put_u64(out, m->whole_ack);
     chain_put_value(out, &m->value);
 }
 
@@ -74,6 +75,7 @@ void chain_msg_put_accept_ack(struct buf *out, const struct chain_accept_ack *m)
     chain_put_ballot(out, m->ballot);
     buf_put_u64(out, m->instance);
     buf_put_u64(out, m->ack);
+    buf_put_u8(out, m->whole ? 1 : 0);
 }
 
 void chain_msg_put_quorum_ack(struct buf *out, const struct chain_quorum_ack *m)
@@ -243,6 +245,7 @@ bool chain_msg_decode_accept(const uint8_t *data, size_t len, struct chain_accep
     m->fence = reader_u64(&r);
     m->decided = reader_u64(&r);
     m->durable = reader_u64(&r);
+    m->whole_ack = reader_u64(&r);
     if (r.failed || !chain_read_value(&r, &m->value))
         return false;
     return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
@@ -256,7 +259,9 @@ bool chain_msg_decode_accept_ack(const uint8_t *data, size_t len, struct chain_a
     m->ballot = chain_read_ballot(&r);
     m->instance = reader_u64(&r);
     m->ack = reader_u64(&r);
-    return chain_done(&r) && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
+    uint8_t whole = reader_u8(&r);
+    m->whole = whole == 1;
+    return chain_done(&r) && whole <= 1 && m->instance >= 1 && m->instance <= CHAIN_MAX_INSTANCE;
 }
 
 bool chain_msg_decode_quorum_ack(const uint8_t *data, size_t len, struct chain_quorum_ack *m)

@@ -18,8 +18,9 @@
  *                     count x (u64 instance, ballot, value); instances contiguous and >= from
  *   3 REJECT_PREPARE  ballot refused, ballot promised
  *   4 ACCEPT          ballot, u64 instance, u16 counter, u64 ack, u64 gc, u64 fence,
- *                     u64 decided, u64 leader's durable instance, value
- *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack
+ *                     u64 decided, u64 leader's durable instance, u64 whole-chain ack, value
+ *   5 ACCEPT_ACK      ballot, u64 instance, u64 carried ack, u8 whole (1: every member
+ *                     accepted the instance before the tail; 0: not known)
  *   6 FORWARD         u8 hops, then a batch (u32 count >= 1, records) filling the rest
  *   7 READ_NUDGE      u64 slot
  *   8 REMOVE_REQUEST  u32 node: the sender suspects `node` (its successor); to the leader
@@ -108,8 +109,8 @@ enum { CHAIN_CHANGE_OPERATOR = 1 };
 #define CHAIN_PREPARE_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 #define CHAIN_PROMISE_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 4)
 #define CHAIN_REJECT_BYTES (1 + 2 * CHAIN_BALLOT_BYTES)
-#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8 + 8)
-#define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8)
+#define CHAIN_ACCEPT_HEADER_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 2 + 8 + 8 + 8 + 8 + 8 + 8)
+#define CHAIN_ACCEPT_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8 + 8 + 1)
 #define CHAIN_QUORUM_ACK_BYTES (1 + CHAIN_BALLOT_BYTES + 8)
 
 /* A value as it travels: kind plus body bytes (for BATCH: u32 count + records). */
@@ -161,6 +162,11 @@ struct chain_accept {
     /* How far the ballot's leader has its records on disk, as far as the sender knows: the
      * leader's vote, which every counter includes, counts only up to there (leader_disk.c). */
     instance_no durable;
+    /* The leader's whole-chain ack when it proposed this instance in this ballot: every member
+     * of the configuration had accepted that instance before the tail acknowledged it, so this
+     * instance was proposed after each of them accepted it. Reads rest on it
+     * (docs/protocols/chainpaxos.md §5.8). Passed on unchanged. */
+    instance_no whole_ack;
     struct chain_value value;
 };
 
@@ -200,6 +206,7 @@ struct chain_accept_ack {
     struct ballot ballot;
     instance_no instance;
     instance_no ack; /* the ack that came to the tail with this instance's ACCEPT */
+    bool whole;      /* every member accepted the instance before the tail did */
 };
 
 /* QUORUM_ACK: the replica where an instance's counter reached the quorum tells the leader

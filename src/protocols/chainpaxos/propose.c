@@ -180,6 +180,7 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
         .gc = c->gc,
         .fence = c->fence,
         .decided = chain_carried_decided(c),
+        .whole_ack = c->whole_ack,
         .value = {.kind = kind, .body = body ? body->data : NULL, .len = body ? body->len : 0},
     };
     if (kind == CHAIN_VALUE_BATCH)

@@ -1,11 +1,14 @@
 /* Local linearizable reads (docs/protocols/chainpaxos.md §5.8).
  *
  * A read arriving at a replica attaches to k = highest_accepted + 1, the first instance this
- * replica has not accepted, and is released once this replica's ack covers k, after every
- * instance <= ack was executed. Any write completed before the read arrived is in an instance
- * <= k or was decided before k was proposed, so it is executed by then; no message is added in
- * steady state: reads ride on the writes' ACCEPTs. When no write comes, the replica asks the
- * leader once for a barrier NOOP (READ_NUDGE) instead of waiting for the heartbeat. */
+ * replica has not accepted. A follower releases it once it holds an instance j whose leader had
+ * learned, before proposing j, that every member accepted some instance >= k (the whole-chain
+ * ack j carries), and has executed everything before j: this replica accepted k after the read
+ * arrived, so j was proposed after that, later than any write that completed before; whatever
+ * path or delay brought the instances here. The leader, which numbers its own proposals,
+ * releases a read once its ack covers k. No message is added in steady state: reads ride on the
+ * writes' ACCEPTs. When no write comes, the replica asks the leader once for a barrier NOOP
+ * (READ_NUDGE) instead of waiting for the heartbeat. */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 
@@ -28,20 +31,41 @@ void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
         c->barrier_slot = slot;
 }
 
+void chain_reads_stamp(struct chain_engine *c, instance_no i, instance_no whole)
+{
+    if (whole > c->whole_ack)
+        c->whole_ack = whole; /* a fact: a new leader goes on stamping with it */
+    for (; c->reads_stamped < chain_fifo_size(&c->reads); c->reads_stamped++) {
+        struct chain_read *r = chain_fifo_at(&c->reads, c->reads_stamped);
+        if (r->slot > whole)
+            break;
+        r->need = i - 1;
+    }
+}
+
+static bool chain_read_ready(const struct chain_engine *c, const struct chain_read *r)
+{
+    if (r->need && r->need <= c->highest_executed)
+        return true;
+    /* The leader proposed every write completed before the read below the slot; an ack of
+     * the slot in its own ballot also shows no higher ballot had won by then. */
+    return c->role == CHAIN_LEADER && r->slot <= c->read_ack && r->slot <= c->highest_executed;
+}
+
 void chain_release_reads(struct chain_engine *c)
 {
     if (c->fence == CHAIN_FENCE_UNKNOWN || c->highest_executed < c->fence)
         return; /* what the ballot's leader recovered is not all executed here yet */
-    instance_no horizon = c->read_ack < c->highest_executed ? c->read_ack : c->highest_executed;
     size_t released = 0;
     for (; released < chain_fifo_size(&c->reads); released++) {
         const struct chain_read *r = chain_fifo_at(&c->reads, released);
-        if (r->slot > horizon)
+        if (!chain_read_ready(c, r))
             break;
         outbox_push(c->out, EFFECT_READ, NODE_NONE, r->slot, chain_fifo_record(&c->reads, r),
                     r->record.len);
     }
     chain_fifo_pop(&c->reads, released);
+    c->reads_stamped = c->reads_stamped > released ? c->reads_stamped - released : 0;
 }
 
 /* Leader: a NOOP for reads waiting at an instance nothing has been proposed at; once it is

@@ -79,6 +79,7 @@ static void chain_accept_fill_hole(struct chain_engine *c, const struct chain_ac
         e->ballot = m->ballot;
         e->counter = (uint16_t)(m->counter + 1);
         e->kind = CHAIN_VALUE_NOOP;
+        e->whole_ack = 0;
         buf_clear(&e->body);
         chain_persist_accept(c, c->highest_accepted, e);
     }
@@ -95,6 +96,7 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
     e->ballot = m->ballot;
     e->counter = (uint16_t)(m->counter + 1);
     e->kind = m->value.kind;
+    e->whole_ack = m->whole_ack;
     if (steal) {
         CHECK(steal->data == m->value.body && steal->len == m->value.len);
         buf_swap(&e->body, steal);
@@ -208,6 +210,7 @@ bool chain_recv_accept(struct chain_engine *c, node_id from, const struct chain_
         if (m->instance > c->fence)
             chain_learn_ordered(c, m->ack);
         chain_log_get(&c->log, m->instance)->ack_out = c->read_ack;
+        chain_reads_stamp(c, m->instance, m->whole_ack);
         /* The quorum point: the leader learns the decision from here, not from the tail. */
         if (from != c->self && (size_t)m->counter + 1 == c->quorum)
             c->quorum_ack_due = true;

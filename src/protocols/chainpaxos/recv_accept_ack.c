@@ -18,6 +18,8 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
     c->leader_heard_ms = c->now_ms; /* the whole chain works */
     chain_learn(c, m->instance, m->ack);
     chain_learn_ordered(c, m->instance);
+    if (m->whole && m->instance > c->whole_ack)
+        c->whole_ack = m->instance; /* stamped on the next proposals, for reads (reads.c) */
     chain_decide(c);
     chain_collect(c);
 }

@@ -127,6 +127,7 @@ void chain_send_entry(struct chain_engine *c, node_id to, instance_no i)
         .gc = c->gc,
         .fence = c->fence,
         .decided = chain_carried_decided(c),
+        .whole_ack = e->whole_ack,
         .value = {.kind = e->kind, .body = e->body.data, .len = e->body.len},
     };
     chain_send_accept(c, to, &m);
@@ -136,12 +137,16 @@ void chain_send_accept_ack(struct chain_engine *c, node_id to, const struct chai
 {
     if (!chain_may_acknowledge(c, m->instance))
         return;
+    /* Whole: the counter counts every member, none skipped or bypassed (reads rest on it). */
+    const struct chain_entry *e = chain_log_get(&c->log, m->instance);
+    struct chain_accept_ack a = *m;
+    a.whole = e && e->counter >= c->n;
     if (to == c->self) {
-        chain_recv_accept_ack(c, m);
+        chain_recv_accept_ack(c, &a);
         return;
     }
     size_t start = chain_send_begin(c, to);
-    chain_msg_put_accept_ack(&c->out->arena, m);
+    chain_msg_put_accept_ack(&c->out->arena, &a);
     chain_send_end(c, to, m->instance, start);
     if (m->instance > c->tail_acked)
         c->tail_acked = m->instance;

@@ -29,7 +29,10 @@ struct chain_inflight {
 /* A read waiting for `slot` to be acknowledged (reads.c). */
 struct chain_read {
     struct chain_fifo_item record;
-    instance_no slot;
+    instance_no slot; /* highest_accepted + 1 when it arrived */
+    /* Once an instance j proposed after every member accepted `slot` is here: j - 1, what must
+     * be executed before the read (0: no such instance yet; reads.c). */
+    instance_no need;
 };
 
 /* Configurations a candidate needs a majority of: its own and one per change it recovers. */
@@ -139,10 +142,15 @@ struct chain_engine {
     instance_no ack;
     /* Ordered ack (<= ack): learned only from ACCEPTs taken in order and, at the leader, from
      * ACCEPT_ACK. An ack that arrives on a gap or a retransmission is a fact (good enough to
-     * decide), but it may have overtaken an instance this replica has not received, one that
-     * completed before a read arrived; reads are released on read_ack only (reads.c), and
-     * only read_ack is passed down the chain. */
+     * decide), but it may have overtaken an instance this replica has not received; only
+     * read_ack is passed down the chain (gc rests on it, §5.4), and the leader releases its
+     * reads on it (reads.c). */
     instance_no read_ack;
+    /* Whole-chain ack: the highest instance known to have been accepted by every member of
+     * the configuration before a tail acknowledged it (ACCEPT_ACK.whole at the leader, the
+     * ACCEPTs' whole_ack elsewhere). The leader stamps its proposals with it; followers
+     * release reads on those stamps (reads.c). */
+    instance_no whole_ack;
     /* The fence of the ballot `promised` (struct chain_accept), CHAIN_FENCE_UNKNOWN until an
      * ACCEPT of that ballot arrives. Ordered acks are learned only from instances above it,
      * and reads are released only once every instance <= fence is executed: the values the
@@ -252,6 +260,7 @@ struct chain_engine {
 
     /* ---- local reads (reads.c): FIFO, slots never decrease ---- */
     struct chain_fifo reads;  /* of struct chain_read */
+    size_t reads_stamped;     /* the first reads_stamped reads have their `need` set */
     instance_no nudged_slot;  /* follower: highest slot a READ_NUDGE was sent for */
     instance_no barrier_slot; /* leader: reads wait (here or at a nudging follower) for this */
     instance_no barrier_instance; /* leader: the last NOOP proposed for waiting reads */
