@@ -135,5 +135,6 @@ void chain_become_leader(struct chain_engine *c)
     /* Its ack is a fact learned in older ballots; every write those completed is <= fence, and
      * reads wait for the fence: from here on the ack is ordered before every new proposal. */
     chain_learn_ordered(c, c->ack);
+    c->whole_ack = 0; /* only what this ballot's tail says (reads.c) */
     chain_flush(c);
 }

@@ -40,6 +40,8 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     if (c->settled < c->log.base - 1)
         c->settled = c->log.base - 1;
     c->fence = CHAIN_FENCE_UNKNOWN;
+    c->whole_ack = 0;   /* stamps are facts of one ballot (reads.c) */
+    c->nudged_slot = 0; /* a read's slot counts this ballot's instances only */
     c->decided = c->ack;
     c->quorum_ack_due = false;
     c->leader_heard_ms = c->now_ms;

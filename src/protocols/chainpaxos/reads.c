@@ -1,11 +1,11 @@
 /* Local linearizable reads (docs/protocols/chainpaxos.md §5.8).
  *
- * A read arriving at a replica attaches to k = highest_accepted + 1, the first instance this
- * replica has not accepted. A follower releases it once it holds an instance j whose leader had
- * learned, before proposing j, that every member accepted some instance >= k (the whole-chain
- * ack j carries), and has executed everything before j: this replica accepted k after the read
- * arrived, so j was proposed after that, later than any write that completed before; whatever
- * path or delay brought the instances here. The leader, which numbers its own proposals,
+ * A read arriving at a replica attaches to k = settled + 1, the first instance this replica
+ * has not accepted in its ballot. A follower releases it once it holds an instance j whose
+ * leader had learned, before proposing j, that every member accepted some instance >= k in that
+ * ballot (the whole-chain ack j carries), and has executed everything before j: this replica
+ * accepted it after the read arrived, so j was proposed after that, later than any write that
+ * completed before, whatever path or delay brought the instances here. The leader, which numbers its own proposals,
  * releases a read once its ack covers k. No message is added in steady state: reads ride on the
  * writes' ACCEPTs. When no write comes, the replica asks the leader once for a barrier NOOP
  * (READ_NUDGE) instead of waiting for the heartbeat. */
@@ -15,7 +15,9 @@
 
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 {
-    instance_no slot = c->highest_accepted + 1;
+    /* Above `settled`, the log holds only values of older ballots, which the leader will
+     * overwrite: what matters is the first instance not accepted in this ballot. */
+    instance_no slot = c->settled + 1;
     if (c->removed) {
         /* No ack will ever reach a removed replica: the read cannot be served here. */
         outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
@@ -33,8 +35,6 @@ void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 
 void chain_reads_stamp(struct chain_engine *c, instance_no i, instance_no whole)
 {
-    if (whole > c->whole_ack)
-        c->whole_ack = whole; /* a fact: a new leader goes on stamping with it */
     for (; c->reads_stamped < chain_fifo_size(&c->reads); c->reads_stamped++) {
         struct chain_read *r = chain_fifo_at(&c->reads, c->reads_stamped);
         if (r->slot > whole)
@@ -99,7 +99,7 @@ void chain_reads_flush(struct chain_engine *c)
         return;
     /* Not proposed as far as this replica knows, and not asked for yet. */
     instance_no newest = ((const struct chain_read *)chain_fifo_at(&c->reads, waiting - 1))->slot;
-    if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && newest > c->highest_accepted &&
+    if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && newest > c->settled &&
         newest > c->nudged_slot) {
         c->nudged_slot = newest;
         struct chain_read_nudge m = {.slot = newest};

@@ -146,10 +146,9 @@ struct chain_engine {
      * read_ack is passed down the chain (gc rests on it, §5.4), and the leader releases its
      * reads on it (reads.c). */
     instance_no read_ack;
-    /* Whole-chain ack: the highest instance known to have been accepted by every member of
-     * the configuration before a tail acknowledged it (ACCEPT_ACK.whole at the leader, the
-     * ACCEPTs' whole_ack elsewhere). The leader stamps its proposals with it; followers
-     * release reads on those stamps (reads.c). */
+    /* Leader: the highest instance the tail said every member accepted, in this ballot, before
+     * it did (ACCEPT_ACK.whole); stamped on every proposal, for followers' reads (reads.c).
+     * Reset with the ballot. */
     instance_no whole_ack;
     /* The fence of the ballot `promised` (struct chain_accept), CHAIN_FENCE_UNKNOWN until an
      * ACCEPT of that ballot arrives. Ordered acks are learned only from instances above it,
