@@ -386,6 +386,9 @@ static void chain_restore_finish(struct chain_engine *c)
     c->settled = c->highest_executed > c->ack ? c->highest_executed : c->ack;
     if (c->settled < c->log.base - 1)
         c->settled = c->log.base - 1;
+    for (instance_no i = c->highest_accepted; i >= c->log.base && !c->ballot_accepted; i--)
+        if (ballot_eq(chain_log_get(&c->log, i)->ballot, c->promised))
+            c->ballot_accepted = i;
     c->decided = c->ack;
     c->fence = CHAIN_FENCE_UNKNOWN;
     c->checkpoint_bytes_last = 0;

@@ -206,7 +206,8 @@ bool chain_wanted_restart(const struct chain_engine *c)
     const struct chain_change *w = &c->wanted;
     return c->change_wanted && !(w->flags & CHAIN_CHANGE_OPERATOR) && w->op == CHAIN_OP_ADD &&
            w->node != c->self && chain_member_index(c, w->node) >= 0 &&
-           !(w->node == c->last_added && c->now_ms - c->last_added_ms < 2 * c->leader_timeout_ms);
+           !(w->node <= CATENA_MAX_NODES && c->added_at[w->node] &&
+             c->now_ms - c->added_ms[w->node] < 2 * c->leader_timeout_ms);
 }
 
 void chain_propose_wanted_change(struct chain_engine *c)
@@ -273,8 +274,9 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
 static bool chain_serve_state(struct chain_engine *c, node_id from,
                               const struct chain_state_request *m)
 {
+    bool added = from <= CATENA_MAX_NODES && c->added_at[from] && c->ack <= c->added_at[from];
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
-        (from != c->last_added && from != c->state_for))
+        (!added && from != c->state_for))
         return false;
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
@@ -418,6 +420,7 @@ void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_s
     outbox_push(c->out, EFFECT_INSTALL, NODE_NONE, e, m->state, m->state_len);
     chain_log_reset(&c->log, e + 1);
     c->highest_accepted = c->highest_executed = c->settled = e;
+    c->ballot_accepted = 0; /* its log starts after the state */
     c->installed_at = e;
     c->ack = c->read_ack = m->ack;
     c->gc = m->gc;

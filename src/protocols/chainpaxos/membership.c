@@ -258,9 +258,9 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
         chain_persist_left(c);
         return;
     }
-    if (change.op == CHAIN_OP_ADD) {
-        c->last_added = change.node;
-        c->last_added_ms = c->now_ms;
+    if (change.node <= CATENA_MAX_NODES && change.op != CHAIN_OP_MOVE) {
+        c->added_at[change.node] = change.op == CHAIN_OP_ADD ? i : 0;
+        c->added_ms[change.node] = change.op == CHAIN_OP_ADD ? c->now_ms : 0;
     }
     if (change.op == CHAIN_OP_ADD && change.node != c->self && !c->restoring &&
         chain_next_hop(c) == change.node)

@@ -40,6 +40,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     if (c->settled < c->log.base - 1)
         c->settled = c->log.base - 1;
     c->fence = CHAIN_FENCE_UNKNOWN;
+    c->ballot_accepted = 0;
     c->whole_ack = 0;   /* stamps are facts of one ballot (reads.c) */
     c->nudged_slot = 0; /* a read's slot counts this ballot's instances only */
     c->decided = c->ack;

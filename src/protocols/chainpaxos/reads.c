@@ -13,11 +13,16 @@
 #include "protocols/chainpaxos/internal.h"
 
 
+/* The first instance not accepted in this ballot, nor settled. What the log holds above it are
+ * values of older ballots, which the leader will overwrite. */
+static instance_no chain_read_slot(const struct chain_engine *c)
+{
+    return (c->settled > c->ballot_accepted ? c->settled : c->ballot_accepted) + 1;
+}
+
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len)
 {
-    /* Above `settled`, the log holds only values of older ballots, which the leader will
-     * overwrite: what matters is the first instance not accepted in this ballot. */
-    instance_no slot = c->settled + 1;
+    instance_no slot = chain_read_slot(c);
     if (c->removed) {
         /* No ack will ever reach a removed replica: the read cannot be served here. */
         outbox_push(c->out, EFFECT_REJECT, NODE_NONE, 0, record, len);
@@ -99,7 +104,7 @@ void chain_reads_flush(struct chain_engine *c)
         return;
     /* Not proposed as far as this replica knows, and not asked for yet. */
     instance_no newest = ((const struct chain_read *)chain_fifo_at(&c->reads, waiting - 1))->slot;
-    if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && newest > c->settled &&
+    if (c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && newest >= chain_read_slot(c) &&
         newest > c->nudged_slot) {
         c->nudged_slot = newest;
         struct chain_read_nudge m = {.slot = newest};

@@ -110,6 +110,8 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
         c->pending_change = m->instance;
     else if (c->pending_change == m->instance)
         c->pending_change = 0; /* overwritten: that change was not chosen, the bypass ends */
+    if (m->instance > c->ballot_accepted)
+        c->ballot_accepted = m->instance;
     if (m->instance > c->highest_accepted) {
         /* Nothing was outstanding: the retransmission timer starts now, not at the last ack. */
         if (c->highest_accepted <= c->ack)

@@ -91,10 +91,12 @@ struct chain_engine {
      * adds nobody itself: it lifts an operator's removal for a while, and the replica joins
      * with a JOIN, which discards whatever state it held (join.c). */
     uint64_t invited_until_ms[CATENA_MAX_NODES + 1]; /* by node id */
-    /* The last replica an executed ADD brought in, and when: JOINs it sent before it got its
-     * state may still arrive, and must not pass for a restart (join.c). */
-    node_id last_added;
-    uint64_t last_added_ms;
+    /* Per node id: the instance of the executed ADD that last brought it in (0: none since it
+     * was last removed) and when. Its predecessor sends it its state until the chain's ack
+     * passes that ADD, and JOINs it sent before it got its state must not pass for a restart
+     * (join.c). Per node, as several replicas may be joining at once. */
+    instance_no added_at[CATENA_MAX_NODES + 1];
+    uint64_t added_ms[CATENA_MAX_NODES + 1];
     /* An operator's change this follower took (ENGINE_EVENT_CHANGE) and sent to the leader:
      * sent again to each new leader and every leader_timeout_ms until it executes, for at
      * most CHAIN_OPERATOR_PATIENCE_MS (the CHANGE_REQUEST or the leader may be lost). */
@@ -170,6 +172,9 @@ struct chain_engine {
      * above ack must be overwritten in order before anything may follow them (see recv_accept.c,
      * "settled"). Reset to ack when a higher ballot is adopted. */
     instance_no settled;
+    /* The highest instance accepted in ballot `promised` (0: none). After a restart the log may
+     * hold such instances above `settled`; a read attaches above both (reads.c). */
+    instance_no ballot_accepted;
     /* When ack last advanced, or when instances above ack last appeared or were resent: the
      * retransmission timer (§5.6). */
     uint64_t ack_progress_ms;

@@ -46,7 +46,6 @@ static void *chain_create(const struct engine_config *config)
         c->joining = true;
     }
     c->state_for = NODE_NONE;
-    c->last_added = NODE_NONE;
     c->retransmit_ms = chain_or_u64(config->retransmit_ms, CHAINPAXOS_DEFAULT_RETRANSMIT_MS);
     c->noop_interval_ms =
         chain_or_u64(config->noop_interval_ms, CHAINPAXOS_DEFAULT_NOOP_INTERVAL_MS);
