@@ -346,6 +346,36 @@ static void test_decision_point_n3(void **state)
     cp_free(&cl);
 }
 
+/* A replica that executed further in an older ballot reports that, while the new leader has
+ * proposed less: the leader decides what it has proposed (dropping the report stalled a
+ * leader held by the stop rule, operator seed 936036). */
+static void test_quorum_ack_beyond_the_leaders_proposals(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 52, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 500);
+    cl.manual_flush = true;
+    instance_no i = cp_executed(&cl, 0) + 1;
+    cp_submit(&cl, 0, 0, 1);
+    cp_flush(&cl, 0);
+    assert_false(executed_at(&cl, 0, i));
+    struct engine_status st;
+    cp_status(&cl, 0, &st);
+    struct chain_quorum_ack q = {.ballot = st.ballot, .instance = i + 100};
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_quorum_ack(&msg, &q);
+    cp_step(&cl, 0,
+            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = cl.nodes[1].id,
+                                  .data = msg.data, .len = msg.len});
+    buf_free(&msg);
+    assert_true(executed_at(&cl, 0, i));
+    assert_int_equal(cp_executed(&cl, 0), i);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_message_complexity),
         cmocka_unit_test(test_decision_point_n5),
         cmocka_unit_test(test_decision_point_n3),
+        cmocka_unit_test(test_quorum_ack_beyond_the_leaders_proposals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,8 +289,8 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
 
 /* ---- local linearizable reads (reads.c) ---- */
 
-/* A READ event: attaches the read to the slot after `settled` (the first instance not
- * accepted in this ballot). */
+/* A READ event: attaches the read to the first instance not accepted in this ballot (nor
+ * settled). */
 void chain_read(struct chain_engine *c, const uint8_t *record, size_t len);
 /* A fresh instance i, proposed with whole-chain ack `whole`, was stored: every read whose
  * slot is <= whole needs every instance before i executed. */

@@ -1,14 +1,14 @@
 /* Local linearizable reads (docs/protocols/chainpaxos.md §5.8).
  *
- * A read arriving at a replica attaches to k = settled + 1, the first instance this replica
- * has not accepted in its ballot. A follower releases it once it holds an instance j whose
- * leader had learned, before proposing j, that every member accepted some instance >= k in that
- * ballot (the whole-chain ack j carries), and has executed everything before j: this replica
- * accepted it after the read arrived, so j was proposed after that, later than any write that
- * completed before, whatever path or delay brought the instances here. The leader, which numbers its own proposals,
- * releases a read once its ack covers k. No message is added in steady state: reads ride on the
- * writes' ACCEPTs. When no write comes, the replica asks the leader once for a barrier NOOP
- * (READ_NUDGE) instead of waiting for the heartbeat. */
+ * A read arriving at a replica attaches to k, the first instance it has not accepted in its
+ * ballot (nor settled). A follower releases it once it holds an instance j whose leader had
+ * learned, before proposing j, that every member accepted some instance >= k in that ballot
+ * (the whole-chain ack j carries), and has executed everything before j: this replica accepted
+ * it after the read arrived, so j was proposed after that, later than any write that completed
+ * before, whatever path or delay brought the instances here. The leader, which numbers its own
+ * proposals, releases a read once its ack covers k. No message is added in steady state: reads
+ * ride on the writes' ACCEPTs. When no write comes, the replica asks the leader once for a
+ * barrier NOOP (READ_NUDGE) instead of waiting for the heartbeat. */
 #include "common/check.h"
 #include "protocols/chainpaxos/internal.h"
 

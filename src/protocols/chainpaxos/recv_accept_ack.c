@@ -26,18 +26,21 @@ void chain_recv_accept_ack(struct chain_engine *c, const struct chain_accept_ack
 
 void chain_recv_quorum_ack(struct chain_engine *c, node_id from, const struct chain_quorum_ack *m)
 {
-    if (c->role != CHAIN_LEADER || !ballot_eq(m->ballot, c->promised) ||
-        m->instance > c->highest_accepted) {
+    if (c->role != CHAIN_LEADER || !ballot_eq(m->ballot, c->promised)) {
         chain_dropped(c);
         return;
     }
-    if (m->instance > c->decided)
-        chain_successor_working(c, from);
     /* The sender executed every instance <= m->instance: all chosen. The leader executes them
      * without waiting for the rest of the chain, so a slow or new tail does not hold its
-     * clients back. */
-    if (m->instance > c->decided)
-        c->decided = m->instance;
+     * clients back. A new leader may not have re-proposed that far yet (the sender executed
+     * them in an older ballot): what it has proposed is chosen all the same, and a leader
+     * held by the stop rule at a change would otherwise wait for the tail (operator seed
+     * 936036: a tail that refused the ballot stalled every leader). */
+    instance_no decided = m->instance < c->highest_accepted ? m->instance : c->highest_accepted;
+    if (decided > c->decided) {
+        chain_successor_working(c, from);
+        c->decided = decided;
+    }
     chain_decide(c);
 }
 
