@@ -388,6 +388,15 @@ static inline void cp_tick_all(struct cp_cluster *cl)
     }
 }
 
+/* Node k receives `msg` (encoded by a test) as if `from` had sent it; then frees it. */
+static inline void cp_inject(struct cp_cluster *cl, size_t k, node_id from, struct buf *msg)
+{
+    cp_step(cl, k,
+            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = from, .data = msg->data,
+                                  .len = msg->len});
+    buf_free(msg);
+}
+
 /* Delivers the head of one link; false if it is empty. */
 static inline bool cp_deliver_link(struct cp_cluster *cl, size_t from, size_t to)
 {

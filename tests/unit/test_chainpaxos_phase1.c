@@ -26,10 +26,7 @@ static void inject_accept(struct cp_cluster *cl, size_t to, node_id from, instan
     struct buf msg;
     buf_init(&msg);
     chain_msg_put_accept(&msg, &m);
-    cp_step(cl, to,
-            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = from, .data = msg.data,
-                                  .len = msg.len});
-    buf_free(&msg);
+    cp_inject(cl, to, from, &msg);
 }
 
 /* A one-command batch "SET k<client> v<seq>" from node k. */
@@ -183,10 +180,7 @@ static void inject_accept_ballot(struct cp_cluster *cl, size_t to, struct ballot
     struct buf msg;
     buf_init(&msg);
     chain_msg_put_accept(&msg, &m);
-    cp_step(cl, to,
-            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = ballot.node,
-                                  .data = msg.data, .len = msg.len});
-    buf_free(&msg);
+    cp_inject(cl, to, ballot.node, &msg);
 }
 
 static void cut_all_from(struct cp_cluster *cl, size_t from)

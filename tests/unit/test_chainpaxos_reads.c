@@ -231,11 +231,8 @@ static void inject_accept(struct cp_cluster *cl, size_t to, node_id from, instan
     struct buf msg;
     buf_init(&msg);
     chain_msg_put_accept(&msg, &m);
-    cp_step(cl, to,
-            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = from, .data = msg.data,
-                                  .len = msg.len});
+    cp_inject(cl, to, from, &msg);
     cp_end_iteration(cl, to);
-    buf_free(&msg);
 }
 
 /* Replica 3 lags: instances 1..5 completed elsewhere before a read arrives there, and the

@@ -367,10 +367,7 @@ static void test_quorum_ack_beyond_the_leaders_proposals(void **state)
     struct buf msg;
     buf_init(&msg);
     chain_msg_put_quorum_ack(&msg, &q);
-    cp_step(&cl, 0,
-            (struct engine_event){.type = ENGINE_EVENT_MESSAGE, .from = cl.nodes[1].id,
-                                  .data = msg.data, .len = msg.len});
-    buf_free(&msg);
+    cp_inject(&cl, 0, cl.nodes[1].id, &msg);
     assert_true(executed_at(&cl, 0, i));
     assert_int_equal(cp_executed(&cl, 0), i);
     cp_free(&cl);
