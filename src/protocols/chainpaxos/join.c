@@ -201,12 +201,18 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     return true;
 }
 
+/* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
+static instance_no chain_added_at(const struct chain_engine *c, node_id id)
+{
+    return id <= CATENA_MAX_NODES ? c->added_at[id] : 0;
+}
+
 bool chain_wanted_restart(const struct chain_engine *c)
 {
     const struct chain_change *w = &c->wanted;
     return c->change_wanted && !(w->flags & CHAIN_CHANGE_OPERATOR) && w->op == CHAIN_OP_ADD &&
            w->node != c->self && chain_member_index(c, w->node) >= 0 &&
-           !(w->node <= CATENA_MAX_NODES && c->added_at[w->node] &&
+           !(chain_added_at(c, w->node) &&
              c->now_ms - c->added_ms[w->node] < 2 * c->leader_timeout_ms);
 }
 
@@ -274,7 +280,7 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
 static bool chain_serve_state(struct chain_engine *c, node_id from,
                               const struct chain_state_request *m)
 {
-    bool added = from <= CATENA_MAX_NODES && c->added_at[from] && c->ack <= c->added_at[from];
+    bool added = chain_added_at(c, from) && c->ack <= chain_added_at(c, from);
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
         (!added && from != c->state_for))
         return false;

@@ -26,10 +26,10 @@ struct chain_inflight {
     bool executed;
 };
 
-/* A read waiting for `slot` to be acknowledged (reads.c). */
+/* A local read waiting to be released (reads.c). */
 struct chain_read {
     struct chain_fifo_item record;
-    instance_no slot; /* highest_accepted + 1 when it arrived */
+    instance_no slot; /* the first instance not accepted in the ballot when it arrived */
     /* Once an instance j proposed after every member accepted `slot` is here: j - 1, what must
      * be executed before the read (0: no such instance yet; reads.c). */
     instance_no need;
@@ -262,7 +262,7 @@ struct chain_engine {
     struct chain_log recovered;
     instance_no recovered_max; /* highest instance any promise reported (0: none) */
 
-    /* ---- local reads (reads.c): FIFO, slots never decrease ---- */
+    /* ---- local reads (reads.c): FIFO; slots grow within a ballot ---- */
     struct chain_fifo reads;  /* of struct chain_read */
     size_t reads_stamped;     /* the first reads_stamped reads have their `need` set */
     instance_no nudged_slot;  /* follower: highest slot a READ_NUDGE was sent for */
