@@ -1,6 +1,8 @@
 /* Operators' membership changes taken by a follower reach the leader even when the first
  * CHANGE_REQUEST is lost, and a removed replica tells its clients that what it had in flight
- * has an unknown outcome (docs/protocols/chainpaxos-membership.md §6.5, §3.3). */
+ * has an unknown outcome (docs/protocols/chainpaxos-membership.md §6.5, §3.3). How failure
+ * detection meets those changes: removals that keep a heard majority, suspicions that a change
+ * makes stale, members that restarted without their state (§3). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -119,6 +121,65 @@ static void test_removal_keeps_a_heard_majority(void **state)
     cp_free(&cl);
 }
 
+/* A suspicion the stop rule held while a change was pending is of the chain before that
+ * change: when the change executes the leader forgets it, and monitoring reports a real
+ * suspect again. Proposed late, it removed a live member (simulator, crashes profile, seed
+ * 914937). */
+static void test_change_makes_a_suspicion_stale(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 4, NULL, 75, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    size_t changes = cl.nodes[0].membership_changes;
+    operator_remove(&cl, 0, cl.nodes[3].id); /* in flight: the stop rule holds what follows */
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_remove_request(&msg, cl.nodes[2].id);
+    cp_inject(&cl, 0, cl.nodes[1].id, &msg); /* node 2 is suspected, but it is fine */
+    cp_end_iteration(&cl, 0);
+    cp_advance(&cl, 300);
+    assert_int_equal(cl.nodes[0].membership_changes, changes + 1);
+    assert_true(in_chain(&cl, 0, cl.nodes[2].id));
+    assert_false(in_chain(&cl, 0, cl.nodes[3].id));
+    cp_free(&cl);
+}
+
+/* A JOIN from a member says it restarted without its state, as surely as a broken link: the
+ * replica before it goes around it after retransmit_ms, not after suspect_ms of silence. Here
+ * the chain must get past it to decide a pending change, and until that change is decided
+ * nothing removes the restarted member (simulator, crashes profile, seed 909093: two members
+ * restarted in a row held every new leader's recovery for seconds). */
+static void test_join_from_a_member_is_a_failure(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 4, NULL, 76, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 1000);
+    size_t changes = cl.nodes[0].membership_changes;
+    operator_remove(&cl, 0, cl.nodes[3].id);
+    cp_deliver_link(&cl, 0, 1); /* the REMOVE reaches node 1; then node 2 crashes */
+    for (size_t k = 0; k < cl.n; k++)
+        cl.links[2][k].drop = cl.links[k][2].drop = true;
+    cp_link_cut(&cl, 1, 2);
+    static const uint8_t address[] = "127.0.0.1:7003";
+    struct chain_change join = {.op = CHAIN_OP_ADD, .node = cl.nodes[2].id, .address = address,
+                                .address_len = sizeof address - 1};
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_change_request(&msg, &join);
+    cp_inject(&cl, 1, cl.nodes[2].id, &msg); /* it restarted without its state */
+    cp_end_iteration(&cl, 1);
+    uint64_t start = cl.now_ms;
+    while (cl.nodes[0].membership_changes == changes && cl.now_ms - start < 2000)
+        cp_advance(&cl, CP_TICK_MS);
+    assert_true(cl.nodes[0].membership_changes > changes);
+    assert_true(cl.now_ms - start < 3 * CHAINPAXOS_DEFAULT_RETRANSMIT_MS);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +187,8 @@ int main(void)
         cmocka_unit_test(test_change_waits_for_a_leader),
         cmocka_unit_test(test_removed_replica_abandons_its_commands),
         cmocka_unit_test(test_removal_keeps_a_heard_majority),
+        cmocka_unit_test(test_change_makes_a_suspicion_stale),
+        cmocka_unit_test(test_join_from_a_member_is_a_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,21 @@ bool chain_is_retired(const struct chain_engine *c, node_id id)
     return chain_list_index(c->retired, c->retired_count, id) >= 0;
 }
 
+/* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
+static instance_no chain_added_at(const struct chain_engine *c, node_id id)
+{
+    return id <= CATENA_MAX_NODES ? c->added_at[id] : 0;
+}
+
+/* A JOIN from `id` means it restarted without its state, if it is a member that was not just
+ * added: a replica just added keeps sending JOINs until it gets its state, and those may still
+ * be on their way. */
+static bool chain_join_means_restart(const struct chain_engine *c, node_id id)
+{
+    return id != c->self && chain_member_index(c, id) >= 0 &&
+           !(chain_added_at(c, id) && c->now_ms - c->added_ms[id] < 2 * c->leader_timeout_ms);
+}
+
 /* The leader let `id` back in (an operator's CATENA.ADD), and that has not expired. */
 static bool chain_is_invited(const struct chain_engine *c, node_id id)
 {
@@ -98,6 +113,12 @@ void chain_recv_change_request(struct chain_engine *c, node_id from,
      * ACCEPT to ask for it with while nobody leads): its predecessor sends it. */
     if (join && member && chain_serve_state(c, from, &(struct chain_state_request){0, 0}))
         return;
+    /* Its old self is gone, as surely as if its link had broken: the chain goes around it
+     * and elections start soon if it led, instead of after the timeouts of silence. Its
+     * stateless answers to ACCEPTs must not pass for a live member (simulator, crashes
+     * profile, seed 909093: two members restarted in a row held every leader for seconds). */
+    if (join && chain_join_means_restart(c, from))
+        chain_peer_down(c, from);
     if (c->role != CHAIN_LEADER) {
         /* The joiner knows the members of the configuration it left, which may not include
          * the leader: pass its JOIN on. */
@@ -201,19 +222,11 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     return true;
 }
 
-/* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
-static instance_no chain_added_at(const struct chain_engine *c, node_id id)
-{
-    return id <= CATENA_MAX_NODES ? c->added_at[id] : 0;
-}
-
 bool chain_wanted_restart(const struct chain_engine *c)
 {
     const struct chain_change *w = &c->wanted;
     return c->change_wanted && !(w->flags & CHAIN_CHANGE_OPERATOR) && w->op == CHAIN_OP_ADD &&
-           w->node != c->self && chain_member_index(c, w->node) >= 0 &&
-           !(chain_added_at(c, w->node) &&
-             c->now_ms - c->added_ms[w->node] < 2 * c->leader_timeout_ms);
+           chain_join_means_restart(c, w->node);
 }
 
 void chain_propose_wanted_change(struct chain_engine *c)

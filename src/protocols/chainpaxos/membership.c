@@ -238,6 +238,11 @@ void chain_execute_change(struct chain_engine *c, instance_no i, const struct ch
     c->config_instance = i;
     chain_config_set(c, next, n);
     chain_retired_update(c, &change);
+    /* A suspicion was of the chain before this change: monitoring reports a real suspect of
+     * the new one again within suspect_ms. Proposed late (the stop rule held it), a stale one
+     * removed a live member while the other one had restarted without its state, and the
+     * configuration left could never decide again (simulator, crashes profile, seed 914937). */
+    c->remove_wanted = NODE_NONE;
     chain_operator_executed(c, &change);
     size_t start = outbox_begin(c->out);
     buf_put_u8(&c->out->arena, change.op == CHAIN_OP_REMOVE ? MEMBERSHIP_REMOVED
