@@ -216,6 +216,15 @@ static void a_read_is_not_released_by_an_ack_that_overtook_a_lost_instance(void 
     cp_free(&cl);
 }
 
+static void inject(struct cp_cluster *cl, size_t to, node_id from, const struct chain_accept *m)
+{
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_accept(&msg, m);
+    cp_inject(cl, to, from, &msg);
+    cp_end_iteration(cl, to);
+}
+
 static void inject_accept(struct cp_cluster *cl, size_t to, node_id from, instance_no i,
                           instance_no ack, instance_no whole_ack)
 {
@@ -228,11 +237,16 @@ static void inject_accept(struct cp_cluster *cl, size_t to, node_id from, instan
         .whole_ack = whole_ack,
         .value = {.kind = CHAIN_VALUE_NOOP},
     };
-    struct buf msg;
-    buf_init(&msg);
-    chain_msg_put_accept(&msg, &m);
-    cp_inject(cl, to, from, &msg);
-    cp_end_iteration(cl, to);
+    inject(cl, to, from, &m);
+}
+
+/* A read arriving at replica k that must observe instance `required`. */
+static void read_requiring(struct cp_cluster *cl, size_t k, instance_no required)
+{
+    cp_step(cl, k,
+            (struct engine_event){.type = ENGINE_EVENT_READ, .data = (const uint8_t *)&required,
+                                  .len = sizeof required});
+    cp_end_iteration(cl, k);
 }
 
 /* Replica 3 lags: instances 1..5 completed elsewhere before a read arrives there, and the
@@ -244,11 +258,7 @@ static void a_lagging_replica_waits_for_an_instance_proposed_after_it_accepted(v
     (void)state;
     struct cp_cluster cl;
     cp_init(&cl, 3, NULL, 21, NULL);
-    instance_no required = 5; /* completed elsewhere: the read must observe it */
-    cp_step(&cl, 2,
-            (struct engine_event){.type = ENGINE_EVENT_READ, .data = (const uint8_t *)&required,
-                                  .len = sizeof required});
-    cp_end_iteration(&cl, 2);
+    read_requiring(&cl, 2, 5); /* 5 completed elsewhere: the read must observe it */
     inject_accept(&cl, 2, 2, 1, 0, 0);
     inject_accept(&cl, 2, 2, 2, 1, 0);
     assert_int_equal(cp_executed(&cl, 2), 2);
@@ -262,6 +272,38 @@ static void a_lagging_replica_waits_for_an_instance_proposed_after_it_accepted(v
     cp_free(&cl);
 }
 
+/* Replica 2 (of 5) accepted 1..10 in ballot 1.1, none decided (the chain broke after it), when
+ * a read arrives: its slot is 11. The next leader, 3, never learned of those values and
+ * proposes from 1 in ballot 2.3. The read arrived before replica 2 accepted anything of that
+ * ballot, so the first whole ack of the ballot serves it; left at slot 11 it would wait until
+ * the new leader proposed past 11, one barrier at a time. */
+static void a_read_from_before_a_ballot_change_waits_from_the_new_slot(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 5, NULL, 23, NULL);
+    struct chain_accept m = {.ballot = {.round = 1, .node = 1},
+                             .counter = 1, /* stored as 2 < Q */
+                             .value = {.kind = CHAIN_VALUE_NOOP}};
+    for (m.instance = 1; m.instance <= 10; m.instance++)
+        inject(&cl, 1, 1, &m);
+    assert_int_equal(cp_executed(&cl, 1), 0);
+    read_requiring(&cl, 1, 0);
+    /* Ballot 2.3's chain is 3, 4, 5, 1, 2: replica 2 is its tail. */
+    m = (struct chain_accept){.ballot = {.round = 2, .node = 3},
+                              .counter = 4,
+                              .value = {.kind = CHAIN_VALUE_NOOP}};
+    for (m.instance = 1; m.instance <= 3; m.instance++) {
+        m.ack = m.whole_ack = m.instance - 1;
+        m.decided = m.instance;
+        inject(&cl, 1, 1, &m);
+    }
+    assert_int_equal(cp_executed(&cl, 1), 3);
+    assert_int_equal(cl.nodes[1].reads_released, 1);
+    assert_int_equal(cl.nodes[1].stale_reads, 0);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +314,7 @@ int main(void)
         cmocka_unit_test(a_read_at_the_leader_waits_for_a_write_decided_elsewhere),
         cmocka_unit_test(a_read_is_not_released_by_an_ack_that_overtook_a_lost_instance),
         cmocka_unit_test(a_lagging_replica_waits_for_an_instance_proposed_after_it_accepted),
+        cmocka_unit_test(a_read_from_before_a_ballot_change_waits_from_the_new_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

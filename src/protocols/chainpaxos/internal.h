@@ -295,6 +295,8 @@ void chain_read(struct chain_engine *c, const uint8_t *record, size_t len);
 /* A fresh instance i, proposed with whole-chain ack `whole`, was stored: every read whose
  * slot is <= whole needs every instance before i executed. */
 void chain_reads_stamp(struct chain_engine *c, instance_no i, instance_no whole);
+/* A ballot was adopted: the reads waiting for a stamp wait from the new ballot's read slot. */
+void chain_reads_rebase(struct chain_engine *c);
 /* Releases (EFFECT_READ) every read whose wait is over; after each decide. */
 void chain_release_reads(struct chain_engine *c);
 /* FLUSH: a follower with reads waiting for an unproposed slot nudges the leader once per slot;

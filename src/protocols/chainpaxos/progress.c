@@ -43,6 +43,7 @@ void chain_adopt_ballot(struct chain_engine *c, struct ballot b)
     c->ballot_accepted = 0;
     c->whole_ack = 0;   /* stamps are facts of one ballot (reads.c) */
     c->nudged_slot = 0; /* a read's slot counts this ballot's instances only */
+    chain_reads_rebase(c);
     c->decided = c->ack;
     c->quorum_ack_due = false;
     c->leader_heard_ms = c->now_ms;

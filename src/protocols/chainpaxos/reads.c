@@ -48,6 +48,21 @@ void chain_reads_stamp(struct chain_engine *c, instance_no i, instance_no whole)
     }
 }
 
+void chain_reads_rebase(struct chain_engine *c)
+{
+    /* A read not stamped yet arrived before this replica accepted anything of the ballot just
+     * adopted, so every whole ack of that ballot comes after it: it may wait from the new slot
+     * like a read arriving now. At its old slot, above values the new leader may never
+     * propose again, it would wait until that leader proposed past it, one barrier at a time,
+     * and hold back every read behind it. */
+    instance_no slot = chain_read_slot(c);
+    for (size_t k = c->reads_stamped; k < chain_fifo_size(&c->reads); k++) {
+        struct chain_read *r = chain_fifo_at(&c->reads, k);
+        if (r->slot > slot)
+            r->slot = slot;
+    }
+}
+
 static bool chain_read_ready(const struct chain_engine *c, const struct chain_read *r)
 {
     if (r->need && r->need <= c->highest_executed)
