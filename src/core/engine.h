@@ -94,6 +94,9 @@ struct engine_config {
     uint64_t leader_timeout_ms;
     size_t max_batch_bytes;    /* a batch is sealed early once it holds this many bytes */
     size_t max_pending_bytes;  /* commands buffered while no leader is known; beyond: REJECT */
+    /* Client batches a leader may have proposed and not yet acknowledged by the whole chain;
+     * beyond it new commands wait (flow control). */
+    size_t max_window_bytes;
     size_t state_part_bytes;   /* a state transfer travels in messages of at most this much */
     /* Test-only: known protocol bugs to plant (ENGINE_BUG_* bits), so the simulator can prove
      * it finds them. Always 0 in catena-server. */

@@ -373,6 +373,33 @@ static void test_quorum_ack_beyond_the_leaders_proposals(void **state)
     cp_free(&cl);
 }
 
+/* Flow control: while the batches the leader proposed above the whole chain's ack hold
+ * max_window_bytes, new commands wait in its pending batch; they go out, in one bigger batch,
+ * once the ack moves (docs/protocols/chainpaxos.md §5.2). Here the tail's acks are lost. */
+static void test_window_holds_batches_until_acked(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    struct engine_config tunables = {.max_window_bytes = 1000};
+    cp_init(&cl, 3, NULL, 31, &tunables);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    size_t start = cp_batches_executed(&cl, 1);
+    cl.links[2][0].drop_types = 1u << CHAIN_MSG_ACCEPT_ACK;
+    for (int round = 0; round < 60; round++) { /* one batch per round while the window is open */
+        cp_submit_next(&cl, 0, 0);
+        cp_end_iteration(&cl, 0);
+        cp_run(&cl);
+    }
+    size_t proposed = cp_batches_executed(&cl, 1) - start; /* decided at the quorum point */
+    assert_true(proposed >= 5 && proposed < 30);
+    cl.links[2][0].drop_types = 0;
+    cp_advance(&cl, 1000); /* resends bring the acks; the held commands follow */
+    assert_int_equal(cp_batches_executed(&cl, 1) - start, proposed + 1);
+    cp_check_commands(&cl, 2);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_decision_point_n5),
         cmocka_unit_test(test_decision_point_n3),
         cmocka_unit_test(test_quorum_ack_beyond_the_leaders_proposals),
+        cmocka_unit_test(test_window_holds_batches_until_acked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

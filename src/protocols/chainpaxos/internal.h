@@ -336,7 +336,12 @@ void chain_operator_executed(struct chain_engine *c, const struct chain_change *
 /* Leader: the wanted change is a JOIN from a member (it restarted and lost its state), not
  * one sent before its state transfer by a replica just added. */
 bool chain_wanted_restart(const struct chain_engine *c);
+/* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
+instance_no chain_added_at(const struct chain_engine *c, node_id id);
 void chain_propose_wanted_change(struct chain_engine *c);
+/* Leader: the ack moved from `from` to `to`; the batches acknowledged leave the flow-control
+ * window (propose.c). */
+void chain_window_acked(struct chain_engine *c, instance_no from, instance_no to);
 /* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
 void chain_ask_state(struct chain_engine *c, node_id joiner);
 void chain_recv_state_request(struct chain_engine *c, node_id from,

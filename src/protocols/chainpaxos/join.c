@@ -21,8 +21,7 @@ bool chain_is_retired(const struct chain_engine *c, node_id id)
     return chain_list_index(c->retired, c->retired_count, id) >= 0;
 }
 
-/* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
-static instance_no chain_added_at(const struct chain_engine *c, node_id id)
+instance_no chain_added_at(const struct chain_engine *c, node_id id)
 {
     return id <= CATENA_MAX_NODES ? c->added_at[id] : 0;
 }

@@ -78,6 +78,8 @@ void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
     if (ack > c->highest_accepted)
         ack = c->highest_accepted;
     if (ack > c->ack) {
+        if (c->role == CHAIN_LEADER)
+            chain_window_acked(c, c->ack, ack);
         c->ack = ack;
         c->ack_progress_ms = c->now_ms;
         c->successor_heard_ms = c->now_ms; /* the chain after this replica works */

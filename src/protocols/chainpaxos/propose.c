@@ -109,6 +109,34 @@ static bool chain_batch_ready(const struct chain_engine *c)
            c->pending.len >= c->max_batch_bytes;
 }
 
+/* Flow control: the leader proposes no new client batch while those it proposed above ack hold
+ * max_window_bytes. Without a bound, a burst (a pipelined bulk load) queued tens of MB in the
+ * sockets along the chain; the acks the ACCEPTs carry were then as old as the queue was long,
+ * and a tail's predecessor, seeing no progress for suspect_ms, removed the live tail. Commands
+ * wait in `pending` meanwhile and make the next batch bigger. Open while the ack waits for a
+ * reason other than load: a suspect is reported or being removed, or a new member has not
+ * acknowledged its ADD yet (its state transfer may take seconds). */
+static bool chain_window_open(const struct chain_engine *c)
+{
+    if (c->window_bytes < c->max_window_bytes || c->remove_wanted != NODE_NONE ||
+        c->pending_change)
+        return true;
+    for (size_t k = 0; k < c->n; k++)
+        if (chain_added_at(c, c->members[k]) >= c->ack)
+            return true;
+    return false;
+}
+
+/* The ack moved from `from` to `to`: those batches left the window. */
+void chain_window_acked(struct chain_engine *c, instance_no from, instance_no to)
+{
+    for (instance_no i = from + 1; i <= to && c->window_bytes > 0; i++) {
+        const struct chain_entry *e = chain_log_get(&c->log, i);
+        if (e && e->kind == CHAIN_VALUE_BATCH && ballot_eq(e->ballot, c->promised))
+            c->window_bytes -= e->body.len < c->window_bytes ? e->body.len : c->window_bytes;
+    }
+}
+
 void chain_flush(struct chain_engine *c)
 {
     if (c->role == CHAIN_LEADER) {
@@ -122,7 +150,8 @@ void chain_flush(struct chain_engine *c)
             chain_propose_removal(c);
         chain_propose_wanted_change(c);
         chain_propose_move(c);
-        while (c->pending_count > 0 && chain_may_propose(c) && chain_batch_ready(c)) {
+        while (c->pending_count > 0 && chain_may_propose(c) && chain_batch_ready(c) &&
+               chain_window_open(c)) {
             chain_seal(c);
             chain_propose(c, CHAIN_VALUE_BATCH, &c->batch);
         }
@@ -183,8 +212,10 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
         .whole_ack = c->whole_ack,
         .value = {.kind = kind, .body = body ? body->data : NULL, .len = body ? body->len : 0},
     };
-    if (kind == CHAIN_VALUE_BATCH)
+    if (kind == CHAIN_VALUE_BATCH) {
         c->last_batch_instance = i;
+        c->window_bytes += body->len;
+    }
     if (kind == CHAIN_VALUE_MEMBERSHIP)
         c->stop_until = i; /* the stop rule (membership §1) */
     /* The leader's ACCEPT carries its current ack and gc down the chain. */

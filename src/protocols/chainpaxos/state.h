@@ -53,6 +53,7 @@ struct chain_engine {
     uint64_t suspect_ms;        /* a successor silent this long, with work outstanding, is suspected */
     size_t max_batch_bytes;
     size_t max_pending_bytes;
+    size_t max_window_bytes;
     struct rng rng; /* election jitter */
 
     /* ---- membership (membership.c, docs/protocols/chainpaxos-membership.md) ---- */
@@ -182,6 +183,8 @@ struct chain_engine {
     /* ---- leader ---- */
     instance_no next_instance;       /* where the next proposal goes */
     instance_no last_batch_instance; /* highest instance proposed with a BATCH (0: none) */
+    /* Bytes of the client batches this leader proposed above ack (flow control, propose.c). */
+    uint64_t window_bytes;
     instance_no sent_ack;            /* highest ack sent down the chain */
     instance_no sent_gc;             /* highest gc sent down the chain */
     uint64_t last_proposal_ms;       /* time of the last proposal (heartbeat NOOP timer) */

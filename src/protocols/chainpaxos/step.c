@@ -54,6 +54,8 @@ static void *chain_create(const struct engine_config *config)
     c->max_batch_bytes = chain_or_size(config->max_batch_bytes, CHAINPAXOS_DEFAULT_MAX_BATCH_BYTES);
     c->max_pending_bytes =
         chain_or_size(config->max_pending_bytes, CHAINPAXOS_DEFAULT_MAX_PENDING_BYTES);
+    c->max_window_bytes =
+        chain_or_size(config->max_window_bytes, CHAINPAXOS_DEFAULT_MAX_WINDOW_BYTES);
     c->suspect_ms = 3 * c->retransmit_ms;
     rng_seed(&c->rng, config->seed);
     chain_election_delay(c);
