@@ -121,6 +121,19 @@ static void test_removal_keeps_a_heard_majority(void **state)
     cp_free(&cl);
 }
 
+/* Four replicas led by the first, with an operator's REMOVE of the fourth just proposed: the
+ * stop rule holds every other change until it is decided. Returns the leader's membership
+ * changes before it. */
+static size_t four_with_a_removal_in_flight(struct cp_cluster *cl, uint64_t seed)
+{
+    cp_init(cl, 4, NULL, seed, NULL);
+    assert_true(cp_elect(cl, 1000));
+    cp_advance(cl, 1000);
+    size_t changes = cl->nodes[0].membership_changes;
+    operator_remove(cl, 0, cl->nodes[3].id);
+    return changes;
+}
+
 /* A suspicion the stop rule held while a change was pending is of the chain before that
  * change: when the change executes the leader forgets it, and monitoring reports a real
  * suspect again. Proposed late, it removed a live member (simulator, crashes profile, seed
@@ -129,11 +142,7 @@ static void test_change_makes_a_suspicion_stale(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 4, NULL, 75, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 300);
-    size_t changes = cl.nodes[0].membership_changes;
-    operator_remove(&cl, 0, cl.nodes[3].id); /* in flight: the stop rule holds what follows */
+    size_t changes = four_with_a_removal_in_flight(&cl, 75);
     struct buf msg;
     buf_init(&msg);
     chain_msg_put_remove_request(&msg, cl.nodes[2].id);
@@ -155,11 +164,7 @@ static void test_join_from_a_member_is_a_failure(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 4, NULL, 76, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 1000);
-    size_t changes = cl.nodes[0].membership_changes;
-    operator_remove(&cl, 0, cl.nodes[3].id);
+    size_t changes = four_with_a_removal_in_flight(&cl, 76);
     cp_deliver_link(&cl, 0, 1); /* the REMOVE reaches node 1; then node 2 crashes */
     for (size_t k = 0; k < cl.n; k++)
         cl.links[2][k].drop = cl.links[k][2].drop = true;
