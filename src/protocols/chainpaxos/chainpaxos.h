@@ -4,10 +4,10 @@
  * create() copies the configuration and returns NULL if it is invalid: no members, more than
  * CATENA_MAX_NODES, a zero or repeated id, or `self` not among the members. Zero tunables take
  * the defaults of the doc's §8 (retransmit_ms 200, noop_interval_ms 100, leader_timeout_ms 1000,
- * max_batch_bytes 1 MiB, max_pending_bytes 64 MiB, max_window_bytes 4 MiB). Keep retransmit_ms above noop_interval_ms
- * (plus a tick): followers learn that their last instance went around the chain only from the
- * next ACCEPT, so with rarer heartbeats an idle follower resends its last NOOP every
- * retransmit_ms (harmless duplicates, but wasted messages).
+ * max_batch_bytes 1 MiB, max_pending_bytes 64 MiB, max_window_bytes 4 MiB). Keep retransmit_ms
+ * above noop_interval_ms (plus a tick): followers learn that their last instance went around
+ * the chain only from the next ACCEPT, so with rarer heartbeats an idle follower resends its
+ * last NOOP every retransmit_ms (harmless duplicates, but wasted messages).
  *
  * Effects of step():
  *   EFFECT_SEND      node = peer, payload = one message (protocols/chainpaxos/messages.h)

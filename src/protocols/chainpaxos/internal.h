@@ -286,6 +286,9 @@ void chain_flush(struct chain_engine *c);
 bool chain_may_propose(const struct chain_engine *c);
 /* Leader only: proposes a value in next_instance. body (BATCH) is stolen; NULL for NOOP. */
 void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body);
+/* Leader: the ack moved from `from` to `to`; the batches acknowledged leave the flow-control
+ * window. */
+void chain_window_acked(struct chain_engine *c, instance_no from, instance_no to);
 
 /* ---- local linearizable reads (reads.c) ---- */
 
@@ -339,9 +342,6 @@ bool chain_wanted_restart(const struct chain_engine *c);
 /* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
 instance_no chain_added_at(const struct chain_engine *c, node_id id);
 void chain_propose_wanted_change(struct chain_engine *c);
-/* Leader: the ack moved from `from` to `to`; the batches acknowledged leave the flow-control
- * window (propose.c). */
-void chain_window_acked(struct chain_engine *c, instance_no from, instance_no to);
 /* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
 void chain_ask_state(struct chain_engine *c, node_id joiner);
 void chain_recv_state_request(struct chain_engine *c, node_id from,
