@@ -324,18 +324,26 @@ static void test_decision_point_n5(void **state)
     cp_free(&cl);
 }
 
+/* Three replicas, settled, flushed by hand from here on, and one command the leader has just
+ * proposed (its ACCEPT is on the link to replica 2): returns its instance. */
+static instance_no three_with_a_command_proposed(struct cp_cluster *cl, uint64_t seed)
+{
+    cp_init(cl, 3, NULL, seed, NULL);
+    assert_true(cp_elect(cl, 1000));
+    cp_advance(cl, 500);
+    cl->manual_flush = true;
+    instance_no i = cp_executed(cl, 0) + 1;
+    cp_submit(cl, 0, 0, 1);
+    cp_flush(cl, 0);
+    return i;
+}
+
 /* N = 3, Q = 2: every follower decides on arrival. */
 static void test_decision_point_n3(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 3, NULL, 51, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 500);
-    cl.manual_flush = true;
-    instance_no i = cp_executed(&cl, 0) + 1;
-    cp_submit(&cl, 0, 0, 1);
-    cp_flush(&cl, 0);
+    instance_no i = three_with_a_command_proposed(&cl, 51);
     assert_true(cp_deliver_link(&cl, 0, 1));
     assert_true(executed_at(&cl, 1, i));
     assert_false(executed_at(&cl, 0, i));
@@ -353,13 +361,7 @@ static void test_quorum_ack_beyond_the_leaders_proposals(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 3, NULL, 52, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 500);
-    cl.manual_flush = true;
-    instance_no i = cp_executed(&cl, 0) + 1;
-    cp_submit(&cl, 0, 0, 1);
-    cp_flush(&cl, 0);
+    instance_no i = three_with_a_command_proposed(&cl, 52);
     assert_false(executed_at(&cl, 0, i));
     struct engine_status st;
     cp_status(&cl, 0, &st);
