@@ -422,8 +422,12 @@ static void sim_report(const struct sim *s)
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         fprintf(out, " %s=%" PRIu64, sim_fault_name(k), r->faults[k]);
     fprintf(out, "\n");
-    if (r->verdict == SIM_PASS)
+    if (r->verdict == SIM_PASS) {
+        if (s->opt.trace && s->opt.trace_at_us) /* to see how a run that passes went */
+            sim_trace_print(s, out, s->opt.trace_at_us,
+                            s->opt.trace_events ? s->opt.trace_events : 200);
         return;
+    }
     char cmd[512];
     sim_replay_command(&s->opt, cmd, sizeof cmd);
     if (r->verdict == SIM_VIOLATION)

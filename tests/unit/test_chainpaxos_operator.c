@@ -185,6 +185,44 @@ static void test_join_from_a_member_is_a_failure(void **state)
     cp_free(&cl);
 }
 
+/* A candidate refused with the ballot of a member whose removal it accepted cannot follow that
+ * ballot (the others refuse its node, membership §2), and resending its own, lower one cannot
+ * win: at its next resend it runs again above it (simulator, durable-reorder profile, seed
+ * 981415: the refused candidate retried for seconds while the removed member kept one voter). */
+static void test_outbid_by_a_removed_member_runs_above_it(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    four_with_a_removal_in_flight(&cl, 77);
+    assert_true(cp_deliver_link(&cl, 0, 1)); /* node 1 accepts the REMOVE of node 3 */
+    for (size_t k = 0; k < cl.n; k++) /* nodes 0 and 1 cut off: node 1 runs */
+        for (size_t other = 0; other < 2; other++)
+            cl.links[other][k].drop = cl.links[k][other].drop = true;
+    struct engine_status st;
+    uint64_t start = cl.now_ms;
+    do {
+        cp_advance(&cl, CP_TICK_MS);
+        cp_status(&cl, 1, &st);
+    } while (strcmp(st.role, "candidate") != 0 && cl.now_ms - start < 3000);
+    assert_string_equal(st.role, "candidate");
+    struct ballot mine = st.ballot;
+    struct chain_reject refusal = {
+        .refused = mine, .promised = {.round = mine.round + 1, .node = cl.nodes[3].id}};
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_reject(&msg, &refusal);
+    cp_inject(&cl, 1, cl.nodes[2].id, &msg);
+    cp_end_iteration(&cl, 1);
+    cp_status(&cl, 1, &st);
+    assert_string_equal(st.role, "candidate"); /* it does not yield to node 3 */
+    cp_advance(&cl, CHAINPAXOS_DEFAULT_RETRANSMIT_MS + CP_TICK_MS);
+    cp_status(&cl, 1, &st);
+    assert_string_equal(st.role, "candidate");
+    assert_int_equal(st.ballot.round, mine.round + 2);
+    assert_int_equal(st.ballot.node, cl.nodes[1].id);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_removal_keeps_a_heard_majority),
         cmocka_unit_test(test_change_makes_a_suspicion_stale),
         cmocka_unit_test(test_join_from_a_member_is_a_failure),
+        cmocka_unit_test(test_outbid_by_a_removed_member_runs_above_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

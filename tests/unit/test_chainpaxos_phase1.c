@@ -267,6 +267,49 @@ static void test_forwards_share_leader_batch(void **state)
     cp_free(&cl);
 }
 
+static void inject_prepare(struct cp_cluster *cl, size_t to, struct ballot ballot)
+{
+    struct chain_prepare m = {.ballot = ballot, .from = 1};
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_prepare(&msg, &m);
+    cp_inject(cl, to, ballot.node, &msg);
+    cp_end_iteration(cl, to);
+}
+
+static struct ballot ballot_of(const struct cp_cluster *cl, size_t k)
+{
+    struct engine_status st;
+    cp_status(cl, k, &st);
+    return st.ballot;
+}
+
+/* A member sticks to a leader that has shown progress in its ballot, not to a candidate it
+ * has only promised: that candidate may be one the other members refuse, and a higher
+ * candidate must still be able to win (simulator, durable-reorder profile, seed 981415). */
+static void test_a_promise_is_not_a_working_leader(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 503, NULL);
+    struct ballot first = {.round = 1, .node = cl.nodes[1].id};
+    struct ballot higher = {.round = 2, .node = cl.nodes[0].id};
+    inject_prepare(&cl, 2, first);
+    assert_true(ballot_eq(ballot_of(&cl, 2), first));
+    inject_prepare(&cl, 2, higher); /* at once: node 1 has sent nothing of its ballot */
+    assert_true(ballot_eq(ballot_of(&cl, 2), higher));
+    cp_free(&cl);
+
+    /* A working leader's followers refuse the same. */
+    cp_init(&cl, 3, NULL, 504, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    struct ballot led = ballot_of(&cl, 2);
+    inject_prepare(&cl, 2, (struct ballot){.round = led.round + 1, .node = cl.nodes[1].id});
+    assert_true(ballot_eq(ballot_of(&cl, 2), led));
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_new_ballot_gap_refused),
         cmocka_unit_test(test_highest_ballot_value_wins),
         cmocka_unit_test(test_forwards_share_leader_batch),
+        cmocka_unit_test(test_a_promise_is_not_a_working_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

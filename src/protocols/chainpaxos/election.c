@@ -108,8 +108,15 @@ void chain_election_tick(struct chain_engine *c)
             return;
         }
     }
-    if (c->role == CHAIN_CANDIDATE && c->now_ms - c->last_prepare_ms >= c->retransmit_ms)
+    if (c->role == CHAIN_CANDIDATE && c->now_ms - c->last_prepare_ms >= c->retransmit_ms) {
+        /* Outbid by a replica whose removal it accepted (recv_promise.c): its ballot cannot
+         * win, so it runs again above that one instead of resending it. */
+        if (c->own_round >= c->promised.round) {
+            chain_election_start(c);
+            return;
+        }
         chain_election_resend(c);
+    }
     if (c->role != CHAIN_LEADER && silent)
         chain_election_start(c);
 }
