@@ -115,6 +115,22 @@ size_t client_conn_unsent_bytes(const struct client_conn *c)
     return c->out.len + (c->write_in_flight ? c->writing.len : 0);
 }
 
+void client_conn_pause_reading(struct client_conn *c)
+{
+    if (c->reading_paused || c->closing)
+        return;
+    c->reading_paused = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void client_conn_resume_reading(struct client_conn *c)
+{
+    if (!c->reading_paused || c->closing)
+        return;
+    c->reading_paused = false;
+    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+}
+
 void client_conn_mark_over_limit(struct client_conn *c)
 {
     c->over_limit = true;

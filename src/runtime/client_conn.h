@@ -32,6 +32,7 @@ struct client_conn {
     bool close_after_flush; /* QUIT or a protocol error: close once replies are written */
     bool over_limit;        /* over max_output_bytes: closed at the next flush */
     bool dirty;             /* on the flush list */
+    bool reading_paused;    /* client_conn_pause_reading: TCP holds the client's requests */
     struct client_conn *next_dirty;
     void *session; /* the server's per-connection state */
     char peer_address[64];
@@ -77,6 +78,10 @@ struct buf *client_conn_output(struct client_conn *c);
 /* Reply bytes the client has not read that this process still holds: waiting for the flush,
  * and handed to the socket but not yet written. */
 size_t client_conn_unsent_bytes(const struct client_conn *c);
+/* Stops reading the client's socket, so that the kernel's buffers and then TCP's flow control
+ * hold back what it sends (back-pressure), and starts again. */
+void client_conn_pause_reading(struct client_conn *c);
+void client_conn_resume_reading(struct client_conn *c);
 /* The client's output is over max_output_bytes: it is closed at the next flush (counted as
  * an output-limit disconnection). Safe from inside the server's callbacks, unlike a close. */
 void client_conn_mark_over_limit(struct client_conn *c);

@@ -75,6 +75,9 @@ static void apply_reject(struct server *s, const uint8_t *data, size_t len)
     else if (strcmp(state, "removed") == 0)
         resp_error(out, "TRYAGAIN this replica was removed from the cluster; the command was "
                         "not applied");
+    else if (st.leader != NODE_NONE)
+        resp_error(out, "TRYAGAIN too many commands are waiting at this replica; the command "
+                        "was not applied");
     else
         resp_error(out, "TRYAGAIN no leader is reachable; the command was not applied");
     session_replicated_done(se, h.seq);

@@ -66,6 +66,9 @@ static void section_stats(struct server *s, struct buf *b)
     line(b, "acl_access_denied_auth:%llu", (unsigned long long)s->auth.failures);
     line(b, "reads_local:%llu", (unsigned long long)s->stats.reads_local);
     line(b, "reads_stale:%llu", (unsigned long long)s->stats.reads_stale);
+    line(b, "client_input_pauses:%llu", (unsigned long long)s->stats.client_input_pauses);
+    line(b, "client_waiting_requests_peak:%llu",
+         (unsigned long long)s->stats.client_waiting_peak);
 }
 
 static void chain_text(const struct engine_status *st, char *text, size_t size)

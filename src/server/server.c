@@ -29,26 +29,27 @@ static void server_client_close(void *ctx, struct client_conn *c)
     session_close(c->session);
 }
 
-void server_release_reads_later(struct server *s, struct session *se)
+void server_revisit_at_round_end(struct server *s, struct session *se)
 {
-    if (se->on_release_list)
+    if (se->on_round_end_list)
         return;
-    se->on_release_list = true;
-    se->next_release = s->release_head;
-    s->release_head = se;
+    se->on_round_end_list = true;
+    se->next_round_end = s->round_end_head;
+    s->round_end_head = se;
 }
 
 void server_forget_session(struct server *s, struct session *se)
 {
     membership_forget_session(s, se);
-    for (struct session **p = &s->release_head; *p; p = &(*p)->next_release)
+    for (struct session **p = &s->round_end_head; *p; p = &(*p)->next_round_end)
         if (*p == se) {
-            *p = se->next_release;
+            *p = se->next_round_end;
             return;
         }
 }
 
-/* End of a loop iteration: reads that waited for their connection's writes go to the engine. */
+/* End of a loop iteration: reads that waited for their connection's writes go to the engine,
+ * and paused clients whose requests were answered are read again. */
 static void server_round_end(void *ctx)
 {
     struct server *s = ctx;
@@ -58,10 +59,14 @@ static void server_round_end(void *ctx)
     }
     server_deliver_snapshots(s);
     membership_expire_waits(s);
-    while (s->release_head) {
-        struct session *se = s->release_head;
-        s->release_head = se->next_release;
-        se->on_release_list = false;
+    while (s->round_end_head) {
+        struct session *se = s->round_end_head;
+        s->round_end_head = se->next_round_end;
+        se->on_round_end_list = false;
+        if (se->input_paused)
+            session_resume_input(se);
+        if (se->writes_outstanding > 0)
+            continue;
         struct reader r = reader_make(se->held_reads.data, se->held_reads.len);
         for (uint32_t i = 0; i < se->held_read_count; i++) {
             struct command_header h;

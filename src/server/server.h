@@ -39,6 +39,8 @@ struct server_stats {
     uint64_t protocol_errors;
     uint64_t reads_local;  /* linearizable reads served locally */
     uint64_t reads_stale;
+    uint64_t client_input_pauses;   /* back-pressure: a client was not read further (session.h) */
+    uint64_t client_waiting_peak;   /* the most requests one client had waiting for replies */
 };
 
 struct server {
@@ -54,7 +56,7 @@ struct server {
     struct server_stats stats;
     struct kv_apply_stats apply_stats; /* commands executed, duplicates skipped */
     struct buf scratch; /* command record encoding */
-    struct session *release_head; /* sessions whose held reads may go to the engine */
+    struct session *round_end_head; /* sessions with work at the end of the loop iteration */
     struct command_args exec_args; /* argument vectors of the command being executed */
     struct server_membership membership;
     struct pending_snapshot *snapshots; /* oldest first */
@@ -64,10 +66,11 @@ struct server {
     uint64_t end_all_retry_ms; /* when to send END_ALL again (0: not due) */
 };
 
-/* Held reads of `se` go to the engine at the end of this loop iteration (sessions may not step
- * the engine from inside an effect callback). */
-void server_release_reads_later(struct server *s, struct session *se);
-/* A closing session leaves the release list. */
+/* At the end of this loop iteration, `se`'s held reads go to the engine if its writes are done,
+ * and its input is read again if it was paused (sessions may not step the engine from inside an
+ * effect callback). */
+void server_revisit_at_round_end(struct server *s, struct session *se);
+/* A closing session leaves that list. */
 void server_forget_session(struct server *s, struct session *se);
 
 /* Starts listening and connecting; 0 or a negative error (already logged). */

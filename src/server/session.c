@@ -45,6 +45,23 @@ static struct pending_reply *queue_at(struct session *se, size_t i)
     return &se->queue[(se->queue_head + i) % se->queue_cap];
 }
 
+static bool session_backlogged(const struct session *se, size_t divisor)
+{
+    return se->queue_count >= SESSION_MAX_WAITING_REQUESTS / divisor ||
+           se->waiting_request_bytes >= SESSION_MAX_WAITING_BYTES / divisor;
+}
+
+/* The head of the queue, its reply written out. A paused client is read again once half of
+ * what it had waiting is answered. */
+static void queue_pop(struct session *se)
+{
+    se->waiting_request_bytes -= se->queue[se->queue_head].request_bytes;
+    se->queue_head = (se->queue_head + 1) % se->queue_cap;
+    se->queue_count--;
+    if (se->input_paused && !session_backlogged(se, 2))
+        server_revisit_at_round_end(se->server, se);
+}
+
 static struct pending_reply *queue_push(struct session *se, uint64_t seq)
 {
     if (se->queue_count == se->queue_cap) {
@@ -61,6 +78,7 @@ static struct pending_reply *queue_push(struct session *se, uint64_t seq)
     }
     struct pending_reply *p = queue_at(se, se->queue_count++);
     p->seq = seq;
+    p->request_bytes = 0;
     p->done = false;
     p->close_after = false;
     buf_clear(&p->reply);
@@ -101,8 +119,7 @@ static void queue_drain(struct session *se)
         buf_clear(&p->reply);
         if (p->close_after)
             mark_close_after(se);
-        se->queue_head = (se->queue_head + 1) % se->queue_cap;
-        se->queue_count--;
+        queue_pop(se);
     }
 }
 
@@ -178,13 +195,12 @@ void session_replicated_done(struct session *se, uint64_t seq)
     CHECK(p != NULL);
     p->done = true;
     if (p->write && --se->writes_outstanding == 0 && se->held_read_count > 0)
-        server_release_reads_later(se->server, se);
+        server_revisit_at_round_end(se->server, se);
     if (index == 0) {
         buf_clear(&p->reply); /* the reply was written to the output directly */
         if (p->close_after)
             mark_close_after(se);
-        se->queue_head = (se->queue_head + 1) % se->queue_cap;
-        se->queue_count--;
+        queue_pop(se);
         queue_drain(se);
     } else {
         se->queued_reply_bytes += p->reply.len;
@@ -209,6 +225,12 @@ void session_on_data(struct session *se)
     size_t offset = 0;
     char err[128];
     while (!se->stop_reading && !c->closing) {
+        if (session_backlogged(se, 1)) {
+            se->server->stats.client_input_pauses++;
+            se->input_paused = true;
+            client_conn_pause_reading(c);
+            break;
+        }
         struct resp_request req;
         size_t consumed = 0;
         enum resp_parse_result rc = resp_parse(&se->parser, c->in.data + offset,
@@ -221,11 +243,26 @@ void session_on_data(struct session *se)
             break;
         }
         offset += consumed;
+        size_t waiting = se->queue_count;
         if (req.argc > 0 && !session_output_full(se))
             dispatch_request(se, req.argc, req.argv, req.lens);
+        if (se->queue_count > waiting) {
+            queue_at(se, se->queue_count - 1)->request_bytes += consumed;
+            se->waiting_request_bytes += consumed;
+            if (se->queue_count > se->server->stats.client_waiting_peak)
+                se->server->stats.client_waiting_peak = se->queue_count;
+        }
     }
     if (se->stop_reading)
         buf_clear(&c->in); /* nothing after QUIT or an error is executed */
     else
         buf_consume(&c->in, offset);
+}
+
+void session_resume_input(struct session *se)
+{
+    se->input_paused = false;
+    session_on_data(se);
+    if (!se->input_paused)
+        client_conn_resume_reading(se->conn);
 }

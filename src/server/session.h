@@ -25,8 +25,16 @@ enum read_mode {
     READ_STALE,        /* this replica's current state, at once */
 };
 
+/* Back-pressure: a client with this many requests, or this many bytes of them, waiting for
+ * their replies is not read further until half of them are answered. A pipelining client
+ * thus cannot pile up commands that the log takes in more slowly than it sends them (the
+ * leader's flow-control window, docs/protocols/chainpaxos.md §5.2): TCP holds them back. */
+#define SESSION_MAX_WAITING_REQUESTS 16384
+#define SESSION_MAX_WAITING_BYTES (8u << 20)
+
 struct pending_reply {
     uint64_t seq;      /* sequence number of a replicated command; 0 for local replies */
+    size_t request_bytes; /* of the request, as the client sent it */
     bool write;        /* an ordered write: later reads of the connection wait for it */
     bool done;         /* reply is complete in `reply` */
     bool close_after;  /* QUIT or protocol error: close once this reply is written */
@@ -46,21 +54,26 @@ struct session {
     struct pending_reply *queue; /* ring */
     size_t queue_head, queue_count, queue_cap;
     size_t queued_reply_bytes; /* of completed replies waiting in the queue for earlier ones */
+    size_t waiting_request_bytes; /* request_bytes of the queue */
     bool stop_reading; /* after QUIT or a protocol error */
+    bool input_paused; /* back-pressure: too many requests waiting for their replies */
     enum read_mode read_mode;
     /* Read-your-writes on one connection: a read that follows a write not yet executed waits
      * here (records, in order) and goes to the engine once the writes are done. */
     uint64_t writes_outstanding;
     struct buf held_reads;
     uint32_t held_read_count;
-    bool on_release_list;
-    struct session *next_release;
+    bool on_round_end_list;
+    struct session *next_round_end;
 };
 
 void session_open(struct server *s, struct client_conn *c);
 void session_close(struct session *se);
-/* Parses and dispatches every complete request in the connection's input. */
+/* Parses and dispatches every complete request in the connection's input, until the client
+ * has too many requests waiting for their replies (then pauses its input). */
 void session_on_data(struct session *se);
+/* Reads a paused client's input again (at the end of a loop iteration). */
+void session_resume_input(struct session *se);
 
 /* Reserves the reply slot of command `seq` (in request order); `write` if it is an ordered
  * write that later reads of this connection must observe. */
