@@ -96,7 +96,7 @@ static void checkpoint_finish(struct server *s)
     struct stat st;
     bool exited = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool ok = exited && fstat(k->state_fd, &st) == 0;
-    k->ok_last = ok;
+    k->failed_last = !ok;
     struct engine_event event = {.type = ENGINE_EVENT_SNAPSHOT, .from = s->config.self};
     if (!ok) {
         if (k->report_len)
@@ -141,7 +141,7 @@ static void checkpoint_status_read(uv_stream_t *stream, ssize_t n, const uv_buf_
 
 bool checkpoint_last_failed(const struct server_checkpoint *k)
 {
-    return k->forks && !k->child && !k->ok_last;
+    return k->failed_last;
 }
 
 bool checkpoint_fork(struct server *s, instance_no instance)

@@ -34,7 +34,7 @@ struct server_checkpoint {
     size_t report_len;
     /* INFO persistence. */
     uint64_t fork_us_last, child_us_last, forks;
-    bool ok_last;
+    bool failed_last; /* the last child that finished failed (a running one does not count) */
     bool on_loop_next; /* the last child failed: the next checkpoint is serialized on the loop */
 };
 
