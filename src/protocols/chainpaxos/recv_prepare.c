@@ -4,10 +4,10 @@
 /* A replica that heard from a working leader within leader_timeout_ms does not help another
  * replica depose it (a follower that lost touch, or a replica that was partitioned away, would
  * otherwise interrupt a healthy cluster each time its timer fires). The candidate keeps asking;
- * once the leader is really gone, the same PREPARE is promised. */
-/* Only progress in its ballot proves a leader (membership §3.1): a candidate this replica
- * promised may be one the other members refuse, and waiting for it would stall the election
- * (simulator, durable-reorder profile, seed 981415). */
+ * once the leader is really gone, the same PREPARE is promised. Only progress in its ballot
+ * proves a leader (membership §3.1): a candidate this replica promised may be one the other
+ * members refuse, and waiting for it would stall the election (simulator, durable-reorder
+ * profile, seed 981415). */
 static bool chain_leader_is_healthy(const struct chain_engine *c, node_id candidate)
 {
     return c->leader != NODE_NONE && c->leader != candidate && c->role != CHAIN_CANDIDATE &&
