@@ -422,10 +422,10 @@ static void sim_report(const struct sim *s)
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         fprintf(out, " %s=%" PRIu64, sim_fault_name(k), r->faults[k]);
     fprintf(out, "\n");
+    size_t trace_events = s->opt.trace_events ? s->opt.trace_events : 200;
     if (r->verdict == SIM_PASS) {
         if (s->opt.trace && s->opt.trace_at_us) /* to see how a run that passes went */
-            sim_trace_print(s, out, s->opt.trace_at_us,
-                            s->opt.trace_events ? s->opt.trace_events : 200);
+            sim_trace_print(s, out, s->opt.trace_at_us, trace_events);
         return;
     }
     char cmd[512];
@@ -440,7 +440,7 @@ static void sim_report(const struct sim *s)
         sim_print_replicas(s, out);
     if (r->verdict == SIM_VIOLATION && s->opt.trace)
         sim_trace_print(s, out, s->opt.trace_at_us ? s->opt.trace_at_us : r->violation_time_us,
-                        s->opt.trace_events ? s->opt.trace_events : 200);
+                        trace_events);
 }
 
 /* While a run is in progress (for the abort handler of catena-sim --trace). */
