@@ -19,9 +19,10 @@
 #define PEER_HANDSHAKE_MAGIC 0x4e544143u /* "CATN" */
 /* 3: HELLO gained the auth byte and nonce; CHALLENGE and PROOF are new. 4: the engine's
  * PROGRESS carries hop round trips, PROBE and PROBE_REPLY are new. 5: ACCEPT carries the
- * leader's durable instance, DURABLE is new. (Replicas of another version would drop such
- * messages as malformed, so they are refused at the handshake instead.) */
-#define PEER_PROTOCOL_VERSION 6
+ * leader's durable instance, DURABLE is new. 6: STATE_REQUEST says how much the joiner holds.
+ * 7: PROBE and PROBE_REPLY carry the sender's ballot. (Replicas of another version would drop
+ * such messages as malformed, so they are refused at the handshake instead.) */
+#define PEER_PROTOCOL_VERSION 7
 #define PEER_NONCE_BYTES 32
 #define PEER_MAC_BYTES 32
 

@@ -125,6 +125,7 @@ static void sim_account(struct sim_campaign_result *out, uint64_t seed,
     out->ops_timed_out += r->ops_timed_out;
     out->messages += r->messages;
     out->removals += r->removals;
+    out->leader_changes += r->leader_changes;
     out->parts_resumed += r->parts_resumed;
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         out->faults[k] += r->faults[k];
@@ -236,9 +237,9 @@ void sim_campaign_print(FILE *f, const struct sim_options *options,
     fprintf(f,
             "operations %" PRIu64 " (ok %" PRIu64 ", failed %" PRIu64 ", unknown %" PRIu64
             "; %" PRIu64 " timed out at the client), messages %" PRIu64 ", removals %" PRIu64
-            ", state parts resent from the middle %" PRIu64 "\n",
+            ", leader changes %" PRIu64 ", state parts resent from the middle %" PRIu64 "\n",
             r->ops, r->ops_ok, r->ops_fail, r->ops_unknown, r->ops_timed_out, r->messages,
-            r->removals, r->parts_resumed);
+            r->removals, r->leader_changes, r->parts_resumed);
     fprintf(f, "faults injected:");
     for (int k = 0; k < SIM_FAULT_KINDS; k++)
         fprintf(f, " %s=%" PRIu64, sim_fault_name(k), r->faults[k]);

@@ -376,6 +376,8 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
             break;
         case EFFECT_LEADER:
             rep->leader = e->node;
+            if (e->node != NODE_NONE)
+                sim_note_leader(s, r, e->node);
             sim_trace_event(s, SIM_TR_LEADER, r, e->node, 0, 0, NULL, 0);
             break;
         case EFFECT_REJECT:

@@ -277,6 +277,7 @@ struct sim {
     struct outbox out;
     size_t n;
     struct sim_replica replicas[SIM_MAX_NODES];
+    node_id last_leader; /* the last leader any replica followed (none at first) */
     struct sim_network net;
     size_t client_count;    /* workload clients; final readers follow */
     struct sim_client clients[SIM_ALL_CLIENTS];
@@ -339,6 +340,8 @@ void sim_network_heal(struct sim *s);
 void sim_faults_plan(struct sim *s);
 /* Replica r was just removed: a violation if the profile's faults were all per message. */
 void sim_check_stability(struct sim *s, uint32_t r);
+/* Replica r follows `leader` (not none): counts a change of leader, checked like a removal. */
+void sim_note_leader(struct sim *s, uint32_t r, node_id leader);
 void sim_faults_apply(struct sim *s, uint64_t item);
 
 /* cluster.c */

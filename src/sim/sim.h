@@ -145,6 +145,7 @@ struct sim_result {
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
     uint64_t removals; /* times a replica found itself outside the configuration */
+    uint64_t leader_changes; /* times a replica followed a leader other than its last one */
     /* STATE_PARTs sent again from the middle of a transfer: a joiner that lost parts got the
      * rest, not the whole state again (a resumed transfer). */
     uint64_t parts_resumed;
@@ -185,6 +186,7 @@ struct sim_campaign_result {
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
     uint64_t removals;
+    uint64_t leader_changes;
     uint64_t parts_resumed;
     uint64_t by_check[SIM_CHECK_KINDS];
     /* The first violating and gave-up seeds. */

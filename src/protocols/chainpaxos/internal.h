@@ -156,7 +156,7 @@ void chain_send_alive(struct chain_engine *c, node_id to);
 void chain_send_progress(struct chain_engine *c, node_id to, const struct chain_progress *m);
 /* The leader: DURABLE(its ballot, upto) to every other member. */
 void chain_send_durable(struct chain_engine *c, instance_no upto);
-/* A PROBE or PROBE_REPLY (type) carrying `sent_ms`. */
+/* A PROBE or PROBE_REPLY (type) carrying `sent_ms` and this replica's promised ballot. */
 void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms);
 void chain_send_not_member(struct chain_engine *c, node_id to);
 void chain_send_change_request(struct chain_engine *c, node_id to,
@@ -254,8 +254,8 @@ void chain_leader_disk_moved(struct chain_engine *c);
 
 /* Tick: a PROBE to the next hop every retransmit_ms / 4 while instances are on the way. */
 void chain_probe_tick(struct chain_engine *c);
-void chain_recv_probe(struct chain_engine *c, node_id from, uint64_t sent_ms);
-void chain_recv_probe_reply(struct chain_engine *c, node_id from, uint64_t sent_ms);
+void chain_recv_probe(struct chain_engine *c, node_id from, const struct chain_probe *m);
+void chain_recv_probe_reply(struct chain_engine *c, node_id from, const struct chain_probe *m);
 /* The smoothed round trip in ms (0 before any reply). */
 uint32_t chain_probe_rtt_ms(const struct chain_engine *c);
 

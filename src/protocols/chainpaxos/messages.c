@@ -392,18 +392,21 @@ bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ba
     return chain_done(&r) && *instance <= CHAIN_MAX_INSTANCE;
 }
 
-void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms)
+void chain_msg_put_probe(struct buf *out, uint8_t type, const struct chain_probe *m)
 {
     buf_put_u8(out, type);
-    buf_put_u64(out, sent_ms);
+    buf_put_u64(out, m->sent_ms);
+    chain_put_ballot(out, m->ballot);
 }
 
-bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type, uint64_t *sent_ms)
+bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type,
+                            struct chain_probe *m)
 {
     struct reader r;
     if (!chain_open(data, len, type, &r))
         return false;
-    *sent_ms = reader_u64(&r);
+    m->sent_ms = reader_u64(&r);
+    m->ballot = chain_read_ballot(&r);
     return chain_done(&r);
 }
 
@@ -565,7 +568,7 @@ bool chain_msg_decode(const uint8_t *data, size_t len, struct chain_msg *m)
     case CHAIN_MSG_REMOVE_REQUEST:
         return chain_msg_decode_remove_request(data, len, &m->u.suspect);
     case CHAIN_MSG_PROBE:
-    case CHAIN_MSG_PROBE_REPLY: return chain_msg_decode_probe(data, len, m->type, &m->u.sent_ms);
+    case CHAIN_MSG_PROBE_REPLY: return chain_msg_decode_probe(data, len, m->type, &m->u.probe);
     case CHAIN_MSG_DURABLE:
         return chain_msg_decode_durable(data, len, &m->u.durable.ballot, &m->u.durable.upto);
     case CHAIN_MSG_ALIVE: return chain_msg_decode_alive(data, len);

@@ -42,8 +42,9 @@
  *  15 PROGRESS        ballot, u64 accepted, u32 next hop, u32 smoothed round trip to it in
  *                     ms, u32 replies since the last PROGRESS
  *  16 STATE_PART      u64 instance, u64 total, u64 offset, then bytes filling the rest
- *  17 PROBE           u64 the sender's clock: to the next hop, behind the ACCEPTs
- *  18 PROBE_REPLY     u64 the clock the PROBE carried, sent back once durable as what preceded
+ *  17 PROBE           u64 the sender's clock, ballot: to the next hop, behind the ACCEPTs
+ *  18 PROBE_REPLY     u64 the clock the PROBE carried, the replier's ballot; sent back once
+ *                     durable as what preceded
  *  19 DURABLE         ballot, u64 instance: the ballot's leader has its records up to it on
  *                     disk; from the leader to every member
  *
@@ -268,8 +269,13 @@ void chain_msg_put_remove_request(struct buf *out, node_id node);
 void chain_msg_put_alive(struct buf *out);
 /* DURABLE: the leader of `ballot` has its records up to `instance` on disk. */
 void chain_msg_put_durable(struct buf *out, struct ballot ballot, instance_no instance);
-/* PROBE and its reply carry the prober's own clock, which only the prober reads (probe.c). */
-void chain_msg_put_probe(struct buf *out, uint8_t type, uint64_t sent_ms);
+/* PROBE and its reply carry the prober's own clock, which only the prober reads, and the
+ * sender's promised ballot (probe.c). */
+struct chain_probe {
+    uint64_t sent_ms;
+    struct ballot ballot;
+};
+void chain_msg_put_probe(struct buf *out, uint8_t type, const struct chain_probe *m);
 void chain_msg_put_not_member(struct buf *out, const struct chain_not_member *m);
 void chain_msg_put_change_request(struct buf *out, const struct chain_change *m);
 void chain_msg_put_state_request(struct buf *out, const struct chain_state_request *m);
@@ -301,7 +307,8 @@ bool chain_msg_decode_read_nudge(const uint8_t *data, size_t len, struct chain_r
 bool chain_msg_decode_forward(const uint8_t *data, size_t len, struct chain_forward *m);
 bool chain_msg_decode_remove_request(const uint8_t *data, size_t len, node_id *node);
 bool chain_msg_decode_alive(const uint8_t *data, size_t len);
-bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type, uint64_t *sent_ms);
+bool chain_msg_decode_probe(const uint8_t *data, size_t len, uint8_t type,
+                            struct chain_probe *m);
 bool chain_msg_decode_durable(const uint8_t *data, size_t len, struct ballot *ballot,
                               instance_no *instance);
 bool chain_msg_decode_not_member(const uint8_t *data, size_t len, struct chain_not_member *m);
@@ -328,7 +335,7 @@ struct chain_msg {
         struct chain_not_member not_member;
         struct chain_change change;
         struct chain_state state;
-        uint64_t sent_ms; /* PROBE, PROBE_REPLY */
+        struct chain_probe probe; /* PROBE, PROBE_REPLY */
         struct {
             struct ballot ballot;
             instance_no upto;

@@ -30,21 +30,30 @@ void chain_probe_tick(struct chain_engine *c)
     chain_send_probe(c, next, CHAIN_MSG_PROBE, c->now_ms);
 }
 
-void chain_recv_probe(struct chain_engine *c, node_id from, uint64_t sent_ms)
+void chain_recv_probe(struct chain_engine *c, node_id from, const struct chain_probe *m)
 {
     if (chain_member_index(c, from) < 0) {
         chain_dropped(c);
         return;
     }
-    chain_send_probe(c, from, CHAIN_MSG_PROBE_REPLY, sent_ms);
+    chain_send_probe(c, from, CHAIN_MSG_PROBE_REPLY, m->sent_ms);
 }
 
-void chain_recv_probe_reply(struct chain_engine *c, node_id from, uint64_t sent_ms)
+void chain_recv_probe_reply(struct chain_engine *c, node_id from, const struct chain_probe *m)
 {
+    uint64_t sent_ms = m->sent_ms;
     if (from != c->probe_hop || sent_ms > c->now_ms) {
         chain_dropped(c);
         return;
     }
+    /* A sign of life, like ALIVE (monitor.c): the next hop took in everything this replica
+     * sent before the PROBE, and it follows the same ballot, so it takes this replica's
+     * ACCEPTs. It answers in one hop, where ack progress needs the whole ring, every member's
+     * loop and disk included. Only sent_ms is certain: a hop that takes longer than suspect_ms
+     * to answer is still suspected. */
+    if (from == c->monitored && ballot_eq(m->ballot, c->promised) &&
+        sent_ms > c->successor_heard_ms)
+        c->successor_heard_ms = sent_ms;
     uint64_t rtt = c->now_ms - sent_ms;
     if (rtt > CHAIN_PROBE_MAX_RTT_MS)
         rtt = CHAIN_PROBE_MAX_RTT_MS;

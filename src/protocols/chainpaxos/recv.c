@@ -20,8 +20,8 @@ static bool chain_recv_dispatch(struct chain_engine *c, node_id from, const uint
     case CHAIN_MSG_PROGRESS: chain_recv_progress(c, from, &m.u.progress); break;
     case CHAIN_MSG_FORWARD: chain_recv_forward(c, &m.u.forward); break;
     case CHAIN_MSG_REMOVE_REQUEST: chain_recv_remove_request(c, from, m.u.suspect); break;
-    case CHAIN_MSG_PROBE: chain_recv_probe(c, from, m.u.sent_ms); break;
-    case CHAIN_MSG_PROBE_REPLY: chain_recv_probe_reply(c, from, m.u.sent_ms); break;
+    case CHAIN_MSG_PROBE: chain_recv_probe(c, from, &m.u.probe); break;
+    case CHAIN_MSG_PROBE_REPLY: chain_recv_probe_reply(c, from, &m.u.probe); break;
     case CHAIN_MSG_DURABLE: chain_recv_durable(c, m.u.durable.ballot, m.u.durable.upto); break;
     case CHAIN_MSG_ALIVE: chain_recv_alive(c, from); break;
     case CHAIN_MSG_NOT_MEMBER: chain_recv_not_member(c, &m.u.not_member); break;

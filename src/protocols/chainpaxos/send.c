@@ -196,7 +196,8 @@ void chain_send_alive(struct chain_engine *c, node_id to)
 void chain_send_probe(struct chain_engine *c, node_id to, uint8_t type, uint64_t sent_ms)
 {
     size_t start = chain_send_begin(c, to);
-    chain_msg_put_probe(&c->out->arena, type, sent_ms);
+    chain_msg_put_probe(&c->out->arena, type,
+                        &(struct chain_probe){.sent_ms = sent_ms, .ballot = c->promised});
     chain_send_end(c, to, 0, start);
 }
 
