@@ -150,7 +150,8 @@ static void gen_crafted(const char *dir)
     chain_msg_put_durable(&m, old, 3);
     gen_inject_seed(dir, "seed-durable", &m, 1, FUZZ_CP_SENDER_MEMBER(0, 1, GEN_NODES));
     buf_clear(&m);
-    chain_msg_put_probe(&m, CHAIN_MSG_PROBE, 1000);
+    chain_msg_put_probe(&m, CHAIN_MSG_PROBE,
+                        &(struct chain_probe){.sent_ms = 1000, .ballot = {.round = 1, .node = 1}});
     gen_inject_seed(dir, "seed-probe-crafted", &m, 1, FUZZ_CP_SENDER_MEMBER(0, 1, GEN_NODES));
     buf_free(&whole);
     buf_free(&batch);

@@ -105,7 +105,7 @@ le32() { # le32 N: N as a u32, little-endian
   printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24))
 }
 frame_hex() { echo "$(le32 $((${#1} / 2)))$1"; } # frame_hex BODY: with its u32 length
-PEER_VERSION=6 # PEER_PROTOCOL_VERSION
+PEER_VERSION=7 # PEER_PROTOCOL_VERSION
 # hello_hex VERSION FROM TO [NONCE]: a HELLO frame body for cluster "catena", no listening
 # address; from version 3 on the auth byte follows (1 and the nonce if one is given).
 hello_hex() {
