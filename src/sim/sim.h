@@ -145,7 +145,8 @@ struct sim_result {
     uint64_t messages;
     uint64_t faults[SIM_FAULT_KINDS];
     uint64_t removals; /* times a replica found itself outside the configuration */
-    uint64_t leader_changes; /* times a replica followed a leader other than its last one */
+    uint64_t leader_changes; /* times a replica followed another leader than the last one any
+                              * replica followed */
     /* STATE_PARTs sent again from the middle of a transfer: a joiner that lost parts got the
      * rest, not the whole state again (a resumed transfer). */
     uint64_t parts_resumed;
