@@ -13,6 +13,7 @@
 #define CATENA_KV_APPLY_H
 
 #include "common/buf.h"
+#include "common/reader.h"
 #include "core/command.h"
 #include "kv/kv.h"
 
@@ -46,6 +47,22 @@ struct kv_apply_stats {
 bool kv_apply_batch(struct kv *kv, uint64_t instance, const uint8_t *data, size_t len,
                     const struct kv_reply_target *target, struct command_args *scratch,
                     struct kv_apply_stats *stats);
+
+/* The same in slices, for a caller that must not be held for a whole batch: kv_apply_start,
+ * then kv_apply_some until it stops returning KV_APPLY_MORE. The batch's bytes must stay in
+ * place meanwhile (or the cursor's reader be pointed at a copy, at the same position). */
+struct kv_apply_cursor {
+    uint64_t instance;
+    struct reader r; /* at the next record */
+    uint32_t left;   /* records not applied yet */
+};
+enum kv_apply_result { KV_APPLY_DONE, KV_APPLY_MORE, KV_APPLY_MALFORMED };
+void kv_apply_start(struct kv *kv, struct kv_apply_cursor *cur, uint64_t instance,
+                    const uint8_t *data, size_t len);
+/* Applies up to `max` records. */
+enum kv_apply_result kv_apply_some(struct kv *kv, struct kv_apply_cursor *cur, uint32_t max,
+                                   const struct kv_reply_target *target,
+                                   struct command_args *scratch, struct kv_apply_stats *stats);
 
 /* The session table (exactly-once): true if seq is the next of (origin, client), recorded then;
  * otherwise counts the duplicate or the gap in stats (which may be NULL). */

@@ -35,15 +35,24 @@ static void reply_done(void *ctx, const struct command_header *h)
     session_replicated_done(origin_session(ctx, h), h->seq);
 }
 
-static void apply_batch(struct server *s, instance_no instance, const uint8_t *data, size_t len)
+void server_apply_begin(struct server *s, struct kv_apply_cursor *cur, instance_no instance,
+                        const uint8_t *data, size_t len)
 {
-    struct kv_reply_target target = {reply_begin, reply_done, s, s->config.self};
     if (len)
         s->stats.batches_executed++;
-    if (!kv_apply_batch(s->kv, instance, data, len, &target, &s->exec_args, &s->apply_stats))
+    kv_apply_start(s->kv, cur, instance, data, len);
+}
+
+bool server_apply_records(struct server *s, struct kv_apply_cursor *cur, uint32_t max)
+{
+    struct kv_reply_target target = {reply_begin, reply_done, s, s->config.self};
+    enum kv_apply_result r = kv_apply_some(s->kv, cur, max, &target, &s->exec_args,
+                                           &s->apply_stats);
+    if (r == KV_APPLY_MALFORMED)
         /* Every replica holds the same bytes, so every replica stops at the same place. */
         log_error("instance %llu: malformed batch, the rest of it is skipped",
-                  (unsigned long long)instance);
+                  (unsigned long long)cur->instance);
+    return r != KV_APPLY_MORE;
 }
 
 /* This replica's END_ALL was refused or abandoned (it is not a member): it is sent again in a
@@ -122,31 +131,40 @@ static void serve_read(struct server *s, const uint8_t *data, size_t len)
     reply_done(s, &h);
 }
 
-/* EFFECT_SNAPSHOT: the state right now (after exactly the EXECUTEs drained so far) is what the
- * joiner must receive, or the checkpoint must hold; the engine gets it once the outbox is
- * drained. */
+/* EFFECT_SNAPSHOT: the state right now (after exactly the EXECUTEs before it: apply_queue.h) is
+ * what the joiner must receive, or the checkpoint must hold. A forked child serializes it
+ * (checkpoint.h); if it cannot, it is serialized here, and the engine gets it at the end of the
+ * loop iteration. */
 static void take_snapshot(struct server *s, node_id node, instance_no instance)
 {
-    if (node == s->config.self && checkpoint_fork(s, instance))
+    if (checkpoint_fork(s, node, instance))
         return;
+    struct buf bytes;
+    buf_init(&bytes);
+    uint64_t start = uv_hrtime();
+    kv_snapshot_write(s->kv, &bytes);
+    s->stats.snapshot_pause_us = (uv_hrtime() - start) / 1000;
+    if (node == s->config.self)
+        log_info("checkpoint at instance %llu: %zu bytes", (unsigned long long)instance,
+                 bytes.len);
+    else
+        log_info("snapshot at instance %llu for joining replica %u: %zu bytes",
+                 (unsigned long long)instance, node, bytes.len);
+    server_snapshot_taken(s, node, instance, &bytes);
+}
+
+void server_snapshot_taken(struct server *s, node_id node, instance_no instance,
+                           struct buf *bytes)
+{
     struct pending_snapshot *p = calloc(1, sizeof *p);
     CHECK(p != NULL);
     p->instance = instance;
     p->node = node;
-    buf_init(&p->bytes);
-    uint64_t start = uv_hrtime();
-    kv_snapshot_write(s->kv, &p->bytes);
-    s->stats.snapshot_pause_us = (uv_hrtime() - start) / 1000;
+    p->bytes = *bytes;
     struct pending_snapshot **tail = &s->snapshots;
     while (*tail)
         tail = &(*tail)->next;
     *tail = p;
-    if (node == s->config.self)
-        log_info("checkpoint at instance %llu: %zu bytes", (unsigned long long)instance,
-                 p->bytes.len);
-    else
-        log_info("snapshot at instance %llu for joining replica %u: %zu bytes",
-                 (unsigned long long)instance, node, p->bytes.len);
 }
 
 void server_deliver_snapshots(struct server *s)
@@ -175,60 +193,41 @@ void server_free_snapshots(struct server *s)
     }
 }
 
-/* EFFECT_INSTALL: the state transfer replaces the whole state machine. Bytes that do not load
- * mean a broken peer; serving from a wrong state would be worse than stopping. */
-static void install_snapshot(struct server *s, instance_no instance, const uint8_t *data,
-                             size_t len)
-{
-    char err[256] = "";
-    struct kv *kv = kv_snapshot_read(data, len, err, sizeof err);
-    if (!kv) {
-        log_error("the state transfer at instance %llu (%zu bytes) cannot be loaded: %s; "
-                  "stopping rather than serving a wrong state",
-                  (unsigned long long)instance, len, err);
-        exit(EXIT_FAILURE);
-    }
-    kv_destroy(s->kv);
-    s->kv = kv;
-    struct kv_stats st;
-    kv_get_stats(kv, &st);
-    log_info("installed the state transfer at instance %llu: %llu keys, %zu bytes",
-             (unsigned long long)instance, (unsigned long long)st.keys, len);
-}
-
 void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e)
 {
-    struct server *s = ctx;
-    switch (e->type) {
-    case EFFECT_EXECUTE:
-        apply_batch(s, e->instance, outbox_payload(o, e), e->len);
-        break;
+    if (e->type != EFFECT_SEND && e->type != EFFECT_SEND_NOW && e->type != EFFECT_PERSIST)
+        apply_queue_effect(ctx, o, e); /* the runtime handles those */
+}
+
+void server_apply_effect(struct server *s, enum effect_type type, node_id node,
+                         instance_no instance, const uint8_t *data, size_t len)
+{
+    switch (type) {
     case EFFECT_LEADER:
-        if (e->node != s->leader)
-            log_info("leader is now replica %u", e->node);
-        s->leader = e->node;
+        if (node != s->leader)
+            log_info("leader is now replica %u", node);
+        s->leader = node;
         break;
     case EFFECT_REJECT:
-        apply_reject(s, outbox_payload(o, e), e->len);
+        apply_reject(s, data, len);
         break;
     case EFFECT_ABANDON:
-        apply_abandon(s, outbox_payload(o, e), e->len);
+        apply_abandon(s, data, len);
         break;
     case EFFECT_READ:
-        serve_read(s, outbox_payload(o, e), e->len);
+        serve_read(s, data, len);
         break;
     case EFFECT_MEMBERSHIP:
-        membership_on_effect(s, e->instance, e->node, outbox_payload(o, e), e->len);
+        membership_on_effect(s, instance, node, data, len);
         break;
     case EFFECT_SNAPSHOT:
-        take_snapshot(s, e->node, e->instance);
+        take_snapshot(s, node, instance);
         break;
+    case EFFECT_EXECUTE: /* the apply queue's own (apply_queue.c) */
     case EFFECT_INSTALL:
-        install_snapshot(s, e->instance, outbox_payload(o, e), e->len);
-        break;
     case EFFECT_SEND:
     case EFFECT_SEND_NOW:
     case EFFECT_PERSIST:
-        break; /* handled by the runtime */
+        break;
     }
 }

@@ -99,7 +99,11 @@ static void section_replication(struct server *s, struct buf *b)
     buf_append(b, "\r\n", 2);
     line(b, "highest_accepted:%llu", (unsigned long long)st.highest_accepted);
     line(b, "highest_decided:%llu", (unsigned long long)st.highest_decided);
-    line(b, "highest_executed:%llu", (unsigned long long)st.highest_executed);
+    /* What the state machine holds: behind the engine while effects wait (apply_queue.h). */
+    instance_no executed = apply_queue_caught_up(s) ? st.highest_executed : s->applying.applied;
+    line(b, "highest_executed:%llu", (unsigned long long)executed);
+    line(b, "apply_backlog:%zu", s->applying.count);
+    line(b, "apply_slices_cut:%llu", (unsigned long long)s->applying.slices_cut);
     /* The keyspace's digest: replicas that executed the same instances must show the same. */
     line(b, "executed_digest:%016llx", (unsigned long long)kv_digest(s->kv));
     line(b, "highest_acknowledged:%llu", (unsigned long long)st.highest_acknowledged);
@@ -167,7 +171,7 @@ static void section_keyspace(struct server *s, struct buf *b)
 static void section_persistence(struct server *s, struct buf *b)
 {
     line(b, "# Persistence");
-    line(b, "loading:0");
+    line(b, "loading:%d", s->install.running); /* a state transfer, on a thread (install.h) */
     line(b, "aof_enabled:%d", s->config.durable);
     line(b, "fsync:%s", s->config.durable ? "always" : "none");
     /* A checkpoint stops the event loop for a fork (the child serializes the state machine);

@@ -83,7 +83,12 @@ static void server_round_end(void *ctx)
     }
 }
 
-static void server_stopping(void *ctx) { checkpoint_stop(ctx); }
+static void server_stopping(void *ctx)
+{
+    checkpoint_stop(ctx);
+    install_stop(ctx);
+    apply_queue_stop(ctx);
+}
 
 static void *server_create_engine(struct server *s)
 {
@@ -224,6 +229,8 @@ int server_start(struct server *s, const struct server_config *config)
     }
     auth_init(&s->auth, config->requirepass);
     uv_loop_init(&s->loop);
+    apply_queue_init(s);
+    install_init(s);
     s->start_time_ms = uv_now(&s->loop);
     s->kv = kv_create();
     buf_init(&s->scratch);
@@ -254,6 +261,7 @@ int server_start(struct server *s, const struct server_config *config)
     }
     if (rc != 0)
         return -1; /* the process exits: no handle needs closing */
+    apply_queue_start_slicing(s); /* recovery is done: batches may wait for the loop now */
     s->end_all_bound = client_listener_first_id(&s->runtime.clients);
     dispatch_end_all(s);
     log_info("catena %s replica %u: clients on %s:%u, peers on %s:%u, %zu replicas (%s)%s",
@@ -274,6 +282,7 @@ void server_run(struct server *s)
     kv_destroy(s->kv);
     membership_release(s);
     server_free_snapshots(s);
+    apply_queue_release(s);
     buf_free(&s->scratch);
     command_args_free(&s->exec_args);
     uv_loop_close(&s->loop);

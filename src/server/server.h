@@ -7,10 +7,12 @@
 #include "core/engine.h"
 #include "kv/apply.h"
 #include "kv/kv.h"
+#include "server/apply_queue.h"
 #include "server/auth.h"
 #include "runtime/runtime.h"
 #include "server/checkpoint.h"
 #include "server/config.h"
+#include "server/install.h"
 #include "server/membership.h"
 
 #include <stdint.h>
@@ -60,7 +62,10 @@ struct server {
     struct command_args exec_args; /* argument vectors of the command being executed */
     struct server_membership membership;
     struct pending_snapshot *snapshots; /* oldest first */
-    struct server_checkpoint checkpoint; /* the background serialization, if one runs */
+    struct server_checkpoint checkpoint; /* a checkpoint's background serialization */
+    struct server_checkpoint transfer;   /* a joiner's (state transfer) */
+    struct apply_queue applying; /* effects on the state machine waiting to be applied */
+    struct server_install install; /* a state transfer loading on a thread */
     struct server_auth auth;
     uint64_t end_all_bound;    /* this run's first client id: END_ALL ends the sessions below */
     uint64_t end_all_retry_ms; /* when to send END_ALL again (0: not due) */
@@ -80,6 +85,17 @@ void server_run(struct server *s);
 
 /* The runtime's callback for every effect but SEND. */
 void server_on_effect(void *ctx, const struct outbox *o, const struct effect *e);
+/* Applies an effect other than EXECUTE and INSTALL (those are the apply queue's). */
+void server_apply_effect(struct server *s, enum effect_type type, node_id node,
+                         instance_no instance, const uint8_t *data, size_t len);
+/* A decided batch, in slices: begin, then records until it returns true (the batch ended). */
+void server_apply_begin(struct server *s, struct kv_apply_cursor *cur, instance_no instance,
+                        const uint8_t *data, size_t len);
+bool server_apply_records(struct server *s, struct kv_apply_cursor *cur, uint32_t max);
+/* A snapshot for the engine (ENGINE_EVENT_SNAPSHOT at the end of the loop iteration); takes
+ * the bytes. */
+void server_snapshot_taken(struct server *s, node_id node, instance_no instance,
+                           struct buf *bytes);
 /* Hands the snapshots taken during effect processing to the engine (never from inside a step). */
 void server_deliver_snapshots(struct server *s);
 void server_free_snapshots(struct server *s);

@@ -324,6 +324,35 @@ void sim_replica_checkpoint_ready(struct sim *s, uint32_t r)
     rep->checkpoint_attached = false;
 }
 
+/* A joiner's snapshot, taken now and handed back later (SIM_EV_TRANSFER), unless one is on its
+ * way already: its answer will do. */
+static void sim_replica_transfer_begin(struct sim *s, uint32_t r, node_id joiner,
+                                       instance_no instance)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    if (rep->snapshot_pending)
+        return;
+    buf_clear(&rep->snapshot);
+    kv_snapshot_write(rep->kv, &rep->snapshot);
+    rep->snapshot_instance = instance;
+    rep->snapshot_node = joiner;
+    rep->snapshot_pending = true;
+    uint64_t delay = rng_below(&s->rng, SIM_TRANSFER_DELAY_MAX_US + 1);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + delay, .type = SIM_EV_TRANSFER,
+                                                  .node = r, .arg = rep->incarnation});
+}
+
+void sim_replica_transfer_ready(struct sim *s, uint32_t r)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    rep->snapshot_pending = false;
+    sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
+                                         .from = rep->snapshot_node,
+                                         .instance = rep->snapshot_instance,
+                                         .data = rep->snapshot.data,
+                                         .len = rep->snapshot.len});
+}
+
 /* A STATE_PART that goes back into what was already sent of the same transfer, not to its
  * start: the sender resumed it where the joiner said it stood. */
 static void sim_count_state_part(struct sim *s, struct sim_replica *rep, node_id to,
@@ -405,11 +434,7 @@ static void sim_replica_effects(struct sim *s, uint32_t r)
                 sim_replica_checkpoint_begin(s, r, e->instance);
                 break;
             }
-            buf_clear(&rep->snapshot);
-            kv_snapshot_write(rep->kv, &rep->snapshot);
-            rep->snapshot_instance = e->instance;
-            rep->snapshot_node = e->node;
-            rep->snapshot_ready = true;
+            sim_replica_transfer_begin(s, r, e->node, e->instance);
             break;
         case EFFECT_INSTALL:
             sim_replica_install(s, r, e->instance, payload, e->len);
@@ -425,14 +450,6 @@ static void sim_step(struct sim *s, uint32_t r, struct engine_event ev)
     s->ops->step(s->replicas[r].engine, &ev, &s->out);
     sim_replica_effects(s, r);
     struct sim_replica *rep = &s->replicas[r];
-    if (rep->snapshot_ready) {
-        rep->snapshot_ready = false;
-        sim_step(s, r, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
-                                             .from = rep->snapshot_node,
-                                             .instance = rep->snapshot_instance,
-                                             .data = rep->snapshot.data,
-                                             .len = rep->snapshot.len});
-    }
     if (!rep->removed && !sim_replica_member(s, r)) {
         /* Removed: it will not execute the commands it still had in flight. As after a crash,
          * their outcome is unknown, and its clients are cut off. */
@@ -616,6 +633,7 @@ void sim_replica_crash(struct sim *s, uint32_t r)
     rep->up = false;
     rep->log = NULL;
     rep->incarnation++; /* pending ticks and fsyncs of the old incarnation are ignored */
+    rep->snapshot_pending = false; /* its child died with it */
     sim_disk_crash(s, r);
     sim_orphans_crash(s, r);
     /* Every connection breaks: the clients see it and reconnect later. */

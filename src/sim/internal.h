@@ -41,6 +41,7 @@ enum sim_event_type {
     SIM_EV_PROBE,    /* periodic check of the phase's exit condition */
     SIM_EV_SYNC,     /* `node`'s fsync completes (arg: its incarnation) */
     SIM_EV_CHECKPOINT, /* `node`'s background checkpoint snapshot is ready (arg: incarnation) */
+    SIM_EV_TRANSFER,   /* `node`'s background snapshot for a joiner is ready (arg: incarnation) */
     SIM_EV_SNAPSHOT_WRITTEN, /* `node`'s snapshot file is durable (arg: its incarnation) */
 };
 
@@ -119,6 +120,9 @@ struct sim_plan_item {
 /* A background checkpoint's snapshot comes back after up to this long (virtual us), and a
  * snapshot file takes up to this long to write on top of an fsync. */
 #define SIM_CHECKPOINT_DELAY_MAX_US 50000
+/* A joiner's snapshot comes back after up to this long (virtual us), as from a forked child
+ * (server/checkpoint.h): taken where EFFECT_SNAPSHOT stood, later requests ignored meanwhile. */
+#define SIM_TRANSFER_DELAY_MAX_US 50000
 #define SIM_SNAPSHOT_WRITE_MAX_US 100000
 
 struct sim_checkpoint_file {
@@ -169,15 +173,15 @@ struct sim_replica {
     bool up;
     bool removed; /* outside the configuration (removed, or joining after a restart) */
     uint64_t left_at; /* virtual time it last found itself outside (us) */
-    /* EFFECT_SNAPSHOT: the state serialized where the effect stood, handed back to the engine
-     * (ENGINE_EVENT_SNAPSHOT) once the outbox is drained. */
+    /* EFFECT_SNAPSHOT for a joiner: the state serialized where the effect stood, handed back to
+     * the engine (ENGINE_EVENT_SNAPSHOT) by SIM_EV_TRANSFER. */
     struct buf snapshot;
     instance_no snapshot_instance;
-    node_id snapshot_node; /* the joiner, or the replica itself (a checkpoint) */
+    node_id snapshot_node;
+    bool snapshot_pending;
     /* The STATE_PARTs it sent last, by joiner: their transfer and how far they went. */
     uint64_t part_instance[SIM_MAX_NODES + 1];
     uint64_t part_end[SIM_MAX_NODES + 1];
-    bool snapshot_ready;
     /* Durable profile: a checkpoint's snapshot, serialized where EFFECT_SNAPSHOT stood and
      * handed back by reference after a delay (as a forked child would, server/checkpoint.h);
      * the disk appends it to the checkpoint record while `checkpoint_attached`. */
@@ -370,6 +374,8 @@ size_t sim_disk_recover(struct sim *s, uint32_t r,
 void sim_disk_crash(struct sim *s, uint32_t r);
 /* SIM_EV_CHECKPOINT: the background snapshot goes to r's engine by reference. */
 void sim_replica_checkpoint_ready(struct sim *s, uint32_t r);
+/* SIM_EV_TRANSFER: the snapshot for a joiner goes to r's engine. */
+void sim_replica_transfer_ready(struct sim *s, uint32_t r);
 /* Tells r's engine how many of its records are durable now (ENGINE_EVENT_DURABLE). */
 void sim_replica_durable(struct sim *s, uint32_t r);
 

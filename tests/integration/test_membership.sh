@@ -51,16 +51,28 @@ redis-benchmark -p "$(port 1)" -t set -n 3000 -r 3000 -d 1200 -c 10 -q >/dev/nul
 [ "$(cli 1 DBSIZE)" -gt 1500 ] || fail "the bulk load before the join wrote $(cli 1 DBSIZE) keys"
 cluster="1=127.0.0.1:$(peer_port 1),2=127.0.0.1:$(peer_port 2),3=127.0.0.1:$(peer_port 3)"
 cluster+=",4=127.0.0.1:$(peer_port 4)"
-"$CATENA_BIN" --id 4 --cluster "$cluster" --port "$(port 4)" --join \
+# Its state loads on a thread, made 3 s long here (longer than suspect_ms): src/server/install.h.
+CATENA_DEBUG_INSTALL_DELAY_MS=3000 \
+  "$CATENA_BIN" --id 4 --cluster "$cluster" --port "$(port 4)" --join \
   --data-dir "$CATENA_DIR/data-4" \
   >"$CATENA_DIR/replica-4.log" 2>&1 &
 echo $! >"$CATENA_DIR/replica-4.pid"
 CLUSTER_SIZE=4 # stopped with the others on exit
 wait_until 20 is_member 4 ||
   fail "replica 4 is '$(info 4 membership)', not a member, 20 s after starting with --join"
+# Meanwhile it stays a member and its loop goes on: the others commit (the chain's ack passes
+# through it), and its local reads wait for the state, then see it.
+expect_eq "$(info 4 loading)" "1" "INFO loading on replica 4 while its state loads"
+expect_eq "$(cli 1 SET during_install yes)" "OK" "a write while replica 4 loads its state"
+expect_eq "$(info 4 loading)" "1" "INFO loading on replica 4 after that write"
 check_keys 4 before 50
 check_keys 4 during 50
-transferred=$(sed -n 's/.*installed the state transfer at instance [0-9]*: [0-9]* keys, \([0-9]*\) bytes/\1/p' \
+expect_eq "$(cli 4 GET during_install)" "yes" "GET during_install on replica 4"
+grep "replica 4 removed" "$CATENA_DIR"/replica-*.log &&
+  fail "replica 4 was removed while its state loaded on a thread"
+grep -q "state for a joining replica at instance .* serialized in the background" \
+  "$CATENA_DIR"/replica-[123].log || fail "replica 4's state was not serialized by a forked child"
+transferred=$(sed -n 's/.*installed the state transfer at instance [0-9]*: [0-9]* keys, \([0-9]*\) bytes.*/\1/p' \
   "$CATENA_DIR/replica-4.log" | tail -n 1)
 [ "${transferred:-0}" -gt $((2 << 20)) ] ||
   fail "replica 4's state transfer was ${transferred:-none} bytes, not over 2 MB (2 parts or more)"
@@ -68,7 +80,7 @@ expect_eq "$(cli 4 DBSIZE)" "$(cli 1 DBSIZE)" "DBSIZE on the joined replica vs r
 expect_eq "$(cli 4 SET via4 yes)" "OK" "SET through the joined replica"
 expect_eq "$(cli 1 GET via4)" "yes" "GET via4 on replica 1"
 expect_eq "$(cli 1 CATENA.MEMBERS | wc -l)" "4" "members after the join"
-pass "replica 4 joined with --join, serves the data and takes writes"
+pass "replica 4 joined with --join (its state loading for 3 s on a thread), serves the data and takes writes"
 
 # (c) A fifth replica that knows only replicas 1 and 5: it is added after 4, whose address it
 # learns from 4's connection (the handshake says where a replica listens), not from --cluster.
