@@ -165,12 +165,29 @@ void chain_recv_progress(struct chain_engine *c, node_id from, const struct chai
     chain_note_hop(c, b, m->next, m->hop_rtt_ms, m->hop_samples);
 }
 
+/* A member added whose state is not confirmed yet: the chain's ack has not passed its ADD. */
+static bool chain_joiner_waits(const struct chain_engine *c)
+{
+    for (size_t k = 0; k < c->n; k++) {
+        instance_no added = chain_added_at(c, c->members[k]);
+        if (added && c->ack <= added)
+            return true;
+    }
+    return false;
+}
+
 void chain_propose_move(struct chain_engine *c)
 {
     node_id id = c->move_wanted;
     if (id == NODE_NONE || c->pending_change || !chain_may_propose(c))
         return;
     c->move_wanted = NODE_NONE;
+    /* A move would change the configuration the joiner's snapshot must describe (or its
+     * predecessor), and the transfer would start over (membership §6.3): under load, where
+     * serializing the state takes seconds and makes replicas look slow, it never finished. The
+     * member is reported again if it is still slow afterwards. */
+    if (chain_joiner_waits(c))
+        return;
     int at = chain_member_index(c, id);
     /* Already the tail (the member just before the leader on the ring): nothing to do. */
     if (at < 0 || id == c->self || c->members[((size_t)at + 1) % c->n] == c->self)
