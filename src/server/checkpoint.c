@@ -196,7 +196,10 @@ bool checkpoint_fork(struct server *s, node_id node, instance_no instance)
     /* A joiner's state is read back at once, and a replica without --fsync has no data
      * directory: it goes to memory. A checkpoint's goes next to the snapshot file it ends in. */
     char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoint.state", joiner ? "memfd" : s->store.dir);
+    if (joiner)
+        snprintf(path, sizeof path, "memfd_create");
+    else
+        snprintf(path, sizeof path, "%s/checkpoint.state", s->store.dir);
     int fd = joiner ? memfd_create("catena-transfer", MFD_CLOEXEC)
                     : open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int pipefd[2] = {-1, -1};

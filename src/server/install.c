@@ -50,13 +50,11 @@ static void install_finish(struct server *s)
     in->new_kv = NULL;
     in->running = false;
     s->applying.applied = in->instance;
-    in->installs++;
-    in->last_us = (uv_hrtime() - in->started_ns) / 1000;
     struct kv_stats st;
     kv_get_stats(s->kv, &st);
     log_info("installed the state transfer at instance %llu: %llu keys, %zu bytes in %llu ms",
              (unsigned long long)in->instance, (unsigned long long)st.keys, in->len,
-             (unsigned long long)in->last_us / 1000);
+             (unsigned long long)(uv_hrtime() - in->started_ns) / 1000000);
 }
 
 static void install_done_cb(uv_async_t *a)

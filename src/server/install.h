@@ -33,7 +33,6 @@ struct server_install {
     struct kv *new_kv; /* NULL: the bytes did not load (err says why) */
     char err[256];
     uint64_t started_ns;
-    uint64_t installs, last_us; /* INFO */
 };
 
 /* Opens the completion handle once the loop exists. */

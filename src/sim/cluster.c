@@ -300,17 +300,25 @@ static void sim_replica_install(struct sim *s, uint32_t r, instance_no i, const 
 
 static void sim_step(struct sim *s, uint32_t r, struct engine_event ev);
 
+/* r's state serialized now into `into`, as a forked child would from the image of the fork;
+ * `type` comes back after up to `max_delay_us`, when the child would be done. */
+static void sim_replica_fork(struct sim *s, uint32_t r, struct buf *into,
+                             enum sim_event_type type, uint64_t max_delay_us)
+{
+    struct sim_replica *rep = &s->replicas[r];
+    buf_clear(into);
+    kv_snapshot_write(rep->kv, into);
+    uint64_t delay = rng_below(&s->rng, max_delay_us + 1);
+    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + delay, .type = type,
+                                                  .node = r, .arg = rep->incarnation});
+}
+
 /* A checkpoint's snapshot, taken now and handed back later (SIM_EV_CHECKPOINT). */
 static void sim_replica_checkpoint_begin(struct sim *s, uint32_t r, instance_no instance)
 {
     struct sim_replica *rep = &s->replicas[r];
-    buf_clear(&rep->checkpoint);
-    kv_snapshot_write(rep->kv, &rep->checkpoint);
     rep->checkpoint_instance = instance;
-    uint64_t delay = rng_below(&s->rng, SIM_CHECKPOINT_DELAY_MAX_US + 1);
-    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + delay,
-                                                  .type = SIM_EV_CHECKPOINT, .node = r,
-                                                  .arg = rep->incarnation});
+    sim_replica_fork(s, r, &rep->checkpoint, SIM_EV_CHECKPOINT, SIM_CHECKPOINT_DELAY_MAX_US);
 }
 
 void sim_replica_checkpoint_ready(struct sim *s, uint32_t r)
@@ -332,14 +340,10 @@ static void sim_replica_transfer_begin(struct sim *s, uint32_t r, node_id joiner
     struct sim_replica *rep = &s->replicas[r];
     if (rep->snapshot_pending)
         return;
-    buf_clear(&rep->snapshot);
-    kv_snapshot_write(rep->kv, &rep->snapshot);
     rep->snapshot_instance = instance;
     rep->snapshot_node = joiner;
     rep->snapshot_pending = true;
-    uint64_t delay = rng_below(&s->rng, SIM_TRANSFER_DELAY_MAX_US + 1);
-    sim_queue_push(&s->queue, &(struct sim_event){.time = s->now + delay, .type = SIM_EV_TRANSFER,
-                                                  .node = r, .arg = rep->incarnation});
+    sim_replica_fork(s, r, &rep->snapshot, SIM_EV_TRANSFER, SIM_TRANSFER_DELAY_MAX_US);
 }
 
 void sim_replica_transfer_ready(struct sim *s, uint32_t r)

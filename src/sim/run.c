@@ -274,18 +274,15 @@ static void sim_dispatch(struct sim *s, struct sim_event *e)
         sim_replica_durable(s, e->node);
         break;
     case SIM_EV_CHECKPOINT:
-        if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
-            break; /* the child died with the replica */
-        if (sim_defer(s, e))
-            return;
-        sim_replica_checkpoint_ready(s, e->node);
-        break;
     case SIM_EV_TRANSFER:
         if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
             break; /* the child died with the replica */
         if (sim_defer(s, e))
             return;
-        sim_replica_transfer_ready(s, e->node);
+        if (e->type == SIM_EV_CHECKPOINT)
+            sim_replica_checkpoint_ready(s, e->node);
+        else
+            sim_replica_transfer_ready(s, e->node);
         break;
     }
     free(e->data);
