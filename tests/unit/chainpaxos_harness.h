@@ -63,7 +63,11 @@ struct cp_node {
     struct buf exec_data;
     uint64_t sends[16]; /* SEND effects by message type */
     size_t membership_changes;
-    size_t state_transfers; /* EFFECT_SNAPSHOT and EFFECT_INSTALL */ /* EFFECT_MEMBERSHIP seen */
+    size_t state_transfers; /* EFFECT_SNAPSHOT and EFFECT_INSTALL */
+    /* The latest EFFECT_SNAPSHOT for a joiner, which the harness leaves unanswered: a test
+     * answers it with cp_hand_snapshot. */
+    node_id snapshot_for;
+    instance_no snapshot_at;
     uint64_t rejects;
     uint64_t abandoned; /* commands in flight when the node left the configuration */
     /* Local reads (cp_read): released, and released before this node had executed an
@@ -117,6 +121,15 @@ static inline uint64_t cp_hash(const uint8_t *p, size_t len)
     return h ^ len;
 }
 
+/* Node `id`'s own fields of a config: a replica knows its peer address, which it sends in its
+ * JOINs once it is out of the configuration. */
+static inline void cp_config_self(struct engine_config *config, node_id id)
+{
+    config->self = id;
+    snprintf(config->self_address, sizeof config->self_address, "127.0.0.1:%u",
+             7000u + (unsigned)id);
+}
+
 /* ids: NULL for 1..n. tunables: NULL for defaults (only its tunable fields are used). */
 static inline void cp_init(struct cp_cluster *cl, size_t n, const node_id *ids, uint64_t seed,
                            const struct engine_config *tunables)
@@ -135,7 +148,7 @@ static inline void cp_init(struct cp_cluster *cl, size_t n, const node_id *ids, 
         config.members[k] = ids ? ids[k] : (node_id)(k + 1);
     cl->config = config;
     for (size_t k = 0; k < n; k++) {
-        config.self = config.members[k];
+        cp_config_self(&config, config.members[k]);
         config.seed = seed * 131 + k;
         cl->nodes[k].id = config.self;
         cl->nodes[k].engine = chainpaxos_engine_ops.create(&config);
@@ -328,6 +341,10 @@ static inline void cp_process(struct cp_cluster *cl, size_t k)
             break;
         case EFFECT_SNAPSHOT:
             cl->nodes[k].state_transfers++;
+            if (e->node != cl->nodes[k].id) {
+                cl->nodes[k].snapshot_for = e->node;
+                cl->nodes[k].snapshot_at = e->instance;
+            }
             break;
         case EFFECT_INSTALL:
             cl->nodes[k].state_transfers++;
@@ -377,6 +394,40 @@ static inline void cp_end_iteration(struct cp_cluster *cl, size_t k)
 {
     if (!cl->manual_flush)
         cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_FLUSH});
+}
+
+/* Node k's answer to its latest EFFECT_SNAPSHOT for a joiner (the state machine's bytes are
+ * made up: the harness has no state machine, only the executed log). */
+static inline void cp_hand_snapshot(struct cp_cluster *cl, size_t k)
+{
+    static const uint8_t state[] = "state";
+    struct cp_node *node = &cl->nodes[k];
+    assert_true(node->snapshot_for != 0);
+    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
+                                         .from = node->snapshot_for,
+                                         .instance = node->snapshot_at,
+                                         .data = state,
+                                         .len = sizeof state});
+    node->snapshot_for = 0;
+    cp_end_iteration(cl, k);
+}
+
+/* An operator's change handed to node k, as CATENA.ADD / CATENA.REMOVE do. */
+static inline void cp_operator_change(struct cp_cluster *cl, size_t k, uint8_t op, node_id node)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_put_u8(&b, op);
+    buf_put_u32(&b, node);
+    if (op == ENGINE_CHANGE_ADD) {
+        struct engine_config own;
+        cp_config_self(&own, node);
+        buf_append_str(&b, own.self_address);
+    }
+    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_CHANGE, .data = b.data,
+                                         .len = b.len});
+    cp_end_iteration(cl, k);
+    buf_free(&b);
 }
 
 static inline void cp_tick_all(struct cp_cluster *cl)
@@ -469,7 +520,7 @@ static inline void cp_restart(struct cp_cluster *cl, size_t k)
     }
     chainpaxos_engine_ops.destroy(node->engine);
     struct engine_config config = cl->config;
-    config.self = node->id;
+    cp_config_self(&config, node->id);
     config.seed = cl->config.seed * 131 + k + 7919 * (node->records + 1);
     node->engine = chainpaxos_engine_ops.create(&config);
     assert_non_null(node->engine);

@@ -14,14 +14,7 @@
 /* An operator's REMOVE of `node` handed to node k (as CATENA.REMOVE does). */
 static void operator_remove(struct cp_cluster *cl, size_t k, node_id node)
 {
-    struct buf b;
-    buf_init(&b);
-    buf_put_u8(&b, ENGINE_CHANGE_REMOVE);
-    buf_put_u32(&b, node);
-    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_CHANGE, .data = b.data,
-                                         .len = b.len});
-    cp_end_iteration(cl, k);
-    buf_free(&b);
+    cp_operator_change(cl, k, ENGINE_CHANGE_REMOVE, node);
 }
 
 static size_t chain_length(const struct cp_cluster *cl, size_t k)

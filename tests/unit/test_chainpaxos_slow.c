@@ -247,6 +247,74 @@ static void test_probe_replies_show_a_next_hop_alive(void **state)
     assert_int_equal(suspicions_of_a_live_tail(false, false, 0), 0);
 }
 
+/* Where `id` stands in the leader's chain, or -1. */
+static int chain_position(const struct cp_cluster *cl, node_id id)
+{
+    struct engine_status st;
+    cp_status(cl, 0, &st);
+    for (size_t k = 0; k < st.chain_length; k++)
+        if (st.chain[k] == id)
+            return (int)k;
+    return -1;
+}
+
+/* `steps` loaded steps, then every message delivered: a move the leader proposed is decided. */
+static void load_then_settle(struct cp_cluster *cl, uint64_t *seq, size_t steps)
+{
+    for (size_t k = 0; k < steps; k++)
+        loaded_step(cl, seq, 4);
+    cp_advance(cl, 1000);
+}
+
+/* While a member that an ADD brought in waits for its state, no slow member is moved: each
+ * move changed the configuration the joiner's snapshot must describe, and under a bulk load,
+ * where serializing the state took seconds, the transfer started over and over (membership
+ * §7). Once it has its state, the wanted move goes ahead. The wait holds nothing else up:
+ * decisions go on, the joiner is not taken for a restarted member, and nobody resends the
+ * instances the joiner holds back the ack for (membership §6.2, core §5.6). */
+static void test_no_move_while_a_joiner_waits(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 4, NULL, 65, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    node_id joiner = cl.nodes[3].id;
+    cp_operator_change(&cl, 0, ENGINE_CHANGE_REMOVE, joiner);
+    cp_advance(&cl, 500);
+    assert_int_equal(chain_position(&cl, joiner), -1);
+    cp_operator_change(&cl, 0, ENGINE_CHANGE_ADD, joiner);
+    cp_advance(&cl, 2000); /* its next JOIN, every leader_timeout_ms, is taken */
+    assert_int_equal(chain_position(&cl, joiner), 3);
+    assert_int_equal(cl.nodes[2].snapshot_for, joiner); /* asked, left unanswered */
+    size_t changes = cl.nodes[0].membership_changes;
+
+    /* Longer than the slow replica takes to be moved with no joiner (the first test). */
+    uint64_t seq = 0;
+    instance_no start = cp_executed(&cl, 0);
+    uint64_t resent = cl.nodes[0].sends[CHAIN_MSG_ACCEPT];
+    load_then_settle(&cl, &seq, 1500);
+    assert_int_equal(chain_position(&cl, cl.nodes[SLOW].id), SLOW);
+    assert_int_equal(cl.nodes[0].membership_changes, changes);
+    assert_true(cp_executed(&cl, 0) - start >= 1000); /* decisions went on without the joiner */
+    /* One ACCEPT per proposal (4 per step) and nothing resent: the links are FIFO and lose
+     * nothing here. */
+    assert_true(cl.nodes[0].sends[CHAIN_MSG_ACCEPT] - resent <= 4 * 1500 + 200);
+
+    /* Its state arrives; the same load then gets the slow replica moved. */
+    cp_hand_snapshot(&cl, 2);
+    cp_advance(&cl, 1000);
+    assert_int_equal(cp_executed(&cl, 3), cp_executed(&cl, 0));
+    size_t steps = 0;
+    while (steps < 1500 && chain_position(&cl, cl.nodes[SLOW].id) != 3) {
+        loaded_step(&cl, &seq, 4);
+        steps++;
+    }
+    print_message("moved after %zu steps once the joiner had its state\n", steps);
+    assert_int_equal(chain_position(&cl, cl.nodes[SLOW].id), 3);
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_throttled_leader_moves_nobody),
         cmocka_unit_test(test_equally_throttled_replicas_move_nobody),
         cmocka_unit_test(test_probe_replies_show_a_next_hop_alive),
+        cmocka_unit_test(test_no_move_while_a_joiner_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,9 @@ void chain_operator_executed(struct chain_engine *c, const struct chain_change *
 bool chain_wanted_restart(const struct chain_engine *c);
 /* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
 instance_no chain_added_at(const struct chain_engine *c, node_id id);
+/* Some member was brought in by an ADD that the chain's ack has not passed: it may still be
+ * waiting for its state (or an ACCEPT to it was lost, or its acknowledgement is on its way). */
+bool chain_joiner_waits(const struct chain_engine *c);
 void chain_propose_wanted_change(struct chain_engine *c);
 /* Asks the state machine for a snapshot for `joiner` (EFFECT_SNAPSHOT). */
 void chain_ask_state(struct chain_engine *c, node_id joiner);

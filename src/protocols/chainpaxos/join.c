@@ -26,12 +26,28 @@ instance_no chain_added_at(const struct chain_engine *c, node_id id)
     return id <= CATENA_MAX_NODES ? c->added_at[id] : 0;
 }
 
-/* A JOIN from `id` means it restarted without its state, if it is a member that was not just
- * added: a replica just added keeps sending JOINs until it gets its state, and those may still
- * be on their way. */
+/* `id` was brought in by an ADD that the chain's ack has not passed. */
+static bool chain_awaits_state(const struct chain_engine *c, node_id id)
+{
+    instance_no added = chain_added_at(c, id);
+    return added && c->ack <= added;
+}
+
+bool chain_joiner_waits(const struct chain_engine *c)
+{
+    for (size_t k = 0; k < c->n; k++)
+        if (chain_awaits_state(c, c->members[k]))
+            return true;
+    return false;
+}
+
+/* A JOIN from `id` means it restarted without its state, if it is a member that has its
+ * state. A replica just added keeps sending JOINs until its state arrives, which under load
+ * took seconds (a forked child serializing 100+ MB), and those JOINs may still be on their way
+ * for a while after it. */
 static bool chain_join_means_restart(const struct chain_engine *c, node_id id)
 {
-    return id != c->self && chain_member_index(c, id) >= 0 &&
+    return id != c->self && chain_member_index(c, id) >= 0 && !chain_awaits_state(c, id) &&
            !(chain_added_at(c, id) && c->now_ms - c->added_ms[id] < 2 * c->leader_timeout_ms);
 }
 
@@ -292,9 +308,8 @@ void chain_ask_state(struct chain_engine *c, node_id joiner)
 static bool chain_serve_state(struct chain_engine *c, node_id from,
                               const struct chain_state_request *m)
 {
-    bool added = chain_added_at(c, from) && c->ack <= chain_added_at(c, from);
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
-        (!added && from != c->state_for))
+        (!chain_awaits_state(c, from) && from != c->state_for))
         return false;
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
@@ -308,6 +323,7 @@ static bool chain_serve_state(struct chain_engine *c, node_id from,
     /* A state transfer may take a while: ask again only if the last one seems lost. */
     if (c->state_for != from || c->now_ms - c->state_asked_ms >= c->leader_timeout_ms)
         chain_ask_state(c, from);
+    c->state_served_ms = c->now_ms;
     return true;
 }
 

@@ -118,13 +118,8 @@ static bool chain_batch_ready(const struct chain_engine *c)
  * acknowledged its ADD yet (its state transfer may take seconds). */
 static bool chain_window_open(const struct chain_engine *c)
 {
-    if (c->window_bytes < c->max_window_bytes || c->remove_wanted != NODE_NONE ||
-        c->pending_change)
-        return true;
-    for (size_t k = 0; k < c->n; k++)
-        if (chain_added_at(c, c->members[k]) >= c->ack)
-            return true;
-    return false;
+    return c->window_bytes < c->max_window_bytes || c->remove_wanted != NODE_NONE ||
+           c->pending_change || chain_joiner_waits(c);
 }
 
 /* The ack moved from `from` to `to`: those batches left the window. */

@@ -165,17 +165,6 @@ void chain_recv_progress(struct chain_engine *c, node_id from, const struct chai
     chain_note_hop(c, b, m->next, m->hop_rtt_ms, m->hop_samples);
 }
 
-/* A member added whose state is not confirmed yet: the chain's ack has not passed its ADD. */
-static bool chain_joiner_waits(const struct chain_engine *c)
-{
-    for (size_t k = 0; k < c->n; k++) {
-        instance_no added = chain_added_at(c, c->members[k]);
-        if (added && c->ack <= added)
-            return true;
-    }
-    return false;
-}
-
 void chain_propose_move(struct chain_engine *c)
 {
     node_id id = c->move_wanted;

@@ -105,9 +105,11 @@ struct chain_engine {
     struct chain_change op;
     uint8_t op_address[CHAIN_MAX_ADDRESS];
     uint64_t op_since_ms, op_sent_ms;
-    /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when. */
+    /* Predecessor of a joiner: the joiner the last state snapshot was asked for, and when;
+     * when a STATE_REQUEST of that joiner was last served. */
     node_id state_for;
     uint64_t state_asked_ms;
+    uint64_t state_served_ms;
     size_t state_part_bytes; /* a larger STATE goes in STATE_PARTs of this size */
     /* ... and such a STATE is kept whole, encoded, while the joiner pulls its parts, so that a
      * part lost with a broken link costs only the parts from there on (join.c). */
@@ -179,6 +181,7 @@ struct chain_engine {
     /* When ack last advanced, or when instances above ack last appeared or were resent: the
      * retransmission timer (§5.6). */
     uint64_t ack_progress_ms;
+    instance_no resend_decided; /* `decided` when the retransmission timer last ran out */
 
     /* ---- leader ---- */
     instance_no next_instance;       /* where the next proposal goes */

@@ -30,6 +30,28 @@ static void chain_retransmit_ack(struct chain_engine *c)
     chain_send_accept_ack(c, c->leader, &a);
 }
 
+/* While a member waits for its state the chain's ack stands still, however well the rest of
+ * the chain works, and resending everything above it every retransmit_ms flooded the chain
+ * with copies (up to 1024 batches of up to 1 MiB each under a bulk load). The joiner's
+ * predecessor sends it the instances after its state instead: a next hop that asked for its
+ * state lately answers ACCEPTs with STATE_REQUESTs. A replica before the quorum point sees
+ * its successor work as instances get decided: each passed through it. Neither holds when an
+ * ACCEPT to a member just added was lost, which leaves the ack at its ADD too. */
+static bool chain_works_despite_joiner(struct chain_engine *c)
+{
+    if (chain_next_hop(c) == c->state_for &&
+        c->now_ms - c->state_served_ms < c->leader_timeout_ms)
+        return true;
+    if (!chain_joiner_waits(c))
+        return false;
+    size_t position = (c->self_index + c->n - c->leader_index) % c->n;
+    if (position + 1 >= c->quorum)
+        return false;
+    bool moved = c->decided > c->resend_decided || c->decided >= c->highest_accepted;
+    c->resend_decided = c->decided;
+    return moved;
+}
+
 /* A replica whose ack did not advance for retransmit_ms while it holds instances above it
  * resends them to its successor, oldest first, with their stored counters. Instances of older
  * ballots are left out: the leader of the current ballot re-proposes them. */
@@ -41,6 +63,8 @@ static void chain_retransmit_tick(struct chain_engine *c)
     if (c->highest_accepted <= c->ack || c->now_ms - c->ack_progress_ms < c->retransmit_ms)
         return;
     c->ack_progress_ms = c->now_ms;
+    if (chain_works_despite_joiner(c))
+        return;
     if (chain_is_tail(c))
         chain_retransmit_ack(c);
     else
