@@ -278,6 +278,10 @@ static void store_checkpoint_done(uv_work_t *req, int status)
     s->stats.snapshot_bytes_last = s->writing.data.len + s->checkpoint_tail_bytes;
     s->stats.snapshot_us_last = s->checkpoint_us;
     s->stats.snapshot_time_last = (int64_t)time(NULL);
+    /* Messages emitted after it waited for it (unless a compaction): how long is worth a line. */
+    log_info("snapshot of %llu bytes written and fsynced in %llu ms",
+             (unsigned long long)s->stats.snapshot_bytes_last,
+             (unsigned long long)(s->checkpoint_us / 1000));
     store_checkpoint_clear(&s->writing);
     if (wal_drop_before(s->wal, s->writing.seq + 1) < 0)
         log_warn("%s/wal: deleting segments a snapshot covers: %s", s->dir, strerror(errno));

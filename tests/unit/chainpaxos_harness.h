@@ -509,6 +509,17 @@ static inline void cp_advance(struct cp_cluster *cl, uint64_t ms)
     }
 }
 
+/* An operator removes node k and adds it back (node 0 leads). The harness leaves the snapshot
+ * its predecessor asks for unanswered, so k waits for its state until cp_hand_snapshot. */
+static inline void cp_readd_waiting(struct cp_cluster *cl, size_t k)
+{
+    node_id id = cl->nodes[k].id;
+    cp_operator_change(cl, 0, ENGINE_CHANGE_REMOVE, id);
+    cp_advance(cl, 500);
+    cp_operator_change(cl, 0, ENGINE_CHANGE_ADD, id);
+    cp_advance(cl, 2000); /* its next JOIN (every leader_timeout_ms) is taken */
+}
+
 /* Node k crashes (what it was sent is lost) and restarts from its disk: a durable engine
  * comes back with what it promised and accepted and executes again what it had executed. */
 static inline void cp_restart(struct cp_cluster *cl, size_t k)

@@ -216,6 +216,51 @@ static void test_outbid_by_a_removed_member_runs_above_it(void **state)
     cp_free(&cl);
 }
 
+/* A JOIN from node k, as the leader (node 0) gets it. */
+static void join_from(struct cp_cluster *cl, size_t k)
+{
+    struct engine_config own;
+    cp_config_self(&own, cl->nodes[k].id);
+    struct chain_change join = {.op = CHAIN_OP_ADD, .node = own.self,
+                                .address = (const uint8_t *)own.self_address,
+                                .address_len = strlen(own.self_address)};
+    struct buf msg;
+    buf_init(&msg);
+    chain_msg_put_change_request(&msg, &join);
+    cp_inject(cl, 0, own.self, &msg);
+    cp_end_iteration(cl, 0);
+}
+
+/* A replica just added sends JOINs until its state arrives, which under a bulk load took
+ * longer than 2 s: those JOINs are not taken for a restart while the chain's ack has not passed
+ * its ADD, nor for 2 × leader_timeout_ms after it did (they may still be on their way). After
+ * that, a JOIN means it restarted: it is removed (membership §6.2). */
+static void test_joins_before_the_state_are_no_restart(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 4, NULL, 78, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 1000);
+    cp_readd_waiting(&cl, 3);
+    assert_true(in_chain(&cl, 0, cl.nodes[3].id));
+    size_t changes = cl.nodes[0].membership_changes;
+    cp_advance(&cl, 3000); /* 5 s after its ADD, still without its state */
+    join_from(&cl, 3);
+    cp_advance(&cl, 500);
+    cp_hand_snapshot(&cl, 2);
+    cp_advance(&cl, 100);
+    join_from(&cl, 3); /* sent before the state arrived */
+    cp_advance(&cl, 500);
+    assert_int_equal(cl.nodes[0].membership_changes, changes);
+    assert_int_equal(cp_executed(&cl, 3), cp_executed(&cl, 0));
+    cp_advance(&cl, 2 * CHAINPAXOS_DEFAULT_LEADER_TIMEOUT_MS);
+    join_from(&cl, 3); /* it restarted */
+    cp_advance(&cl, 300);
+    assert_true(cl.nodes[0].membership_changes > changes); /* its REMOVE (and maybe ADD) */
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_change_makes_a_suspicion_stale),
         cmocka_unit_test(test_join_from_a_member_is_a_failure),
         cmocka_unit_test(test_outbid_by_a_removed_member_runs_above_it),
+        cmocka_unit_test(test_joins_before_the_state_are_no_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,7 +133,7 @@ void chain_become_leader(struct chain_engine *c)
     c->promiser_count = 0;
     c->leader_heard_ms = c->now_ms;
     c->stop_until = 0;
-    c->window_bytes = 0;
+    c->window_bytes = c->undecided_bytes = 0;
     /* Re-proposals strictly first, in instance order (ref §12 C5), by chain_flush: the value
      * with the highest ballot any promise reported, or a NOOP where none did (such a value was
      * never chosen). Only then what clients sent while the election ran. */

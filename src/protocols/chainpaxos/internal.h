@@ -341,6 +341,8 @@ void chain_operator_executed(struct chain_engine *c, const struct chain_change *
 bool chain_wanted_restart(const struct chain_engine *c);
 /* The instance of the executed ADD that brought `id` in, 0 if none since it was removed. */
 instance_no chain_added_at(const struct chain_engine *c, node_id id);
+/* The ack moves from `from` to `to`: members whose ADD it passes have their state. */
+void chain_note_joined(struct chain_engine *c, instance_no from, instance_no to);
 /* Some member was brought in by an ADD that the chain's ack has not passed: it may still be
  * waiting for its state (or an ACCEPT to it was lost, or its acknowledgement is on its way). */
 bool chain_joiner_waits(const struct chain_engine *c);

@@ -33,6 +33,16 @@ static bool chain_awaits_state(const struct chain_engine *c, node_id id)
     return added && c->ack <= added;
 }
 
+void chain_note_joined(struct chain_engine *c, instance_no from, instance_no to)
+{
+    for (size_t k = 0; k < c->n; k++) {
+        node_id id = c->members[k];
+        instance_no added = chain_added_at(c, id);
+        if (added && from <= added && added < to)
+            c->added_ms[id] = c->now_ms; /* its last JOINs may still be on their way */
+    }
+}
+
 bool chain_joiner_waits(const struct chain_engine *c)
 {
     for (size_t k = 0; k < c->n; k++)
@@ -41,14 +51,40 @@ bool chain_joiner_waits(const struct chain_engine *c)
     return false;
 }
 
+/* After a state transfer: the state does not say which ADDs the ack has not passed, but the
+ * last change is known. A member not among the previous ones was added by it, and if it is
+ * this replica's next hop, only this replica can send it its state (chain_serve_state): the
+ * simulator found a joiner whose predecessor had got its own state after the ADD, and refused
+ * it for good (crashes profile, seed 740846 with --nodes mix). */
+static void chain_note_last_add(struct chain_engine *c)
+{
+    if (c->ack > c->config_instance)
+        return;
+    for (size_t k = 0; k < c->n; k++) {
+        node_id id = c->members[k];
+        if (id <= CATENA_MAX_NODES && chain_list_index(c->prev_members, c->prev_n, id) < 0) {
+            c->added_at[id] = c->config_instance;
+            c->added_ms[id] = c->now_ms;
+        }
+    }
+}
+
+/* How long a JOIN from a member whose ADD the ack has not passed is taken for one sent before
+ * its state arrived: beyond, its state is taken as lost on the way, and the member for one that
+ * restarted, so that it is removed and added again rather than wait for ever. */
+#define CHAIN_JOINER_PATIENCE_TIMEOUTS 20
+
 /* A JOIN from `id` means it restarted without its state, if it is a member that has its
  * state. A replica just added keeps sending JOINs until its state arrives, which under load
  * took seconds (a forked child serializing 100+ MB), and those JOINs may still be on their way
- * for a while after it. */
+ * for a while after the ack passed its ADD (added_ms is then when it did). */
 static bool chain_join_means_restart(const struct chain_engine *c, node_id id)
 {
-    return id != c->self && chain_member_index(c, id) >= 0 && !chain_awaits_state(c, id) &&
-           !(chain_added_at(c, id) && c->now_ms - c->added_ms[id] < 2 * c->leader_timeout_ms);
+    if (id == c->self || chain_member_index(c, id) < 0 || !chain_added_at(c, id))
+        return id != c->self && chain_member_index(c, id) >= 0;
+    uint64_t since = c->now_ms - c->added_ms[id];
+    return chain_awaits_state(c, id) ? since >= CHAIN_JOINER_PATIENCE_TIMEOUTS * c->leader_timeout_ms
+                                     : since >= 2 * c->leader_timeout_ms;
 }
 
 /* The leader let `id` back in (an operator's CATENA.ADD), and that has not expired. */
@@ -462,6 +498,7 @@ void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_s
     c->leader_heard_ms = c->ack_progress_ms = c->successor_heard_ms = c->now_ms;
     c->monitored = NODE_NONE;
     chain_election_delay(c);
+    chain_note_last_add(c);
     chain_persist_installed(c, m);
 }
 

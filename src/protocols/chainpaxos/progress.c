@@ -80,6 +80,7 @@ void chain_learn(struct chain_engine *c, instance_no ack, instance_no gc)
     if (ack > c->ack) {
         if (c->role == CHAIN_LEADER)
             chain_window_acked(c, c->ack, ack);
+        chain_note_joined(c, c->ack, ack);
         c->ack = ack;
         c->ack_progress_ms = c->now_ms;
         c->successor_heard_ms = c->now_ms; /* the chain after this replica works */
@@ -111,6 +112,9 @@ static void chain_execute(struct chain_engine *c, instance_no i, struct chain_en
     c->highest_executed = i;
     /* The payload is the batch exactly as formed from the command records; a NOOP has none. */
     if (e->kind == CHAIN_VALUE_BATCH) {
+        if (c->role == CHAIN_LEADER && ballot_eq(e->ballot, c->promised))
+            c->undecided_bytes -= e->body.len < c->undecided_bytes ? e->body.len
+                                                                   : c->undecided_bytes;
         outbox_push(c->out, EFFECT_EXECUTE, NODE_NONE, i, e->body.data, e->body.len);
         chain_inflight_executed(c, i, e->body.data, e->body.len);
         return;

@@ -113,13 +113,16 @@ static bool chain_batch_ready(const struct chain_engine *c)
  * max_window_bytes. Without a bound, a burst (a pipelined bulk load) queued tens of MB in the
  * sockets along the chain; the acks the ACCEPTs carry were then as old as the queue was long,
  * and a tail's predecessor, seeing no progress for suspect_ms, removed the live tail. Commands
- * wait in `pending` meanwhile and make the next batch bigger. Open while the ack waits for a
- * reason other than load: a suspect is reported or being removed, or a new member has not
- * acknowledged its ADD yet (its state transfer may take seconds). */
+ * wait in `pending` meanwhile and make the next batch bigger. While the ack waits for a reason
+ * other than load (a suspect is reported or being removed, a new member has not acknowledged
+ * its ADD yet: its state transfer may take seconds) the window counts what is not decided
+ * instead. Left open then, a leader under a bulk load reached 3.2 GB of RSS in a run where a
+ * joiner waited 11 s for its state, and the leader changed 24 times. */
 static bool chain_window_open(const struct chain_engine *c)
 {
-    return c->window_bytes < c->max_window_bytes || c->remove_wanted != NODE_NONE ||
-           c->pending_change || chain_joiner_waits(c);
+    if (c->remove_wanted != NODE_NONE || c->pending_change || chain_joiner_waits(c))
+        return c->undecided_bytes < c->max_window_bytes;
+    return c->window_bytes < c->max_window_bytes;
 }
 
 /* The ack moved from `from` to `to`: those batches left the window. */
@@ -210,6 +213,7 @@ void chain_propose(struct chain_engine *c, uint8_t kind, struct buf *body)
     if (kind == CHAIN_VALUE_BATCH) {
         c->last_batch_instance = i;
         c->window_bytes += body->len;
+        c->undecided_bytes += body->len;
     }
     if (kind == CHAIN_VALUE_MEMBERSHIP)
         c->stop_until = i; /* the stop rule (membership §1) */

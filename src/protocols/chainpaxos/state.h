@@ -93,7 +93,7 @@ struct chain_engine {
      * with a JOIN, which discards whatever state it held (join.c). */
     uint64_t invited_until_ms[CATENA_MAX_NODES + 1]; /* by node id */
     /* Per node id: the instance of the executed ADD that last brought it in (0: none since it
-     * was last removed) and when. Its predecessor sends it its state until the chain's ack
+     * was last removed), and when, or when the chain's ack passed it. Its predecessor sends it its state until the chain's ack
      * passes that ADD, and JOINs it sent before it got its state must not pass for a restart
      * (join.c). Per node, as several replicas may be joining at once. */
     instance_no added_at[CATENA_MAX_NODES + 1];
@@ -186,8 +186,9 @@ struct chain_engine {
     /* ---- leader ---- */
     instance_no next_instance;       /* where the next proposal goes */
     instance_no last_batch_instance; /* highest instance proposed with a BATCH (0: none) */
-    /* Bytes of the client batches this leader proposed above ack (flow control, propose.c). */
-    uint64_t window_bytes;
+    /* Bytes of the client batches this leader proposed above ack, and above its executed
+     * instance (flow control, propose.c). */
+    uint64_t window_bytes, undecided_bytes;
     instance_no sent_ack;            /* highest ack sent down the chain */
     instance_no sent_gc;             /* highest gc sent down the chain */
     uint64_t last_proposal_ms;       /* time of the last proposal (heartbeat NOOP timer) */
