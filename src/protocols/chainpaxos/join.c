@@ -80,11 +80,13 @@ static void chain_note_last_add(struct chain_engine *c)
  * for a while after the ack passed its ADD (added_ms is then when it did). */
 static bool chain_join_means_restart(const struct chain_engine *c, node_id id)
 {
-    if (id == c->self || chain_member_index(c, id) < 0 || !chain_added_at(c, id))
-        return id != c->self && chain_member_index(c, id) >= 0;
-    uint64_t since = c->now_ms - c->added_ms[id];
-    return chain_awaits_state(c, id) ? since >= CHAIN_JOINER_PATIENCE_TIMEOUTS * c->leader_timeout_ms
-                                     : since >= 2 * c->leader_timeout_ms;
+    if (id == c->self || chain_member_index(c, id) < 0)
+        return false;
+    if (!chain_added_at(c, id))
+        return true;
+    uint64_t grace = (chain_awaits_state(c, id) ? CHAIN_JOINER_PATIENCE_TIMEOUTS : 2) *
+                     c->leader_timeout_ms;
+    return c->now_ms - c->added_ms[id] >= grace;
 }
 
 /* The leader let `id` back in (an operator's CATENA.ADD), and that has not expired. */

@@ -120,9 +120,12 @@ static bool chain_batch_ready(const struct chain_engine *c)
  * joiner waited 11 s for its state, and the leader changed 24 times. */
 static bool chain_window_open(const struct chain_engine *c)
 {
-    if (c->remove_wanted != NODE_NONE || c->pending_change || chain_joiner_waits(c))
-        return c->undecided_bytes < c->max_window_bytes;
-    return c->window_bytes < c->max_window_bytes;
+    /* Open below the usual bound: what is acknowledged was decided, so undecided_bytes is at
+     * most window_bytes. */
+    if (c->window_bytes < c->max_window_bytes)
+        return true;
+    return (c->remove_wanted != NODE_NONE || c->pending_change || chain_joiner_waits(c)) &&
+           c->undecided_bytes < c->max_window_bytes;
 }
 
 /* The ack moved from `from` to `to`: those batches left the window. */

@@ -93,9 +93,10 @@ struct chain_engine {
      * with a JOIN, which discards whatever state it held (join.c). */
     uint64_t invited_until_ms[CATENA_MAX_NODES + 1]; /* by node id */
     /* Per node id: the instance of the executed ADD that last brought it in (0: none since it
-     * was last removed), and when, or when the chain's ack passed it. Its predecessor sends it its state until the chain's ack
-     * passes that ADD, and JOINs it sent before it got its state must not pass for a restart
-     * (join.c). Per node, as several replicas may be joining at once. */
+     * was last removed), and when, or when the chain's ack passed it. Its predecessor sends it
+     * its state until the chain's ack passes that ADD, and JOINs it sent before it got its
+     * state must not pass for a restart (join.c). Per node, as several replicas may be joining
+     * at once. */
     instance_no added_at[CATENA_MAX_NODES + 1];
     uint64_t added_ms[CATENA_MAX_NODES + 1];
     /* An operator's change this follower took (ENGINE_EVENT_CHANGE) and sent to the leader:
