@@ -167,8 +167,9 @@ void chain_send_state_request(struct chain_engine *c, node_id to);
 bool chain_send_state(struct chain_engine *c, node_id to, const struct chain_state *m);
 /* STATE_PARTs of the kept transfer covering bytes [from, to). */
 void chain_send_state_parts(struct chain_engine *c, uint64_t from, uint64_t to);
-/* Sends the next hop every instance of the current ballot from `first` on (at most
- * CHAIN_RETRANSMIT_MAX_INSTANCES). */
+/* Sends the next hop every instance of the current ballot from `first` to `last` (at most
+ * CHAIN_RETRANSMIT_MAX_INSTANCES), or from `first` on. */
+void chain_send_range(struct chain_engine *c, instance_no first, instance_no last);
 void chain_send_from(struct chain_engine *c, instance_no first);
 /* Resends the instances above ack accepted with the current ballot, oldest first, to the next
  * hop (at most CHAIN_RETRANSMIT_MAX_INSTANCES). */

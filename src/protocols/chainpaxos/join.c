@@ -260,8 +260,11 @@ static bool chain_wanted_proposal(struct chain_engine *c, struct chain_change *c
     if (change->op == CHAIN_OP_REMOVE)
         return member && c->n >= 2 && chain_removal_keeps_quorum(c, change->node);
     if (!member) {
-        /* Only a JOIN adds a replica (chain_want_change). */
-        if (operator || chain_kept_out(c, change->node) || c->n == CATENA_MAX_NODES)
+        /* Only a JOIN adds a replica (chain_want_change), and one at a time: two members
+         * without their state left a configuration of four without a majority once power
+         * failed everywhere (simulator, operator profile, seed 741425 with --nodes mix). */
+        if (operator || chain_kept_out(c, change->node) || c->n == CATENA_MAX_NODES ||
+            chain_joiner_waits(c))
             return false;
         change->anchor = c->self; /* just before the leader on the ring: the tail */
         return true;
@@ -311,6 +314,21 @@ void chain_xfer_check(struct chain_engine *c)
         chain_xfer_drop(c);
 }
 
+/* After the state, everything this replica accepted after it, in order. A joiner that is not
+ * the tail (a new leader rotated the chain after its ADD) has a successor that may lack the
+ * instances the state covers and the chain's ack has not passed. The joiner holds them only
+ * as state and cannot resend them: it passes them on as they come (recv_accept.c,
+ * CHAIN_HELD), so they go first. The simulator found them left out: the joiner's successor
+ * starved while its predecessor, the leader, skipped its resends as decisions advanced, until
+ * it deposed the leader (operator profile, seed 741626 with --nodes mix). */
+static void chain_send_after_state(struct chain_engine *c, node_id joiner, instance_no instance)
+{
+    int at = chain_member_index(c, joiner);
+    if (at >= 0 && c->members[((size_t)at + 1) % c->n] != c->leader && c->ack < instance)
+        chain_send_range(c, c->ack + 1, instance);
+    chain_send_from(c, instance + 1);
+}
+
 /* Sends the joiner, which holds the first `have` bytes, the parts up to a window beyond them.
  * Parts sent lately may still be on their way: it goes on after them, unless nothing was sent
  * for leader_timeout_ms (a broken link lost them; the joiner's `have` says from where). Once
@@ -329,7 +347,7 @@ static void chain_xfer_send(struct chain_engine *c, uint64_t have)
     c->xfer_sent = end;
     c->xfer_sent_ms = c->now_ms;
     if (end == total)
-        chain_send_from(c, c->xfer_instance + 1);
+        chain_send_after_state(c, c->xfer_to, c->xfer_instance);
 }
 
 void chain_ask_state(struct chain_engine *c, node_id joiner)
@@ -410,9 +428,8 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
     }
     struct chain_state m;
     chain_state_describe(c, instance, data, len, &m);
-    /* Then everything this replica accepted after the snapshot, in order. */
     if (chain_send_state(c, to, &m))
-        chain_send_from(c, instance + 1);
+        chain_send_after_state(c, to, instance);
     else
         chain_xfer_send(c, 0); /* after its last part */
 }
@@ -529,7 +546,10 @@ void chain_recv_as_outsider(struct chain_engine *c, node_id from, const uint8_t 
         c->joining = !m.not_member.retired;
         return;
     case CHAIN_MSG_ACCEPT:
-        /* This replica was added (it is someone's next hop) and its state has not arrived. */
+    case CHAIN_MSG_PROBE:
+        /* This replica was added (it is someone's next hop) and its state has not arrived.
+         * A PROBE gets the same answer: while no ACCEPT came its way, the predecessor took
+         * its silence for a crash and had it removed. */
         if (c->now_ms >= c->alive_next_ms) {
             c->alive_next_ms = c->now_ms + c->retransmit_ms;
             chain_send_state_request(c, from);

@@ -275,10 +275,11 @@ bool chain_send_state(struct chain_engine *c, node_id to, const struct chain_sta
     return false;
 }
 
-void chain_send_from(struct chain_engine *c, instance_no first)
+void chain_send_range(struct chain_engine *c, instance_no first, instance_no last)
 {
     node_id next = chain_next_hop(c);
-    instance_no last = first + CHAIN_RETRANSMIT_MAX_INSTANCES - 1;
+    if (last - first >= CHAIN_RETRANSMIT_MAX_INSTANCES)
+        last = first + CHAIN_RETRANSMIT_MAX_INSTANCES - 1;
     if (last > c->highest_accepted)
         last = c->highest_accepted;
     for (instance_no i = first; i <= last; i++) {
@@ -286,6 +287,11 @@ void chain_send_from(struct chain_engine *c, instance_no first)
         if (e && ballot_eq(e->ballot, c->promised))
             chain_send_entry(c, next, i);
     }
+}
+
+void chain_send_from(struct chain_engine *c, instance_no first)
+{
+    chain_send_range(c, first, c->highest_accepted);
 }
 
 void chain_resend_outstanding(struct chain_engine *c)
