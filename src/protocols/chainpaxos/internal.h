@@ -225,6 +225,8 @@ void chain_monitor_tick(struct chain_engine *c);
 bool chain_removal_keeps_quorum(const struct chain_engine *c, node_id id);
 /* Leader: remembers to propose REMOVE(id) as soon as the stop rule allows. */
 void chain_want_removal(struct chain_engine *c, node_id id);
+/* A REMOVE just became pending: a suspect it removes is bypassed, no longer skipped. */
+void chain_skip_bypassed(struct chain_engine *c);
 void chain_recv_remove_request(struct chain_engine *c, node_id from, node_id id);
 void chain_recv_alive(struct chain_engine *c, node_id from);
 /* ENGINE_EVENT_PEER_DOWN: the link to `id` broke. If it is the leader, the election comes after

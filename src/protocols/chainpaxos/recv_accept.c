@@ -106,9 +106,10 @@ static void chain_accept_store(struct chain_engine *c, const struct chain_accept
         buf_append(&e->body, m->value.body, m->value.len);
     }
     chain_persist_accept(c, m->instance, e);
-    if (m->value.kind == CHAIN_VALUE_MEMBERSHIP && !e->decided)
+    if (m->value.kind == CHAIN_VALUE_MEMBERSHIP && !e->decided) {
         c->pending_change = m->instance;
-    else if (c->pending_change == m->instance)
+        chain_skip_bypassed(c);
+    } else if (c->pending_change == m->instance)
         c->pending_change = 0; /* overwritten: that change was not chosen, the bypass ends */
     if (m->instance > c->ballot_accepted)
         c->ballot_accepted = m->instance;

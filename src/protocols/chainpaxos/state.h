@@ -229,6 +229,7 @@ struct chain_engine {
     /* Suspected members right after this one (the pending removal aside) that ACCEPTs skip
      * until the configuration or the ballot changes (monitor.c). */
     size_t skip_depth;
+    uint64_t skip_reported_ms; /* when a suspect was last reported */
     /* Peers whose link the transport reported lost (PEER_DOWN), and when: one that becomes the
      * next hop soon after is suspected sooner (monitor.c). */
     struct chain_link_down {
