@@ -396,20 +396,26 @@ static inline void cp_end_iteration(struct cp_cluster *cl, size_t k)
         cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_FLUSH});
 }
 
-/* Node k's answer to its latest EFFECT_SNAPSHOT for a joiner (the state machine's bytes are
- * made up: the harness has no state machine, only the executed log). */
-static inline void cp_hand_snapshot(struct cp_cluster *cl, size_t k)
+/* Node k's answer to its latest EFFECT_SNAPSHOT for a joiner: `len` bytes of state (made up:
+ * the harness has no state machine, only the executed log). */
+static inline void cp_hand_snapshot_of(struct cp_cluster *cl, size_t k, const uint8_t *state,
+                                       size_t len)
 {
-    static const uint8_t state[] = "state";
     struct cp_node *node = &cl->nodes[k];
     assert_true(node->snapshot_for != 0);
     cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_SNAPSHOT,
                                          .from = node->snapshot_for,
                                          .instance = node->snapshot_at,
                                          .data = state,
-                                         .len = sizeof state});
+                                         .len = len});
     node->snapshot_for = 0;
     cp_end_iteration(cl, k);
+}
+
+static inline void cp_hand_snapshot(struct cp_cluster *cl, size_t k)
+{
+    static const uint8_t state[] = "state";
+    cp_hand_snapshot_of(cl, k, state, sizeof state);
 }
 
 /* An operator's change handed to node k, as CATENA.ADD / CATENA.REMOVE do. */

@@ -376,6 +376,36 @@ static void test_one_joiner_at_a_time(void **state)
     cp_free(&cl);
 }
 
+/* A joiner writes the state it got to disk before it sends anything more, and under the 5M-key
+ * load its predecessor had it removed for that silence. The predecessor allows it suspect_ms
+ * plus the write at 100 MB/s: for 30 MB, 900 ms (membership §3.2). */
+static void test_a_joiner_writing_its_state_is_not_suspected(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 82, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    node_id joiner = cl.nodes[2].id;
+    cp_readd_waiting(&cl, 2);
+    size_t len = 30u << 20;
+    uint8_t *bytes = calloc(len, 1);
+    assert_non_null(bytes);
+    cp_hand_snapshot_of(&cl, 1, bytes, len);
+    cp_run(&cl); /* every part pulled, at once */
+    free(bytes);
+    struct engine_status st;
+    cp_status(&cl, 2, &st);
+    assert_string_equal(st.membership, "member");
+    for (size_t k = 0; k < cl.n; k++) /* silent from here on */
+        cl.links[2][k].drop = true;
+    cp_advance(&cl, 800);
+    assert_true(in_chain(&cl, 0, joiner));
+    cp_advance(&cl, 1500);
+    assert_false(in_chain(&cl, 0, joiner)); /* a joiner that died is still removed */
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_joins_before_the_state_are_no_restart),
         cmocka_unit_test(test_a_joiner_in_the_middle_passes_on_what_its_state_covers),
         cmocka_unit_test(test_one_joiner_at_a_time),
+        cmocka_unit_test(test_a_joiner_writing_its_state_is_not_suspected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

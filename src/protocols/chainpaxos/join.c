@@ -321,8 +321,11 @@ void chain_xfer_check(struct chain_engine *c)
  * CHAIN_HELD), so they go first. The simulator found them left out: the joiner's successor
  * starved while its predecessor, the leader, skipped its resends as decisions advanced, until
  * it deposed the leader (operator profile, seed 741626 with --nodes mix). */
-static void chain_send_after_state(struct chain_engine *c, node_id joiner, instance_no instance)
+static void chain_send_after_state(struct chain_engine *c, node_id joiner, instance_no instance,
+                                   uint64_t bytes)
 {
+    c->state_done_ms = c->now_ms;
+    c->state_done_bytes = bytes;
     int at = chain_member_index(c, joiner);
     if (at >= 0 && c->members[((size_t)at + 1) % c->n] != c->leader && c->ack < instance)
         chain_send_range(c, c->ack + 1, instance);
@@ -347,7 +350,7 @@ static void chain_xfer_send(struct chain_engine *c, uint64_t have)
     c->xfer_sent = end;
     c->xfer_sent_ms = c->now_ms;
     if (end == total)
-        chain_send_after_state(c, c->xfer_to, c->xfer_instance);
+        chain_send_after_state(c, c->xfer_to, c->xfer_instance, total);
 }
 
 void chain_ask_state(struct chain_engine *c, node_id joiner)
@@ -429,7 +432,7 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
     struct chain_state m;
     chain_state_describe(c, instance, data, len, &m);
     if (chain_send_state(c, to, &m))
-        chain_send_after_state(c, to, instance);
+        chain_send_after_state(c, to, instance, len);
     else
         chain_xfer_send(c, 0); /* after its last part */
 }

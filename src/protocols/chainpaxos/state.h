@@ -111,6 +111,7 @@ struct chain_engine {
     node_id state_for;
     uint64_t state_asked_ms;
     uint64_t state_served_ms;
+    uint64_t state_done_ms, state_done_bytes; /* when the last of a state went out; its size */
     size_t state_part_bytes; /* a larger STATE goes in STATE_PARTs of this size */
     /* ... and such a STATE is kept whole, encoded, while the joiner pulls its parts, so that a
      * part lost with a broken link costs only the parts from there on (join.c). */
