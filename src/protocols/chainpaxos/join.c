@@ -368,7 +368,7 @@ static bool chain_serve_state(struct chain_engine *c, node_id from,
                               const struct chain_state_request *m)
 {
     if (c->removed || c->leader == NODE_NONE || chain_next_hop(c) != from ||
-        (!chain_awaits_state(c, from) && from != c->state_for))
+        !chain_awaits_state(c, from))
         return false;
     if (from == c->monitored)
         c->successor_heard_ms = c->now_ms; /* alive, only waiting for its state */
@@ -419,7 +419,7 @@ void chain_snapshot_ready(struct chain_engine *c, instance_no instance, const ui
 {
     node_id to = c->state_for;
     if (c->removed || to == NODE_NONE || c->leader == NODE_NONE || chain_next_hop(c) != to ||
-        instance > c->highest_executed || len > UINT32_MAX) {
+        !chain_awaits_state(c, to) || instance > c->highest_executed || len > UINT32_MAX) {
         chain_dropped(c);
         return;
     }
