@@ -633,6 +633,16 @@ static inline bool cp_elect(struct cp_cluster *cl, uint64_t max_ms)
     return false;
 }
 
+/* n engines led by node 0, whose node k an operator then removes and adds back: it waits for
+ * its state (cp_readd_waiting). */
+static inline void cp_init_with_joiner(struct cp_cluster *cl, size_t n, uint64_t seed, size_t k)
+{
+    cp_init(cl, n, NULL, seed, NULL);
+    assert_true(cp_elect(cl, 1000));
+    cp_advance(cl, 300);
+    cp_readd_waiting(cl, k);
+}
+
 /* Calls fn for every command node k executed, in execution order. */
 typedef void (*cp_command_fn)(void *arg, instance_no i, const struct command_header *h);
 static inline void cp_for_each_command(const struct cp_cluster *cl, size_t k, cp_command_fn fn,

@@ -318,10 +318,7 @@ static void test_a_joiner_in_the_middle_passes_on_what_its_state_covers(void **s
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 3, NULL, 79, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 300);
-    cp_readd_waiting(&cl, 2);
+    cp_init_with_joiner(&cl, 3, 79, 2);
     assert_int_equal(cl.nodes[1].snapshot_for, cl.nodes[2].id);
     /* Node 1 stops hearing node 0's ACCEPTs and takes over: the chain is 1, 2, 0. */
     cl.links[0][1].drop_types = 1u << CHAIN_MSG_ACCEPT;
@@ -353,11 +350,8 @@ static void test_one_joiner_at_a_time(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 5, NULL, 80, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 300);
+    cp_init_with_joiner(&cl, 5, 80, 4);
     node_id first = cl.nodes[4].id, second = cl.nodes[1].id;
-    cp_readd_waiting(&cl, 4);
     assert_true(in_chain(&cl, 0, first));
     operator_remove(&cl, 0, second);
     cp_advance(&cl, 500);
@@ -383,11 +377,8 @@ static void test_a_joiner_writing_its_state_is_not_suspected(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 3, NULL, 82, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 300);
+    cp_init_with_joiner(&cl, 3, 82, 2);
     node_id joiner = cl.nodes[2].id;
-    cp_readd_waiting(&cl, 2);
     size_t len = 30u << 20;
     uint8_t *bytes = calloc(len, 1);
     assert_non_null(bytes);

@@ -276,11 +276,8 @@ static void test_no_move_while_a_joiner_waits(void **state)
 {
     (void)state;
     struct cp_cluster cl;
-    cp_init(&cl, 4, NULL, 65, NULL);
-    assert_true(cp_elect(&cl, 1000));
-    cp_advance(&cl, 300);
+    cp_init_with_joiner(&cl, 4, 65, 3);
     node_id joiner = cl.nodes[3].id;
-    cp_readd_waiting(&cl, 3);
     assert_int_equal(chain_position(&cl, joiner), 3);
     assert_int_equal(cl.nodes[2].snapshot_for, joiner); /* asked, left unanswered */
     size_t changes = cl.nodes[0].membership_changes;

@@ -35,6 +35,11 @@
 /* Index of `id` in members[] (or in list[0..n)), or -1 if it is not there. */
 int chain_member_index(const struct chain_engine *c, node_id id);
 int chain_list_index(const node_id *list, size_t n, node_id id);
+/* The member after members[index] on the ring. */
+static inline node_id chain_member_after(const struct chain_engine *c, size_t index)
+{
+    return c->members[(index + 1) % c->n];
+}
 /* Removes list[at]; returns the new length. */
 size_t chain_list_remove(node_id *list, size_t n, size_t at);
 /* Writes to `to` the configuration `from` (n members) with `change` applied; returns its size.

@@ -327,7 +327,7 @@ static void chain_send_after_state(struct chain_engine *c, node_id joiner, insta
     c->state_done_ms = c->now_ms;
     c->state_done_bytes = bytes;
     int at = chain_member_index(c, joiner);
-    if (at >= 0 && c->members[((size_t)at + 1) % c->n] != c->leader && c->ack < instance)
+    if (at >= 0 && chain_member_after(c, (size_t)at) != c->leader)
         chain_send_range(c, c->ack + 1, instance);
     chain_send_from(c, instance + 1);
 }

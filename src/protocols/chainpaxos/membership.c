@@ -128,7 +128,7 @@ node_id chain_next_hop(const struct chain_engine *c)
         skip--;
     }
     /* Skipping more than there is to skip (the bypass took one): nothing is skipped. */
-    return first != NODE_NONE ? first : c->members[(c->self_index + 1) % c->n];
+    return first != NODE_NONE ? first : chain_member_after(c, c->self_index);
 }
 
 /* Replicas from the leader to this one, inclusive, on the chain (the bypassed one left out):
@@ -163,7 +163,7 @@ bool chain_may_acknowledge(const struct chain_engine *c, instance_no i)
      * it was chosen, so the suspect really leaves; an ack of an earlier instance, without the
      * suspect, would be a lie should the REMOVE not be chosen (a new leader may drop it), and
      * would let every replica collect instances the suspect never got. */
-    if (c->members[(c->self_index + 1) % c->n] == c->leader)
+    if (chain_member_after(c, c->self_index) == c->leader)
         return true;
     return i >= c->pending_change;
 }

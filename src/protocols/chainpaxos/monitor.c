@@ -92,7 +92,7 @@ static void chain_report(struct chain_engine *c, node_id suspect)
  * with --nodes mix: a re-added replica crashed before its state arrived). */
 static void chain_report_skipped(struct chain_engine *c)
 {
-    node_id suspect = c->members[(c->self_index + 1) % c->n];
+    node_id suspect = chain_member_after(c, c->self_index);
     if (c->skip_depth == 0 || c->now_ms - c->skip_reported_ms < c->suspect_ms ||
         chain_pending_removal(c) == suspect)
         return;

@@ -277,11 +277,13 @@ bool chain_send_state(struct chain_engine *c, node_id to, const struct chain_sta
 
 void chain_send_range(struct chain_engine *c, instance_no first, instance_no last)
 {
-    node_id next = chain_next_hop(c);
-    if (last - first >= CHAIN_RETRANSMIT_MAX_INSTANCES)
-        last = first + CHAIN_RETRANSMIT_MAX_INSTANCES - 1;
     if (last > c->highest_accepted)
         last = c->highest_accepted;
+    if (first > last)
+        return;
+    if (last - first >= CHAIN_RETRANSMIT_MAX_INSTANCES)
+        last = first + CHAIN_RETRANSMIT_MAX_INSTANCES - 1;
+    node_id next = chain_next_hop(c);
     for (instance_no i = first; i <= last; i++) {
         const struct chain_entry *e = chain_log_get(&c->log, i);
         if (e && ballot_eq(e->ballot, c->promised))

@@ -179,7 +179,7 @@ void chain_propose_move(struct chain_engine *c)
         return;
     int at = chain_member_index(c, id);
     /* Already the tail (the member just before the leader on the ring): nothing to do. */
-    if (at < 0 || id == c->self || c->members[((size_t)at + 1) % c->n] == c->self)
+    if (at < 0 || id == c->self || chain_member_after(c, (size_t)at) == c->self)
         return;
     struct chain_change change = {.op = CHAIN_OP_MOVE, .node = id, .anchor = c->self};
     buf_clear(&c->batch);
