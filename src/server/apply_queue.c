@@ -14,6 +14,7 @@ struct apply_item {
     enum effect_type type;
     node_id node;
     instance_no instance;
+    uint64_t queued_ms; /* the loop's clock when it started waiting */
     size_t len;
     uint8_t data[];
 };
@@ -55,12 +56,13 @@ static bool apply_batch_slice(struct server *s)
     return true;
 }
 
-static struct apply_item *apply_item_copy(const struct effect *e, const uint8_t *data)
+static struct apply_item *apply_item_copy(struct server *s, const struct effect *e,
+                                          const uint8_t *data)
 {
     struct apply_item *it = malloc(sizeof *it + e->len);
     CHECK(it != NULL);
     *it = (struct apply_item){.type = e->type, .node = e->node, .instance = e->instance,
-                              .len = e->len};
+                              .queued_ms = uv_now(&s->loop), .len = e->len};
     memcpy(it->data, data, e->len);
     return it;
 }
@@ -87,19 +89,34 @@ static void apply_pop(struct apply_queue *q)
     free(it);
 }
 
+/* Debug only: how much longer the head must wait (CATENA_DEBUG_APPLY_HOLD_MS holds every
+ * EXECUTE), 0 if it is due. */
+static uint64_t apply_hold_left_ms(struct server *s)
+{
+    struct apply_queue *q = &s->applying;
+    if (q->head->type != EFFECT_EXECUTE)
+        return 0;
+    uint64_t waited = uv_now(&s->loop) - q->head->queued_ms;
+    return waited < q->debug_hold_ms ? q->debug_hold_ms - waited : 0;
+}
+
 static void apply_idle_cb(uv_idle_t *h);
+static void apply_hold_cb(uv_timer_t *h);
 
 /* The loop must not wait for I/O while effects wait to be applied, unless an install holds
- * them (its thread wakes the loop). */
+ * them (its thread wakes the loop) or the head is held (its timer does). */
 static void apply_idle_update(struct server *s)
 {
     struct apply_queue *q = &s->applying;
     if (!q->idle_open)
         return;
-    if (q->head && !s->install.running)
+    uint64_t hold = q->head ? apply_hold_left_ms(s) : 0;
+    if (q->head && !s->install.running && !hold)
         uv_idle_start(&q->idle, apply_idle_cb);
     else
         uv_idle_stop(&q->idle);
+    if (hold)
+        uv_timer_start(&q->hold_timer, apply_hold_cb, hold, 0);
 }
 
 /* Applies one effect that does not wait; false if it is a batch cut at the end of the slice
@@ -130,7 +147,7 @@ static bool apply_one(struct server *s, const struct effect *e, const uint8_t *d
 static void apply_drain(struct server *s)
 {
     struct apply_queue *q = &s->applying;
-    while (q->head && !s->install.running) {
+    while (q->head && !s->install.running && !apply_hold_left_ms(s)) {
         struct apply_item *it = q->head;
         struct effect e = {.type = it->type, .node = it->node, .instance = it->instance,
                            .len = it->len};
@@ -144,6 +161,7 @@ static void apply_drain(struct server *s)
 }
 
 static void apply_idle_cb(uv_idle_t *h) { apply_drain(h->data); }
+static void apply_hold_cb(uv_timer_t *h) { apply_drain(h->data); }
 
 void apply_queue_effect(struct server *s, const struct outbox *o, const struct effect *e)
 {
@@ -153,15 +171,17 @@ void apply_queue_effect(struct server *s, const struct outbox *o, const struct e
         server_apply_effect(s, e->type, e->node, e->instance, data, e->len);
         return;
     }
-    if (apply_waits(s) || (q->debug_tiny_slices && q->sliced)) {
-        apply_push(q, apply_item_copy(e, data));
+    bool debug_waits = q->sliced && (q->debug_tiny_slices ||
+                                     (q->debug_hold_ms && e->type == EFFECT_EXECUTE));
+    if (apply_waits(s) || debug_waits) {
+        apply_push(q, apply_item_copy(s, e, data));
         apply_idle_update(s);
         return;
     }
     if (apply_one(s, e, data))
         return;
     /* The rest of the batch waits: its bytes go with it, and the cursor follows them. */
-    struct apply_item *it = apply_item_copy(e, data);
+    struct apply_item *it = apply_item_copy(s, e, data);
     q->cursor.r.data = it->data;
     apply_push(q, it);
     apply_idle_update(s);
@@ -181,6 +201,14 @@ void apply_queue_init(struct server *s)
      * record, so that tests exercise the waiting path under ordinary loads
      * (integration/test_replication_sliced, test_reads_sliced). */
     q->debug_tiny_slices = getenv("CATENA_DEBUG_APPLY_SLICES") != NULL;
+    /* Debug only: every batch waits this many ms before it executes, and what comes after it
+     * waits behind it, so that a test can tell a read served after the writes before it from
+     * one served ahead of them (integration/test_reads_held). */
+    const char *hold = getenv("CATENA_DEBUG_APPLY_HOLD_MS");
+    q->debug_hold_ms = hold ? strtoull(hold, NULL, 10) : 0;
+    CHECK(uv_timer_init(&s->loop, &q->hold_timer) == 0);
+    q->hold_timer.data = s;
+    q->hold_timer_open = true;
 }
 
 void apply_queue_start_slicing(struct server *s) { s->applying.sliced = true; }
@@ -191,6 +219,10 @@ void apply_queue_stop(struct server *s)
     if (q->idle_open) {
         uv_close((uv_handle_t *)&q->idle, NULL);
         q->idle_open = false;
+    }
+    if (q->hold_timer_open) {
+        uv_close((uv_handle_t *)&q->hold_timer, NULL);
+        q->hold_timer_open = false;
     }
 }
 

@@ -43,6 +43,9 @@ struct apply_queue {
     instance_no applied; /* the last instance applied in full */
     uint64_t slices_cut; /* INFO: batches left unfinished at the end of a slice */
     bool debug_tiny_slices; /* CATENA_DEBUG_APPLY_SLICES (tests) */
+    uint64_t debug_hold_ms; /* CATENA_DEBUG_APPLY_HOLD_MS (tests): every batch waits */
+    bool hold_timer_open;
+    uv_timer_t hold_timer; /* wakes the loop when the held head is due */
 };
 
 void apply_queue_init(struct server *s);
