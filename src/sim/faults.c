@@ -318,7 +318,7 @@ void sim_faults_apply(struct sim *s, uint64_t index)
 }
 
 /* True if the profile injects message faults only: no replica fails or is cut off. */
-static bool sim_only_message_faults(const struct sim *s)
+bool sim_only_message_faults(const struct sim *s)
 {
     const struct sim_profile *p = &s->opt.profile;
     return !p->partition && !p->pause && !p->crash && !p->operator_changes;

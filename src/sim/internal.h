@@ -342,6 +342,8 @@ void sim_network_heal(struct sim *s);
 
 /* faults.c */
 void sim_faults_plan(struct sim *s);
+/* True if the profile injects message faults only: no replica fails or is cut off. */
+bool sim_only_message_faults(const struct sim *s);
 /* Replica r was just removed: a violation if the profile's faults were all per message. */
 void sim_check_stability(struct sim *s, uint32_t r);
 /* Replica r follows `leader` (not none): counts a change of leader, checked like a removal. */
