@@ -310,6 +310,71 @@ static void test_a_promise_is_not_a_working_leader(void **state)
     cp_free(&cl);
 }
 
+/* Advances the clock by ms while node k stands still: it neither ticks nor reads, and what is
+ * sent to it waits in its links. */
+static void advance_stalled(struct cp_cluster *cl, size_t k, uint64_t ms)
+{
+    for (uint64_t t = 0; t < ms; t += CP_TICK_MS) {
+        cl->now_ms += CP_TICK_MS;
+        for (size_t j = 0; j < cl->n; j++)
+            if (j != k) {
+                cp_step(cl, j, (struct engine_event){.type = ENGINE_EVENT_TICK});
+                cp_end_iteration(cl, j);
+            }
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (size_t a = 0; a < cl->n; a++)
+                for (size_t b = 0; b < cl->n; b++)
+                    if (b != k)
+                        moved |= cp_deliver_link(cl, a, b);
+        }
+    }
+}
+
+static void tick_one(struct cp_cluster *cl, size_t k, uint64_t after_ms)
+{
+    cl->now_ms += after_ms;
+    cp_step(cl, k, (struct engine_event){.type = ENGINE_EVENT_TICK});
+    cp_end_iteration(cl, k);
+}
+
+/* A replica whose own loop stood still judges nothing on the first tick after: an event loop
+ * runs its timers before it reads what arrived meanwhile (a joiner that spent 0.9 s copying
+ * its new state ran for leader on that tick, and was removed again). */
+static void test_a_stalled_replica_reads_before_it_judges(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init(&cl, 3, NULL, 505, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    struct ballot led = ballot_of(&cl, 2);
+    advance_stalled(&cl, 2, 1500); /* beyond leader_timeout and node 2's election delay */
+    tick_one(&cl, 2, CP_TICK_MS);
+    struct engine_status st;
+    cp_status(&cl, 2, &st);
+    assert_string_equal(st.role, "follower");
+    assert_true(ballot_eq(st.ballot, led));
+    /* Then it reads what waited (it was removed meanwhile) and never runs against the leader. */
+    cp_run(&cl); /* the rest of its loop iteration: the poll */
+    cp_advance(&cl, 3000);
+    assert_true(ballot_eq(ballot_of(&cl, 0), led));
+    assert_true(ballot_cmp(ballot_of(&cl, 2), led) <= 0);
+    cp_free(&cl);
+
+    /* Never twice in a row: a replica that hears nothing runs for leader on its next tick,
+     * however late every tick is. */
+    cp_init(&cl, 3, NULL, 506, NULL);
+    assert_true(cp_elect(&cl, 1000));
+    cp_advance(&cl, 300);
+    advance_stalled(&cl, 2, 1500);
+    tick_one(&cl, 2, CP_TICK_MS);
+    tick_one(&cl, 2, 200);
+    cp_status(&cl, 2, &st);
+    assert_string_equal(st.role, "candidate");
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_highest_ballot_value_wins),
         cmocka_unit_test(test_forwards_share_leader_batch),
         cmocka_unit_test(test_a_promise_is_not_a_working_leader),
+        cmocka_unit_test(test_a_stalled_replica_reads_before_it_judges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,8 @@ struct chain_engine {
     /* ---- the step in progress ---- */
     uint64_t now_ms;     /* time of the latest event; never goes backwards */
     bool clock_started;  /* the first event arrived (timers start there) */
+    uint64_t last_tick_ms; /* when the last TICK came */
+    bool tick_skipped;     /* the last TICK came late and judged nothing (timers.c) */
     struct outbox *out;  /* effects of the current step */
     struct buf scratch;  /* encoding space for messages the engine hands itself */
     struct buf command_copy; /* a client's command, stamped (chain_command) */

@@ -71,8 +71,28 @@ static void chain_retransmit_tick(struct chain_engine *c)
         chain_resend_outstanding(c);
 }
 
+/* A tick this long after the last one means this replica itself stood still: a long copy or
+ * sync on its event loop, a SIGSTOP, a pause. */
+#define CHAIN_TICK_LATE_MS 100
+
+/* True if this tick must judge nothing. An event loop runs its timers before it polls for I/O,
+ * so after a stall the first tick comes while everything the peers sent meanwhile is still
+ * unread: the silences it would measure are this replica's own. A joiner whose loop spent
+ * 0.9 s copying its new 88 MB state ran for leader on that tick, with the leader's ACCEPTs
+ * waiting in its socket, and was removed again. The next tick comes after the poll. Never two
+ * in a row: a replica whose every round is slow still ticks. */
+static bool chain_tick_after_stall(struct chain_engine *c)
+{
+    bool late = c->last_tick_ms != 0 && c->now_ms - c->last_tick_ms > CHAIN_TICK_LATE_MS;
+    c->last_tick_ms = c->now_ms;
+    c->tick_skipped = late && !c->tick_skipped;
+    return c->tick_skipped;
+}
+
 void chain_tick(struct chain_engine *c)
 {
+    if (chain_tick_after_stall(c))
+        return;
     if (c->removed) {
         chain_join_tick(c); /* takes no part, but may ask to be added */
         return;
