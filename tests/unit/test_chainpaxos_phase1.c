@@ -375,6 +375,36 @@ static void test_a_stalled_replica_reads_before_it_judges(void **state)
     cp_free(&cl);
 }
 
+/* A joiner may get its state from a member that promised the joiner's own candidacy, run before
+ * it was removed. It gave that candidacy up when it left, and must not follow itself: it took
+ * itself for the leader and forwarded commands to itself (simulator, pauses profile, seed 801860
+ * with ticks run before what arrived during a pause: an engine CHECK). */
+static void test_a_state_in_the_joiners_own_ballot_names_no_leader(void **state)
+{
+    (void)state;
+    struct cp_cluster cl;
+    cp_init_with_joiner(&cl, 3, 507, 2); /* node 2 waits for its state from node 1 */
+    struct ballot led = ballot_of(&cl, 1);
+    cl.now_ms += CHAINPAXOS_DEFAULT_LEADER_TIMEOUT_MS; /* node 1 no longer sticks to node 0 */
+    struct ballot own = {.round = led.round + 1, .node = cl.nodes[2].id};
+    inject_prepare(&cl, 1, own);
+    assert_true(ballot_eq(ballot_of(&cl, 1), own));
+    cp_hand_snapshot(&cl, 1);
+    while (cp_deliver_link(&cl, 1, 2))
+        ;
+    struct engine_status st;
+    cp_status(&cl, 2, &st);
+    assert_string_equal(st.membership, "member");
+    assert_int_not_equal(cl.nodes[2].leader, cl.nodes[2].id);
+    cp_submit_next(&cl, 2, 1); /* forwarded to itself, it aborted */
+    cp_flush(&cl, 2);
+    /* The cluster elects a leader above that ballot and executes the command. */
+    cp_advance(&cl, 5000);
+    assert_true(ballot_cmp(ballot_of(&cl, 0), own) > 0);
+    assert_int_equal(cp_executed(&cl, 2), cp_executed(&cl, 0));
+    cp_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_forwards_share_leader_batch),
         cmocka_unit_test(test_a_promise_is_not_a_working_leader),
         cmocka_unit_test(test_a_stalled_replica_reads_before_it_judges),
+        cmocka_unit_test(test_a_state_in_the_joiners_own_ballot_names_no_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
