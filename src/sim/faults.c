@@ -294,6 +294,12 @@ void sim_faults_apply(struct sim *s, uint64_t index)
         }
         s->res->faults[SIM_FAULT_PAUSE]++;
         sim_trace_event(s, SIM_TR_FAULT, it->node, 0, it->until, 4, NULL, 0);
+        /* Like an event loop after a stall, the process runs its timers before it reads what
+         * arrived meanwhile: everything deferred to `until` is queued after this. */
+        sim_queue_push(&s->queue,
+                       &(struct sim_event){.time = it->until, .type = SIM_EV_RESUME,
+                                           .node = it->node,
+                                           .arg = s->replicas[it->node].incarnation});
         break;
     }
     case SIM_PLAN_CRASH:

@@ -43,6 +43,7 @@ enum sim_event_type {
     SIM_EV_CHECKPOINT, /* `node`'s background checkpoint snapshot is ready (arg: incarnation) */
     SIM_EV_TRANSFER,   /* `node`'s background snapshot for a joiner is ready (arg: incarnation) */
     SIM_EV_SNAPSHOT_WRITTEN, /* `node`'s snapshot file is durable (arg: its incarnation) */
+    SIM_EV_RESUME,     /* `node`'s pause ends: its timers run first (arg: incarnation) */
 };
 
 struct sim_event {

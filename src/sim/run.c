@@ -265,6 +265,11 @@ static void sim_dispatch(struct sim *s, struct sim_event *e)
         sim_disk_synced(s, e->node);
         sim_replica_durable(s, e->node);
         break;
+    case SIM_EV_RESUME:
+        /* A later pause may have extended this one: its own resume comes then. */
+        if (e->arg == s->replicas[e->node].incarnation)
+            sim_replica_tick(s, e->node);
+        break;
     case SIM_EV_SNAPSHOT_WRITTEN:
         if (e->arg != s->replicas[e->node].incarnation || !s->replicas[e->node].up)
             break; /* the replica crashed meanwhile: the temporary file was never renamed */
