@@ -229,7 +229,8 @@ bool store_kick(struct store *s)
     s->syncing = true;
     s->syncing_upto = s->appended;
     s->sync_req.data = s;
-    if (s->stats.fsyncs >= STORE_SYNCS_MEASURED && s->sync_us_avg < STORE_LOOP_SYNC_US) {
+    if (s->stats.fsyncs >= STORE_SYNCS_MEASURED && s->sync_us_avg < STORE_LOOP_SYNC_US &&
+        !s->writing.active) {
         s->stats.syncs_on_loop++;
         store_sync_work(&s->sync_req);
         store_sync_done(&s->sync_req, 0);
