@@ -33,6 +33,7 @@ struct keyspace {
      * it one at a time (rehash_idx is the next bucket of t[0] to move). */
     struct ks_table t[2];
     size_t rehash_idx;
+    size_t free_idx; /* keyspace_destroy_some: the next bucket to free */
     uint64_t seed;
     uint64_t bytes;
     uint64_t digest;
@@ -231,6 +232,31 @@ void keyspace_destroy(struct keyspace *ks)
     table_free(&ks->t[0]);
     table_free(&ks->t[1]);
     free(ks);
+}
+
+bool keyspace_destroy_some(struct keyspace *ks, size_t budget)
+{
+    for (int k = 1; k >= 0; k--) {
+        struct ks_table *t = &ks->t[k];
+        for (; ks->free_idx < t->size; ks->free_idx++) {
+            if (budget == 0)
+                return false;
+            struct ks_entry *e = t->buckets[ks->free_idx];
+            for (; e && budget > 0; budget--) {
+                struct ks_entry *next = e->next;
+                free(e);
+                e = next;
+            }
+            t->buckets[ks->free_idx] = e;
+            if (e)
+                return false; /* the rest of this chain next time */
+        }
+        free(t->buckets);
+        *t = (struct ks_table){0};
+        ks->free_idx = 0;
+    }
+    free(ks);
+    return true;
 }
 
 const struct ks_entry *keyspace_find(struct keyspace *ks, const void *key, size_t klen)

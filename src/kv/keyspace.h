@@ -22,6 +22,9 @@ struct ks_entry;
  * digest do not depend on it, so replicas may use different seeds. */
 struct keyspace *keyspace_create(uint64_t seed);
 void keyspace_destroy(struct keyspace *ks);
+/* Frees at most `budget` entries; true once everything is freed, ks included. For a key space
+ * too large to free at once without holding the caller for long. */
+bool keyspace_destroy_some(struct keyspace *ks, size_t budget);
 
 /* The entry for key, or NULL. Valid until the next change to the keyspace. */
 const struct ks_entry *keyspace_find(struct keyspace *ks, const void *key, size_t klen);

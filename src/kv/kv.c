@@ -307,6 +307,15 @@ void kv_destroy(struct kv *kv)
     free(kv);
 }
 
+bool kv_destroy_some(struct kv *kv, size_t budget)
+{
+    if (!keyspace_destroy_some(kv->ks, budget))
+        return false;
+    kv->ks = NULL;
+    kv_destroy(kv);
+    return true;
+}
+
 void kv_execute(struct kv *kv, uint32_t argc, const uint8_t *const *argv, const size_t *lens,
                 struct buf *out, int proto)
 {

@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ struct kv_stats {
 
 struct kv *kv_create(void);
 void kv_destroy(struct kv *kv);
+/* Frees at most `budget` keys (then the rest of kv); true once kv is gone (keyspace.h). */
+bool kv_destroy_some(struct kv *kv, size_t budget);
 
 /* argv[0] is the command name (any case). When out is NULL the reply is not encoded (other
  * replicas), otherwise it is appended to out in protocol version proto (2 or 3). */

@@ -18,8 +18,6 @@ static uint64_t install_debug_delay_ms(void)
 
 static void install_load(struct server_install *in)
 {
-    kv_destroy(in->old_kv);
-    in->old_kv = NULL;
     in->new_kv = kv_snapshot_read(in->bytes, in->len, in->err, sizeof in->err);
 }
 
@@ -85,7 +83,7 @@ void install_begin(struct server *s, instance_no instance, const uint8_t *data, 
     in->len = len;
     in->instance = instance;
     in->started_ns = uv_hrtime();
-    in->old_kv = s->kv;
+    reaper_add(s, s->kv); /* not on the thread: reaper.h */
     s->kv = kv_create(); /* what INFO sees meanwhile; nothing else reads it (apply_queue.h) */
     in->running = true;
     if (background && uv_thread_create(&in->thread, install_thread, in) == 0)

@@ -2,10 +2,10 @@
  * loaded 4M keys on its loop stopped answering its predecessor for seconds and was removed
  * again, in a loop).
  *
- * EFFECT_INSTALL hands the serialized state to a thread, which frees the replica's old state and
- * builds the new one (kv_snapshot_read). Meanwhile the loop goes on receiving, forwarding and
- * acknowledging; what would touch the state machine waits in the apply queue (apply_queue.h),
- * in order, and is applied once the thread is done. The state machine the loop sees in the
+ * EFFECT_INSTALL hands the serialized state to a thread, which builds the new state machine
+ * (kv_snapshot_read); the old one is freed on the loop, a slice at a time (reaper.h). Meanwhile
+ * the loop goes on receiving, forwarding and acknowledging; what would touch the state machine
+ * waits in the apply queue (apply_queue.h), in order, and is applied once the thread is done. The state machine the loop sees in the
  * meantime is an empty one (INFO says loading:1). Bytes that do not load stop the replica, as
  * before: serving a wrong state would be worse. */
 #ifndef CATENA_SERVER_INSTALL_H
@@ -29,7 +29,6 @@ struct server_install {
     instance_no instance;
     uint8_t *bytes; /* a copy of the state: the outbox's is gone after the step */
     size_t len;
-    struct kv *old_kv; /* freed by the thread */
     struct kv *new_kv; /* NULL: the bytes did not load (err says why) */
     char err[256];
     uint64_t started_ns;

@@ -87,6 +87,7 @@ static void server_stopping(void *ctx)
 {
     checkpoint_stop(ctx);
     install_stop(ctx);
+    reaper_stop(ctx);
     apply_queue_stop(ctx);
 }
 
@@ -231,6 +232,7 @@ int server_start(struct server *s, const struct server_config *config)
     uv_loop_init(&s->loop);
     apply_queue_init(s);
     install_init(s);
+    reaper_init(s);
     s->start_time_ms = uv_now(&s->loop);
     s->kv = kv_create();
     buf_init(&s->scratch);
@@ -283,6 +285,7 @@ void server_run(struct server *s)
     membership_release(s);
     server_free_snapshots(s);
     apply_queue_release(s);
+    reaper_release(s);
     buf_free(&s->scratch);
     command_args_free(&s->exec_args);
     uv_loop_close(&s->loop);

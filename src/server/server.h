@@ -8,6 +8,7 @@
 #include "kv/apply.h"
 #include "kv/kv.h"
 #include "server/apply_queue.h"
+#include "server/reaper.h"
 #include "server/auth.h"
 #include "runtime/runtime.h"
 #include "server/checkpoint.h"
@@ -66,6 +67,7 @@ struct server {
     struct server_checkpoint transfer;   /* a joiner's (state transfer) */
     struct apply_queue applying; /* effects on the state machine waiting to be applied */
     struct server_install install; /* a state transfer loading on a thread */
+    struct reaper reaper;          /* key spaces it replaced, being freed */
     struct server_auth auth;
     uint64_t end_all_bound;    /* this run's first client id: END_ALL ends the sessions below */
     uint64_t end_all_retry_ms; /* when to send END_ALL again (0: not due) */

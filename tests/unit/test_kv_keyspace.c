@@ -183,6 +183,28 @@ static void test_clear_during_rehash(void **state)
     keyspace_destroy(ks);
 }
 
+/* Freed a few keys at a time, also in the middle of a resize (both tables hold keys): every call
+ * frees at most its budget, and the last frees the rest (the sanitizer build checks for leaks). */
+static void test_destroy_in_slices(void **state)
+{
+    (void)state;
+    struct keyspace *ks = keyspace_create(9);
+    char key[32];
+    int i = 0;
+    for (; !keyspace_rehashing(ks) || i < 5000; i++) {
+        size_t kl = key_of(key, sizeof key, "k", i);
+        keyspace_set(ks, key, kl, "v", 1);
+    }
+    assert_true(keyspace_rehashing(ks));
+    size_t keys = keyspace_count(ks), calls = 1;
+    while (!keyspace_destroy_some(ks, 7))
+        calls++;
+    assert_true(calls >= keys / 7);
+    assert_true(calls <= keys + 2);
+    /* An empty one goes in one call. */
+    assert_true(keyspace_destroy_some(keyspace_create(1), 1));
+}
+
 /* Equal content gives equal digests whatever the insertion order, history or table seed. */
 static void test_digest(void **state)
 {
@@ -328,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_growth_and_delete_all),
         cmocka_unit_test(test_clear_during_rehash),
+        cmocka_unit_test(test_destroy_in_slices),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_kv_digest_order_independent),
         cmocka_unit_test(test_kv_digest_history_independent),
