@@ -161,17 +161,22 @@ static void test_growth_and_delete_all(void **state)
 }
 
 /* Filling, half-deleting and clearing while resizes are in progress keeps everything right. */
-static void test_clear_during_rehash(void **state)
+/* Sets keys k:0, k:1, ... until at least `at_least` are in and a resize is under way. */
+static void fill_into_rehash(struct keyspace *ks, int at_least)
 {
-    (void)state;
-    struct keyspace *ks = keyspace_create(7);
     char key[32];
-    int i = 0;
-    for (; !keyspace_rehashing(ks) || i < 1000; i++) {
+    for (int i = 0; !keyspace_rehashing(ks) || i < at_least; i++) {
         size_t kl = key_of(key, sizeof key, "k", i);
         keyspace_set(ks, key, kl, "v", 1);
     }
     assert_true(keyspace_rehashing(ks));
+}
+
+static void test_clear_during_rehash(void **state)
+{
+    (void)state;
+    struct keyspace *ks = keyspace_create(7);
+    fill_into_rehash(ks, 1000);
     keyspace_clear(ks);
     assert_false(keyspace_rehashing(ks));
     assert_int_equal(keyspace_count(ks), 0);
@@ -189,13 +194,7 @@ static void test_destroy_in_slices(void **state)
 {
     (void)state;
     struct keyspace *ks = keyspace_create(9);
-    char key[32];
-    int i = 0;
-    for (; !keyspace_rehashing(ks) || i < 5000; i++) {
-        size_t kl = key_of(key, sizeof key, "k", i);
-        keyspace_set(ks, key, kl, "v", 1);
-    }
-    assert_true(keyspace_rehashing(ks));
+    fill_into_rehash(ks, 5000);
     size_t keys = keyspace_count(ks), calls = 1;
     while (!keyspace_destroy_some(ks, 7))
         calls++;
