@@ -5,9 +5,9 @@
  * EFFECT_INSTALL hands the serialized state to a thread, which builds the new state machine
  * (kv_snapshot_read); the old one is freed on the loop, a slice at a time (reaper.h). Meanwhile
  * the loop goes on receiving, forwarding and acknowledging; what would touch the state machine
- * waits in the apply queue (apply_queue.h), in order, and is applied once the thread is done. The state machine the loop sees in the
- * meantime is an empty one (INFO says loading:1). Bytes that do not load stop the replica, as
- * before: serving a wrong state would be worse. */
+ * waits in the apply queue (apply_queue.h), in order, and is applied once the thread is done.
+ * The state machine the loop sees in the meantime is an empty one (INFO says loading:1). Bytes
+ * that do not load stop the replica, as before: serving a wrong state would be worse. */
 #ifndef CATENA_SERVER_INSTALL_H
 #define CATENA_SERVER_INSTALL_H
 
