@@ -206,9 +206,11 @@ void apply_queue_init(struct server *s)
      * one served ahead of them (integration/test_reads_held). */
     const char *hold = getenv("CATENA_DEBUG_APPLY_HOLD_MS");
     q->debug_hold_ms = hold ? strtoull(hold, NULL, 10) : 0;
-    CHECK(uv_timer_init(&s->loop, &q->hold_timer) == 0);
-    q->hold_timer.data = s;
-    q->hold_timer_open = true;
+    if (q->debug_hold_ms) {
+        CHECK(uv_timer_init(&s->loop, &q->hold_timer) == 0);
+        q->hold_timer.data = s;
+        q->hold_timer_open = true;
+    }
 }
 
 void apply_queue_start_slicing(struct server *s) { s->applying.sliced = true; }

@@ -506,13 +506,13 @@ void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_s
          * replica gave it up when it left, and must not follow itself: with itself as leader it
          * forwarded commands to itself (simulator, pauses profile, seed 801860 with ticks run
          * before what arrived during a pause, an engine CHECK). It knows no leader; the ballot
-         * binds as a promise, and its next candidacy runs above it. */
+         * binds as a promise, so its next candidacy runs above it. */
         if (ballot_cmp(m->ballot, c->promised) > 0)
             c->promised = m->ballot;
-        if (m->ballot.round > c->own_round)
-            c->own_round = m->ballot.round;
-        c->leader = NODE_NONE;
-        outbox_push(c->out, EFFECT_LEADER, NODE_NONE, 0, NULL, 0);
+        if (c->leader != NODE_NONE) {
+            c->leader = NODE_NONE;
+            outbox_push(c->out, EFFECT_LEADER, NODE_NONE, 0, NULL, 0);
+        }
     } else if (ballot_cmp(m->ballot, c->promised) > 0) {
         chain_adopt_ballot(c, m->ballot);
     } else if (ballot_eq(m->ballot, c->promised)) {
