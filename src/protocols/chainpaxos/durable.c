@@ -225,8 +225,7 @@ static void chain_restore_ballot(struct chain_engine *c, struct reader *r)
     uint64_t own_round = reader_u64(r);
     CHECK(!r->failed && b.round < CHAIN_MAX_ROUND && own_round < CHAIN_MAX_ROUND);
     c->promised = b; /* the last record says it all: a forgotten candidacy lowers it */
-    if (own_round > c->own_round)
-        c->own_round = own_round;
+    chain_raise_own_round(c, own_round);
 }
 
 /* One value (an ACCEPT record's fields); false at the end of the input. */
@@ -405,8 +404,7 @@ static void chain_restore_finish(struct chain_engine *c)
     if (c->promised.node == c->self) {
         /* It led, or ran: that candidacy ended with the crash. A higher round it takes next
          * time; at once, since the others may still be waiting for it. */
-        if (c->promised.round > c->own_round)
-            c->own_round = c->promised.round;
+        chain_raise_own_round(c, c->promised.round);
         c->election_started = false;
         c->restart_election = true;
     } else if (c->promised.node != NODE_NONE && chain_member_index(c, c->promised.node) >= 0) {

@@ -30,6 +30,13 @@
 /* Ballot rounds at or beyond this are refused, so that `round + 1` never overflows. */
 #define CHAIN_MAX_ROUND (UINT64_MAX / 4)
 
+/* This replica's next candidacy runs above `round` (a ballot it must never run with again). */
+static inline void chain_raise_own_round(struct chain_engine *c, uint64_t round)
+{
+    if (round > c->own_round)
+        c->own_round = round;
+}
+
 /* ---- configurations and the chain (membership.c) ---- */
 
 /* Index of `id` in members[] (or in list[0..n)), or -1 if it is not there. */
@@ -138,15 +145,15 @@ void chain_send_reject(struct chain_engine *c, node_id to, const struct chain_re
 /* ACCEPT of the held instance i with its stored ballot and counter and the current ack/gc. */
 void chain_send_entry(struct chain_engine *c, node_id to, instance_no i);
 void chain_send_accept(struct chain_engine *c, node_id to, const struct chain_accept *m);
-/* The ack an ACCEPT for instance i carries on: `ordered` above the fence; at a re-proposed
- * instance (<= fence) nobody learns an ordered ack, so the fact is passed on: a new leader's
- * ack from the old ballot settles the replicas that lack it (recv_accept.c), which could
- * otherwise never take the first re-proposal. */
 /* The decided instance an ACCEPT carries: what this replica knows to be chosen. */
 static inline instance_no chain_carried_decided(const struct chain_engine *c)
 {
     return c->decided > c->highest_executed ? c->decided : c->highest_executed;
 }
+/* The ack an ACCEPT for instance i carries on: `ordered` above the fence; at a re-proposed
+ * instance (<= fence) nobody learns an ordered ack, so the fact is passed on: a new leader's
+ * ack from the old ballot settles the replicas that lack it (recv_accept.c), which could
+ * otherwise never take the first re-proposal. */
 static inline instance_no chain_carried_ack(const struct chain_engine *c, instance_no i,
                                             instance_no ordered)
 {

@@ -497,8 +497,7 @@ void chain_recv_state(struct chain_engine *c, node_id from, const struct chain_s
      * that ballot, and its log is replaced): it forgets it, or it would refuse the chain. Its
      * next candidacy still runs with a higher round, so no ballot is used twice. */
     if (c->promised.node == c->self && ballot_cmp(c->promised, m->ballot) > 0) {
-        if (c->promised.round > c->own_round)
-            c->own_round = c->promised.round;
+        chain_raise_own_round(c, c->promised.round);
         c->promised = (struct ballot){0};
     }
     if (m->ballot.node == c->self) {

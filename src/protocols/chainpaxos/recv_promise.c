@@ -79,8 +79,7 @@ void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_
     if (m->promised.node == c->self && ballot_eq(m->refused, c->promised) &&
         ballot_cmp(m->promised, c->promised) > 0 && m->promised.round < CHAIN_MAX_ROUND &&
         c->role == CHAIN_FOLLOWER && c->leader != NODE_NONE && c->leader != c->self) {
-        if (m->promised.round > c->own_round)
-            c->own_round = m->promised.round;
+        chain_raise_own_round(c, m->promised.round);
         chain_send_reject(c, c->leader, m);
         return;
     }
@@ -99,8 +98,7 @@ void chain_recv_reject(struct chain_engine *c, node_id from, const struct chain_
      * member's candidacies keep deposing every leader (simulator, operator profile, seed
      * 951764). It keeps going, past that member (membership §4), and runs above it next. */
     if (!chain_in_latest_config(c, m->promised.node)) {
-        if (m->promised.round > c->own_round)
-            c->own_round = m->promised.round;
+        chain_raise_own_round(c, m->promised.round);
         chain_dropped(c);
         return;
     }
