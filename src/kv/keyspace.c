@@ -47,18 +47,33 @@ static void table_init(struct ks_table *t, size_t size)
     t->used = 0;
 }
 
-static void table_free(struct ks_table *t)
+/* Frees t's entries from bucket *from on, at most *budget of them (counted down); true once t
+ * is empty and its buckets are freed too. */
+static bool table_free_some(struct ks_table *t, size_t *from, size_t *budget)
 {
-    for (size_t i = 0; i < t->size; i++) {
-        struct ks_entry *e = t->buckets[i];
-        while (e) {
+    for (; *from < t->size; (*from)++) {
+        if (*budget == 0)
+            return false;
+        struct ks_entry *e = t->buckets[*from];
+        for (; e && *budget > 0; (*budget)--) {
             struct ks_entry *next = e->next;
             free(e);
             e = next;
         }
+        t->buckets[*from] = e;
+        if (e)
+            return false; /* the rest of this chain next time */
     }
     free(t->buckets);
     *t = (struct ks_table){0};
+    *from = 0;
+    return true;
+}
+
+static void table_free(struct ks_table *t)
+{
+    size_t from = 0, budget = SIZE_MAX;
+    table_free_some(t, &from, &budget);
 }
 
 static bool rehashing(const struct keyspace *ks) { return ks->t[1].buckets != NULL; }
@@ -236,25 +251,9 @@ void keyspace_destroy(struct keyspace *ks)
 
 bool keyspace_destroy_some(struct keyspace *ks, size_t budget)
 {
-    for (int k = 1; k >= 0; k--) {
-        struct ks_table *t = &ks->t[k];
-        for (; ks->free_idx < t->size; ks->free_idx++) {
-            if (budget == 0)
-                return false;
-            struct ks_entry *e = t->buckets[ks->free_idx];
-            for (; e && budget > 0; budget--) {
-                struct ks_entry *next = e->next;
-                free(e);
-                e = next;
-            }
-            t->buckets[ks->free_idx] = e;
-            if (e)
-                return false; /* the rest of this chain next time */
-        }
-        free(t->buckets);
-        *t = (struct ks_table){0};
-        ks->free_idx = 0;
-    }
+    for (int k = 1; k >= 0; k--)
+        if (!table_free_some(&ks->t[k], &ks->free_idx, &budget))
+            return false;
     free(ks);
     return true;
 }

@@ -160,7 +160,6 @@ static void test_growth_and_delete_all(void **state)
     keyspace_destroy(ks);
 }
 
-/* Filling, half-deleting and clearing while resizes are in progress keeps everything right. */
 /* Sets keys k:0, k:1, ... until at least `at_least` are in and a resize is under way. */
 static void fill_into_rehash(struct keyspace *ks, int at_least)
 {
@@ -172,6 +171,7 @@ static void fill_into_rehash(struct keyspace *ks, int at_least)
     assert_true(keyspace_rehashing(ks));
 }
 
+/* Filling, half-deleting and clearing while resizes are in progress keeps everything right. */
 static void test_clear_during_rehash(void **state)
 {
     (void)state;
